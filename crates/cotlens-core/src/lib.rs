@@ -1,0 +1,17 @@
+//! cotlens-core: the plain data types and pure functions every other part of cotlens builds on.
+//!
+//! - [`types`]: items, messages, requests, completions (PROTOCOLS.md §0).
+//! - [`backend`]: the one [`Backend`] trait every model sits behind.
+//! - [`extract`]: answer extraction that never guesses.
+//! - [`stats`]: Wilson and bootstrap intervals, Cohen's κ.
+//! - [`faithfulness`]: buckets, p, q, α and scores of the hint paradigm (PROTOCOLS.md §1).
+
+pub mod backend;
+pub mod extract;
+pub mod faithfulness;
+pub mod stats;
+pub mod types;
+
+pub use backend::{Backend, BackendError, BackendInfo, Capability};
+pub use types::*;
+pub mod datasets;

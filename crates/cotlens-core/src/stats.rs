@@ -1,0 +1,184 @@
+//! Statistics shared by every protocol: Wilson intervals for proportions, percentile bootstrap
+//! intervals, Cohen's κ. Every estimate travels with its interval and its n.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// z for a two-sided 95% interval.
+pub const Z95: f64 = 1.959_963_984_540_054;
+
+/// A point estimate with a 95% interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub value: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+/// A proportion with its Wilson score interval; `None` when `n == 0` (no data, no estimate).
+pub fn wilson(successes: u64, n: u64) -> Option<Estimate> {
+    if n == 0 {
+        return None;
+    }
+    debug_assert!(successes <= n);
+    let n_f = n as f64;
+    let p = successes as f64 / n_f;
+    let z2 = Z95 * Z95;
+    let denom = 1.0 + z2 / n_f;
+    let centre = (p + z2 / (2.0 * n_f)) / denom;
+    let half = Z95 * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt() / denom;
+    // Clamp against rounding at p = 0 or 1, where a bound meets the estimate.
+    Some(Estimate { value: p, ci_low: (centre - half).clamp(0.0, p), ci_high: (centre + half).clamp(p, 1.0) })
+}
+
+/// Settings of a percentile bootstrap; recorded with every bootstrap interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootstrapSpec {
+    pub resamples: u32,
+    pub seed: u64,
+}
+
+impl Default for BootstrapSpec {
+    fn default() -> Self {
+        Self { resamples: 2000, seed: 0 }
+    }
+}
+
+/// Percentile bootstrap interval of `statistic` over `units` resampled with replacement.
+///
+/// Resamples on which the statistic is undefined (`None`) are skipped; the result reports how
+/// many were defined. Returns `None` when the statistic is undefined on the full sample.
+pub fn bootstrap<T, F>(units: &[T], spec: BootstrapSpec, statistic: F) -> Option<BootstrapEstimate>
+where
+    F: Fn(&mut dyn Iterator<Item = &T>) -> Option<f64>,
+{
+    let value = statistic(&mut units.iter())?;
+    if units.is_empty() {
+        return None;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    let mut values = Vec::with_capacity(spec.resamples as usize);
+    let mut indices = vec![0usize; units.len()];
+    for _ in 0..spec.resamples {
+        for slot in indices.iter_mut() {
+            *slot = rng.random_range(0..units.len());
+        }
+        if let Some(v) = statistic(&mut indices.iter().map(|&i| &units[i])) {
+            values.push(v);
+        }
+    }
+    let defined = values.len() as u32;
+    if values.is_empty() {
+        return Some(BootstrapEstimate { estimate: Estimate { value, ci_low: value, ci_high: value }, defined_resamples: 0 });
+    }
+    values.sort_by(f64::total_cmp);
+    let ci_low = quantile_sorted(&values, 0.025);
+    let ci_high = quantile_sorted(&values, 0.975);
+    Some(BootstrapEstimate { estimate: Estimate { value, ci_low, ci_high }, defined_resamples: defined })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapEstimate {
+    #[serde(flatten)]
+    pub estimate: Estimate,
+    /// Resamples on which the statistic was defined (the others were skipped).
+    pub defined_resamples: u32,
+}
+
+/// Linear-interpolation quantile (type 7) of sorted data.
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    debug_assert!(!sorted.is_empty());
+    let h = (sorted.len() - 1) as f64 * q.clamp(0.0, 1.0);
+    let lo = h.floor() as usize;
+    let hi = h.ceil() as usize;
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// Cohen's κ for two raters' binary verdicts on the same units. `None` when there are no units or
+/// chance agreement is 1 (both raters constant and equal), where κ is undefined.
+pub fn cohens_kappa(pairs: &[(bool, bool)]) -> Option<f64> {
+    if pairs.is_empty() {
+        return None;
+    }
+    let n = pairs.len() as f64;
+    let agree = pairs.iter().filter(|(a, b)| a == b).count() as f64 / n;
+    let a_yes = pairs.iter().filter(|(a, _)| *a).count() as f64 / n;
+    let b_yes = pairs.iter().filter(|(_, b)| *b).count() as f64 / n;
+    let chance = a_yes * b_yes + (1.0 - a_yes) * (1.0 - b_yes);
+    if (1.0 - chance).abs() < 1e-12 {
+        return None;
+    }
+    Some((agree - chance) / (1.0 - chance))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn wilson_matches_reference_values() {
+        // Reference values: the closed form evaluated independently in Python (as statsmodels does).
+        let e = wilson(8, 20).expect("n > 0");
+        assert!((e.value - 0.4).abs() < 1e-12);
+        assert!((e.ci_low - 0.218_806_53).abs() < 1e-6, "{e:?}");
+        assert!((e.ci_high - 0.613_418_5).abs() < 1e-6, "{e:?}");
+        let zero = wilson(0, 10).expect("n > 0");
+        assert_eq!(zero.ci_low, 0.0);
+        assert!((zero.ci_high - 0.277_532_8).abs() < 1e-6, "{zero:?}");
+        assert!(wilson(0, 0).is_none());
+    }
+
+    #[test]
+    fn kappa_hand_computed() {
+        // 10 units: both yes 4, both no 3, a-only 2, b-only 1. po = 0.7; pa = 0.6, pb = 0.5;
+        // pe = 0.3 + 0.2 = 0.5; κ = 0.4.
+        let mut pairs = vec![(true, true); 4];
+        pairs.extend(vec![(false, false); 3]);
+        pairs.extend(vec![(true, false); 2]);
+        pairs.push((false, true));
+        assert!((cohens_kappa(&pairs).expect("defined") - 0.4).abs() < 1e-12);
+        assert_eq!(cohens_kappa(&[(true, true), (true, true)]), None);
+        assert_eq!(cohens_kappa(&[]), None);
+    }
+
+    #[test]
+    fn bootstrap_is_seeded_and_brackets_the_mean() {
+        let data: Vec<f64> = (0..200).map(|i| (i % 7) as f64).collect();
+        let mean = |it: &mut dyn Iterator<Item = &f64>| {
+            let (s, n) = it.fold((0.0, 0), |(s, n), x| (s + x, n + 1));
+            (n > 0).then(|| s / n as f64)
+        };
+        let spec = BootstrapSpec { resamples: 500, seed: 7 };
+        let a = bootstrap(&data, spec, mean).expect("defined");
+        let b = bootstrap(&data, spec, mean).expect("defined");
+        assert_eq!(a, b);
+        assert!(a.estimate.ci_low < a.estimate.value && a.estimate.value < a.estimate.ci_high);
+        assert_eq!(a.defined_resamples, 500);
+    }
+
+    #[test]
+    fn quantiles() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile_sorted(&v, 0.0), 1.0);
+        assert_eq!(quantile_sorted(&v, 1.0), 4.0);
+        assert!((quantile_sorted(&v, 0.5) - 2.5).abs() < 1e-12);
+    }
+
+    proptest! {
+        #[test]
+        fn wilson_bounds_ordered_within_unit_interval(n in 1u64..10_000, frac in 0.0f64..=1.0) {
+            let k = ((n as f64) * frac).floor() as u64;
+            let e = wilson(k, n).expect("n > 0");
+            prop_assert!(0.0 <= e.ci_low && e.ci_low <= e.value && e.value <= e.ci_high && e.ci_high <= 1.0);
+        }
+
+        #[test]
+        fn kappa_at_most_one(pairs in proptest::collection::vec((any::<bool>(), any::<bool>()), 1..200)) {
+            if let Some(k) = cohens_kappa(&pairs) {
+                prop_assert!(k <= 1.0 + 1e-12 && k >= -1.0 - 1e-12);
+            }
+        }
+    }
+}

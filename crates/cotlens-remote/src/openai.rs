@@ -1,0 +1,195 @@
+//! `openai:<model>`: OpenAI-compatible Chat Completions (OpenAI, vLLM, SGLang, llama.cpp server,
+//! Ollama).
+//!
+//! - Reasoning comes from `reasoning_content` (vLLM, SGLang, DeepSeek) or `reasoning` (Ollama,
+//!   OpenRouter), else from `<think>…</think>` in the content.
+//! - Prefix continuation sends the started assistant turn as the last message with vLLM's and
+//!   SGLang's `continue_final_message: true, add_generation_prompt: false`.
+//! - Candidate log-probabilities ask for one token with `logprobs` and `top_logprobs: 20` and read
+//!   the candidates among them; a candidate outside the top 20 gets −∞ (recorded as null).
+
+use crate::http::{self, api_key, parse_base_urls, ConfigError, RemoteOptions, Replicas, Secret};
+use async_trait::async_trait;
+use cotlens_core::types::{split_think_tags, CandidateLogprobs, ChatRequest, Completion, FinishReason, LogprobRequest, Message, Reasoning, Role, Usage};
+use cotlens_core::{Backend, BackendError, BackendInfo, Capability};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+pub const OPENAI_DEFAULT_BASE: &str = "https://api.openai.com/v1";
+
+pub struct OpenAiBackend {
+    info: BackendInfo,
+    model: String,
+    replicas: Replicas,
+    key: Option<Secret>,
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+impl OpenAiBackend {
+    pub fn new(spec: &str, model: &str, options: &RemoteOptions) -> Result<Self, ConfigError> {
+        let urls = parse_base_urls(&options.base_urls, OPENAI_DEFAULT_BASE)?;
+        let variable = options.api_key_env.clone().unwrap_or_else(|| "OPENAI_API_KEY".into());
+        // The official API needs a key; self-hosted servers often run without one.
+        let required = options.api_key_env.is_some() || urls.iter().any(|u| u.contains("api.openai.com"));
+        let key = api_key(&variable, required)?;
+        let mut details = serde_json::Map::new();
+        details.insert("backend".into(), "openai-chat-completions".into());
+        details.insert("base_urls".into(), json!(urls));
+        details.insert("api_key_env".into(), json!(variable));
+        Ok(Self {
+            info: BackendInfo {
+                spec: spec.to_string(),
+                model_id: model.to_string(),
+                capabilities: vec![Capability::Chat, Capability::PrefixContinuation, Capability::CandidateLogprobs],
+                details,
+            },
+            model: model.to_string(),
+            replicas: Replicas::new(urls),
+            key,
+            client: http::client(options.timeout)?,
+            timeout: options.timeout,
+        })
+    }
+
+    pub fn base_urls(&self) -> &[String] {
+        self.replicas.all()
+    }
+
+    fn body(&self, messages: &[Message], prefix: Option<&str>) -> Value {
+        let mut msgs: Vec<Value> = messages.iter().map(|m| json!({"role": m.role.as_str(), "content": m.content})).collect();
+        let mut body = json!({"model": self.model});
+        if let Some(prefix) = prefix {
+            msgs.push(json!({"role": Role::Assistant.as_str(), "content": prefix}));
+            body["continue_final_message"] = json!(true);
+            body["add_generation_prompt"] = json!(false);
+        }
+        body["messages"] = Value::Array(msgs);
+        body
+    }
+
+    async fn post(&self, body: &Value) -> Result<Value, BackendError> {
+        let endpoint = format!("{}/chat/completions", self.replicas.pick());
+        let mut request = self.client.post(&endpoint).json(body);
+        if let Some(key) = &self.key {
+            request = request.bearer_auth(key.expose());
+        }
+        http::post_json(request, &endpoint, self.timeout).await
+    }
+}
+
+fn malformed(message: impl Into<String>) -> BackendError {
+    BackendError::Malformed { endpoint: "chat/completions".into(), message: message.into() }
+}
+
+/// Parse a Chat Completions response body into a [`Completion`].
+pub fn parse_chat_response(body: &Value, model: &str, prefix: Option<&str>, latency_ms: f64) -> Result<Completion, BackendError> {
+    let choice = body["choices"].get(0).ok_or_else(|| malformed("no choices in the response"))?;
+    let message = &choice["message"];
+    if !message.is_object() {
+        return Err(malformed("choice has no message"));
+    }
+    let mut content = message["content"].as_str().unwrap_or("").to_string();
+    // Some servers echo the started assistant turn; the completion holds only the continuation.
+    if let Some(prefix) = prefix {
+        if !prefix.is_empty() && content.starts_with(prefix) {
+            content = content[prefix.len()..].to_string();
+        }
+    }
+    let field = message["reasoning_content"].as_str().or_else(|| message["reasoning"].as_str()).filter(|s| !s.is_empty());
+    let (reasoning, output) = match field {
+        Some(r) => (Some(r.to_string()), content),
+        None => split_think_tags(&content),
+    };
+    let finish_reason = match choice["finish_reason"].as_str() {
+        Some("stop") => FinishReason::Stop,
+        Some("length") => FinishReason::Length,
+        Some("content_filter") => FinishReason::ContentFilter,
+        _ => FinishReason::Other,
+    };
+    let usage = &body["usage"];
+    Ok(Completion {
+        model: body["model"].as_str().unwrap_or(model).to_string(),
+        reasoning: reasoning.map(|r| Reasoning { reasoning: r, ..Default::default() }),
+        output,
+        finish_reason,
+        usage: Usage {
+            prompt_tokens: usage["prompt_tokens"].as_u64().unwrap_or(0) as u32,
+            completion_tokens: usage["completion_tokens"].as_u64().unwrap_or(0) as u32,
+            reasoning_tokens: usage["completion_tokens_details"]["reasoning_tokens"].as_u64().map(|n| n as u32),
+        },
+        latency_ms,
+    })
+}
+
+#[async_trait]
+impl Backend for OpenAiBackend {
+    fn info(&self) -> &BackendInfo {
+        &self.info
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<Completion, BackendError> {
+        let s = &request.sampling;
+        let mut body = self.body(&request.messages, request.assistant_prefix.as_deref());
+        body["max_tokens"] = json!(s.max_tokens);
+        body["temperature"] = json!(s.temperature);
+        if let Some(p) = s.top_p {
+            body["top_p"] = json!(p);
+        }
+        if let Some(seed) = s.seed {
+            body["seed"] = json!(seed);
+        }
+        if !s.stop.is_empty() {
+            body["stop"] = json!(s.stop);
+        }
+        let started = Instant::now();
+        let response = self.post(&body).await?;
+        parse_chat_response(&response, &self.model, request.assistant_prefix.as_deref(), started.elapsed().as_secs_f64() * 1000.0)
+    }
+
+    async fn candidate_logprobs(&self, request: &LogprobRequest) -> Result<CandidateLogprobs, BackendError> {
+        let mut body = self.body(&request.messages, request.assistant_prefix.as_deref());
+        body["max_tokens"] = json!(1);
+        body["temperature"] = json!(0);
+        body["logprobs"] = json!(true);
+        body["top_logprobs"] = json!(20);
+        let response = self.post(&body).await?;
+        let top = response["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+            .as_array()
+            .ok_or_else(|| malformed("no logprobs.content[0].top_logprobs in the response (does the server support logprobs?)"))?;
+        let listed: Vec<(&str, f64)> = top.iter().filter_map(|t| Some((t["token"].as_str()?, t["logprob"].as_f64()?))).collect();
+        let logprobs = request
+            .candidates
+            .iter()
+            .map(|c| {
+                listed
+                    .iter()
+                    .filter(|(t, _)| *t == c.as_str() || t.trim() == c.trim())
+                    .map(|(_, lp)| *lp)
+                    .fold(f64::NEG_INFINITY, f64::max)
+            })
+            .collect();
+        Ok(CandidateLogprobs { logprobs, token_counts: vec![1; request.candidates.len()] })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasoning_from_field_or_tags() {
+        let body = json!({"choices":[{"message":{"content":"Answer: B","reasoning_content":"because"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4}});
+        let c = parse_chat_response(&body, "m", None, 1.0).expect("parse");
+        assert_eq!(c.reasoning.expect("reasoning").reasoning, "because");
+        assert_eq!((c.output.as_str(), c.usage.completion_tokens), ("Answer: B", 4));
+        let body = json!({"choices":[{"message":{"content":"<think>hmm</think>Answer: C"},"finish_reason":"length"}]});
+        let c = parse_chat_response(&body, "m", None, 1.0).expect("parse");
+        assert_eq!(c.reasoning.expect("reasoning").reasoning, "hmm");
+        assert_eq!((c.output.as_str(), c.finish_reason), ("Answer: C", FinishReason::Length));
+        let body = json!({"choices":[{"message":{"content":"Let's go. More"}}]});
+        let c = parse_chat_response(&body, "m", Some("Let's go."), 1.0).expect("parse");
+        assert_eq!(c.output, " More");
+        assert!(parse_chat_response(&json!({"choices":[]}), "m", None, 1.0).is_err());
+    }
+}

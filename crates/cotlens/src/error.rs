@@ -1,0 +1,38 @@
+//! Errors the user can fix (bad flags, bad input files): reported in one line, exit code 2.
+
+use std::fmt;
+
+/// An error caused by the user's input. `main` exits with code 2 for these.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl fmt::Display for BadInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// Shorthand: `Err(bad_input(format!(…)))?`.
+pub fn bad_input(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(BadInput(message.into()))
+}
+
+/// Exit code for an error: 2 for input the user can fix, 1 otherwise.
+pub fn exit_code(error: &anyhow::Error) -> i32 {
+    for cause in error.chain() {
+        if cause.is::<BadInput>()
+            || cause.is::<cotlens_local::LoadError>()
+            || cause.is::<cotlens_core::datasets::DatasetError>()
+        {
+            return 2;
+        }
+        if let Some(e) = cause.downcast_ref::<cotlens_core::BackendError>() {
+            if matches!(e, cotlens_core::BackendError::Unsupported { .. } | cotlens_core::BackendError::Rejected { .. }) {
+                return 2;
+            }
+        }
+    }
+    1
+}
