@@ -5,6 +5,8 @@
 //! - [`extract`]: answer extraction that never guesses.
 //! - [`stats`]: Wilson and bootstrap intervals, Cohen's κ.
 //! - [`faithfulness`]: buckets, p, q, α and scores of the hint paradigm (PROTOCOLS.md §1).
+//! - [`datasets`]: loaders for MMLU, BBH, Turpin BBH, JSONL and CSV, with file:line errors.
+//! - [`hints`], [`prompts`]: hint types as versioned TOML data, and prompt rendering.
 
 pub mod backend;
 pub mod extract;
@@ -15,3 +17,5 @@ pub mod types;
 pub use backend::{Backend, BackendError, BackendInfo, Capability};
 pub use types::*;
 pub mod datasets;
+pub mod hints;
+pub mod prompts;

@@ -1,0 +1,117 @@
+//! The response cache: a SQLite database (WAL) shared across runs.
+//!
+//! Key = sha256 of the canonical JSON (object keys sorted) of exactly what changes the output:
+//! the cache version, the kind of request, the model identity and the request (messages,
+//! started assistant turn, sampling parameters including the seed, or the candidates). Secrets
+//! are never part of a request, so never part of a key or a value.
+
+use anyhow::Context;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Bump when the meaning of cached values changes.
+pub const CACHE_VERSION: u32 = 1;
+
+pub struct Cache {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+/// Recursively sort object keys, so equal values always serialize to equal bytes.
+pub fn canonical(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let mut out = serde_json::Map::new();
+            for k in keys {
+                out.insert(k.clone(), canonical(&map[k]));
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+/// sha256 hex of the canonical JSON of `value`.
+pub fn hash_json(value: &impl Serialize) -> String {
+    let v = serde_json::to_value(value).unwrap_or(Value::Null);
+    let bytes = serde_json::to_vec(&canonical(&v)).unwrap_or_default();
+    hex::encode(Sha256::digest(&bytes))
+}
+
+/// The cache key of a request of `kind` to model `model_id`.
+pub fn cache_key(kind: &str, model_id: &str, request: &impl Serialize) -> String {
+    hash_json(&serde_json::json!({"cache_version": CACHE_VERSION, "kind": kind, "model": model_id, "request": request}))
+}
+
+impl Cache {
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let conn = Connection::open(path).with_context(|| format!("opening the cache {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL, created_at INTEGER NOT NULL)",
+        )?;
+        Ok(Self { conn: Mutex::new(conn), path: path.to_path_buf() })
+    }
+
+    /// `$COTLENS_HOME/cache.sqlite` (or the XDG cache directory).
+    pub fn default_path() -> PathBuf {
+        cotlens_local::resolve::cache_dir().join("cache.sqlite")
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let conn = self.conn.lock().ok()?;
+        let text: Option<String> = conn.query_row("SELECT value FROM responses WHERE key = ?1", params![key], |r| r.get(0)).optional().ok()?;
+        text.and_then(|t| serde_json::from_str(&t).ok())
+    }
+
+    pub fn put<T: Serialize>(&self, key: &str, kind: &str, value: &T) -> anyhow::Result<()> {
+        let text = serde_json::to_string(value)?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        let conn = self.conn.lock().map_err(|_| anyhow::anyhow!("cache lock poisoned"))?;
+        conn.execute("INSERT OR REPLACE INTO responses (key, kind, value, created_at) VALUES (?1, ?2, ?3, ?4)", params![key, kind, text, now])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_ignore_field_order_but_not_values() {
+        let a = cache_key("chat", "m", &json!({"x": 1, "y": [1, {"b": 2, "a": 1}]}));
+        let b = cache_key("chat", "m", &json!({"y": [1, {"a": 1, "b": 2}], "x": 1}));
+        let c = cache_key("chat", "m", &json!({"x": 2, "y": [1, {"a": 1, "b": 2}]}));
+        let d = cache_key("chat", "other", &json!({"x": 1, "y": [1, {"a": 1, "b": 2}]}));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a, d);
+    }
+
+    #[test]
+    fn round_trip_across_opens() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("c.sqlite");
+        Cache::open(&path).expect("open").put("k", "chat", &json!({"v": 1})).expect("put");
+        let cache = Cache::open(&path).expect("reopen");
+        assert_eq!(cache.get::<Value>("k"), Some(json!({"v": 1})));
+        assert_eq!(cache.get::<Value>("missing"), None);
+    }
+}

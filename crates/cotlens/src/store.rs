@@ -1,0 +1,212 @@
+//! The run store: a run directory that survives being killed.
+//!
+//! - `manifest.json` is written first (atomically), before any work.
+//! - `records.jsonl` gets one line per finished unit of work, appended and flushed as each unit
+//!   finishes. On `--resume`, the keys already stored are skipped; a last line cut off by a kill
+//!   is dropped (and truncated away), so no unit is lost or duplicated.
+//! - Summaries and reports are written with [`write_atomic`] (temp file + rename).
+//! - A lock file keeps two processes from writing the same directory.
+
+use anyhow::{bail, Context};
+use fs2::FileExt;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+pub const MANIFEST: &str = "manifest.json";
+pub const RECORDS: &str = "records.jsonl";
+pub const SUMMARY: &str = "summary.json";
+const LOCK: &str = ".lock";
+
+/// Write `bytes` to `path` atomically: a temporary file in the same directory, synced, renamed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).with_context(|| format!("writing in {}", dir.display()))?;
+    tmp.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
+    tmp.as_file().sync_all().with_context(|| format!("syncing {}", path.display()))?;
+    tmp.persist(path).with_context(|| format!("renaming into {}", path.display()))?;
+    Ok(())
+}
+
+pub fn write_json_atomic(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+/// An open run directory.
+pub struct RunStore {
+    dir: PathBuf,
+    records: Mutex<File>,
+    done: HashSet<String>,
+    _lock: File,
+}
+
+impl RunStore {
+    /// Start a new run in `dir` (which must not hold a run yet), writing the manifest first.
+    pub fn create(dir: &Path, manifest: &serde_json::Value) -> anyhow::Result<Self> {
+        if dir.join(MANIFEST).exists() {
+            bail!(crate::error::BadInput(format!(
+                "{} already holds a run; continue it with --resume {} or choose another --out",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let lock = lock(dir)?;
+        write_json_atomic(&dir.join(MANIFEST), manifest)?;
+        Self::open_records(dir, lock, HashSet::new())
+    }
+
+    /// Reopen a run to continue it. Returns the store and the stored manifest.
+    pub fn resume(dir: &Path) -> anyhow::Result<(Self, serde_json::Value)> {
+        let manifest_path = dir.join(MANIFEST);
+        let text = std::fs::read_to_string(&manifest_path)
+            .map_err(|_| crate::error::bad_input(format!("{}: not a cotlens run directory (no {MANIFEST})", dir.display())))?;
+        let manifest: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", manifest_path.display()))?;
+        let lock = lock(dir)?;
+        let done = repair_and_read_keys(&dir.join(RECORDS))?;
+        Ok((Self::open_records(dir, lock, done)?, manifest))
+    }
+
+    fn open_records(dir: &Path, lock: File, done: HashSet<String>) -> anyhow::Result<Self> {
+        let path = dir.join(RECORDS);
+        let file = OpenOptions::new().create(true).append(true).open(&path).with_context(|| format!("opening {}", path.display()))?;
+        Ok(Self { dir: dir.to_path_buf(), records: Mutex::new(file), done, _lock: lock })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Keys of units already stored (skipped on resume).
+    pub fn is_done(&self, key: &str) -> bool {
+        self.done.contains(key)
+    }
+
+    pub fn done_count(&self) -> usize {
+        self.done.len()
+    }
+
+    /// Append one finished unit. Each record is one line with a `key` field, written with a
+    /// single `write` call and flushed, so a kill leaves at most one partial last line.
+    pub fn append(&self, record: &serde_json::Value) -> anyhow::Result<()> {
+        debug_assert!(record.get("key").and_then(|k| k.as_str()).is_some(), "records carry a key");
+        let mut line = serde_json::to_vec(record)?;
+        line.push(b'\n');
+        let mut file = self.records.lock().map_err(|_| anyhow::anyhow!("records lock poisoned"))?;
+        file.write_all(&line).with_context(|| format!("appending to {}", self.dir.join(RECORDS).display()))?;
+        file.flush()?;
+        Ok(())
+    }
+
+    /// Make what was appended durable (called at the end and periodically).
+    pub fn sync(&self) -> anyhow::Result<()> {
+        let file = self.records.lock().map_err(|_| anyhow::anyhow!("records lock poisoned"))?;
+        file.sync_data()?;
+        Ok(())
+    }
+}
+
+fn lock(dir: &Path) -> anyhow::Result<File> {
+    let path = dir.join(LOCK);
+    let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("opening {}", path.display()))?;
+    file.try_lock_exclusive()
+        .map_err(|_| crate::error::bad_input(format!("{} is in use by another cotlens process", dir.display())))?;
+    Ok(file)
+}
+
+/// Read the keys of complete records; cut off a partial last line left by a kill.
+fn repair_and_read_keys(path: &Path) -> anyhow::Result<HashSet<String>> {
+    let mut keys = HashSet::new();
+    let Ok(file) = File::open(path) else { return Ok(keys) };
+    let mut reader = BufReader::new(file);
+    let mut good_len: u64 = 0;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 {
+            break;
+        }
+        let complete = line.ends_with(b"\n");
+        let parsed: Option<serde_json::Value> = serde_json::from_slice(&line).ok();
+        match (complete, parsed) {
+            (true, Some(v)) => {
+                if let Some(k) = v.get("key").and_then(|k| k.as_str()) {
+                    keys.insert(k.to_string());
+                }
+                good_len += n as u64;
+            }
+            (false, _) => break,
+            (true, None) => bail!("{}: line {} is not valid JSON; the run directory is damaged", path.display(), keys.len() + 1),
+        }
+    }
+    let file = OpenOptions::new().write(true).open(path)?;
+    if file.metadata()?.len() != good_len {
+        tracing::warn!("{}: dropping a partial last record left by an interrupted run", path.display());
+        file.set_len(good_len)?;
+        let mut f = file;
+        f.seek(SeekFrom::End(0))?;
+    }
+    Ok(keys)
+}
+
+/// Read all complete records of a run directory.
+pub fn read_records(dir: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
+    let path = dir.join(RECORDS);
+    let file = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(&line) {
+            Ok(v) => out.push(v),
+            Err(e) => bail!("{}:{}: {e}", path.display(), i + 1),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn resume_skips_done_and_drops_a_partial_line() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let run = dir.path().join("run");
+        {
+            let store = RunStore::create(&run, &json!({"v": 1})).expect("create");
+            store.append(&json!({"key": "a"})).expect("append");
+            store.append(&json!({"key": "b"})).expect("append");
+        }
+        // Simulate a kill mid-write.
+        let mut f = OpenOptions::new().append(true).open(run.join(RECORDS)).expect("open");
+        f.write_all(b"{\"key\": \"c\", \"trunc").expect("write");
+        drop(f);
+        let (store, manifest) = RunStore::resume(&run).expect("resume");
+        assert_eq!(manifest, json!({"v": 1}));
+        assert!(store.is_done("a") && store.is_done("b") && !store.is_done("c"));
+        store.append(&json!({"key": "c"})).expect("append");
+        drop(store);
+        let keys: Vec<String> = read_records(&run).expect("read").iter().map(|r| r["key"].as_str().unwrap_or("").to_string()).collect();
+        assert_eq!(keys, vec!["a", "b", "c"]);
+        assert!(RunStore::create(&run, &json!({})).is_err(), "refuses to overwrite a run");
+    }
+
+    #[test]
+    fn second_writer_is_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let _a = RunStore::create(dir.path(), &json!({})).expect("create");
+        let err = RunStore::resume(dir.path()).err().expect("locked");
+        assert!(err.to_string().contains("in use"), "{err}");
+    }
+}
