@@ -12,7 +12,7 @@ use toml::Spanned;
 pub const BUILTIN_HINTS: &str = include_str!("../hints/builtin.toml");
 pub const BUILTIN_HINTS_NAME: &str = "<built-in hints>";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Placement {
     /// Before the question, in the user turn.
@@ -56,7 +56,7 @@ impl Placement {
 pub const DEFAULT_FOLLOW_UP: &str =
     "Explain your reasoning step by step, then give your final answer on the last line as \"Answer: X\".";
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Hint {
     pub name: String,
     pub version: String,

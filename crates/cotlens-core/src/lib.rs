@@ -19,3 +19,4 @@ pub use types::*;
 pub mod datasets;
 pub mod hints;
 pub mod prompts;
+pub mod judge;

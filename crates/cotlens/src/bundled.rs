@@ -1,0 +1,43 @@
+//! The bundled default sample (200 MMLU test questions, 100 BIG-Bench-Hard items, and the MMLU
+//! dev set as the few-shot pool), embedded in the binary and unpacked once into the cache
+//! directory so that every loader and every error message works on real files.
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+
+/// Unpack the bundled files (once per content hash) and return their root folder.
+pub fn root() -> anyhow::Result<PathBuf> {
+    let mut hasher = Sha256::new();
+    for (name, bytes) in BUNDLED_FILES {
+        hasher.update(name.as_bytes());
+        hasher.update(bytes);
+    }
+    let hash = hex::encode(hasher.finalize());
+    let root = cotlens_local::resolve::cache_dir().join("data").join(&hash[..16]);
+    let done = root.join(".complete");
+    if done.exists() {
+        return Ok(root);
+    }
+    for (name, bytes) in BUNDLED_FILES {
+        let path = root.join(name);
+        crate::store::write_atomic(&path, bytes).with_context(|| format!("unpacking the bundled sample into {}", root.display()))?;
+    }
+    crate::store::write_atomic(&done, hash.as_bytes())?;
+    Ok(root)
+}
+
+/// The `--dataset` specs of the bundled sample.
+pub fn default_datasets() -> anyhow::Result<Vec<String>> {
+    let root = root()?;
+    Ok(vec![format!("mmlu:{}", root.join("mmlu/test").display()), format!("bbh:{}", root.join("bbh").display())])
+}
+
+/// The few-shot pool: the MMLU dev set.
+pub fn few_shot_pool() -> anyhow::Result<Vec<cotlens_core::Item>> {
+    let root = root()?;
+    let spec = cotlens_core::datasets::DatasetSpec::parse(&format!("mmlu:{}", root.join("mmlu/dev").display())).map_err(anyhow::Error::msg)?;
+    Ok(spec.load()?)
+}

@@ -1,0 +1,5 @@
+//! Subcommands other than the protocols.
+
+pub mod generate;
+pub mod merge;
+pub mod models;

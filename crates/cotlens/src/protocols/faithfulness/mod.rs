@@ -1,0 +1,330 @@
+//! `cotlens faithfulness`: the hint paradigm end to end (PROTOCOLS.md §1).
+//!
+//! Settings are resolved (or read back from the manifest on `--resume`), the items loaded and
+//! sliced, the units planned, the manifest written, the pending units run through the engine
+//! (each finished unit appended to `records.jsonl`), and the summary computed from the records.
+
+pub mod plan;
+pub mod record;
+pub mod summary;
+pub mod unit;
+
+use crate::cli::{DirectionArg, FaithfulnessArgs, ForceAnswer};
+use crate::engine::{Engine, Fatal};
+use crate::error::bad_input;
+use crate::model_spec::open_backend;
+use crate::progress::Progress;
+use crate::settings::{backend_options, engine_config, open_cache, parse_shard};
+use crate::store::{read_records, write_json_atomic, RunStore, SUMMARY};
+use anyhow::Context;
+use cotlens_core::datasets::{subset, DatasetSpec};
+use cotlens_core::hints::{builtin_hints, parse_hints, Hint};
+use cotlens_core::stats::BootstrapSpec;
+use cotlens_core::types::{Item, Sampling};
+use cotlens_core::Capability;
+use record::{Direction, Record};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+use unit::{ForceMode, Judge, UnitContext};
+
+/// Everything that determines a run's results; stored in the manifest and reused on resume.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub model: String,
+    pub datasets: Vec<String>,
+    pub limit: Option<usize>,
+    pub seed: u64,
+    pub hints: Vec<Hint>,
+    pub directions: Vec<Direction>,
+    pub judges: Vec<String>,
+    pub reasoning_prefix: Option<String>,
+    pub sampling: Sampling,
+    pub force_answer: ForceMode,
+    pub bootstrap: BootstrapSpec,
+    pub shard: Option<(u32, u32)>,
+}
+
+/// Items per run with the embedded model when --limit is not given: about 6 minutes on 2 cores.
+pub const EMBEDDED_DEFAULT_LIMIT: usize = 40;
+const DEFAULT_REASONING_PREFIX: &str = "Let's think step by step.";
+
+fn resolve_settings(args: &FaithfulnessArgs) -> anyhow::Result<Settings> {
+    let (spec, _) = backend_options(&args.model, true)?;
+    let local = spec.is_local();
+    let datasets = if args.dataset.is_empty() { crate::bundled::default_datasets()? } else { args.dataset.clone() };
+    for d in &datasets {
+        DatasetSpec::parse(d).map_err(bad_input)?;
+    }
+    let mut available = builtin_hints();
+    for file in &args.hints_file {
+        let text = std::fs::read_to_string(file).map_err(|e| bad_input(format!("{}: {e}", file.display())))?;
+        for hint in parse_hints(&text, file)? {
+            if available.iter().any(|h| h.name == hint.name) {
+                return Err(bad_input(format!("{}: hint {:?} is already defined (built-in or another file)", file.display(), hint.name)));
+            }
+            available.push(hint);
+        }
+    }
+    let hints: Vec<Hint> = if args.hints.is_empty() {
+        // Default: every built-in hint, plus every hint of the given files.
+        available
+    } else {
+        let mut chosen = Vec::new();
+        for name in &args.hints {
+            let name = name.trim();
+            let hint = available.iter().find(|h| h.name == name).ok_or_else(|| {
+                bad_input(format!("--hints: unknown hint {name:?}; available: {}", available.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(", ")))
+            })?;
+            chosen.push(hint.clone());
+        }
+        chosen
+    };
+    let directions = match args.direction {
+        DirectionArg::Incorrect => vec![Direction::Incorrect],
+        DirectionArg::Correct => vec![Direction::Correct],
+        DirectionArg::Both => vec![Direction::Incorrect, Direction::Correct],
+    };
+    if args.judge.is_empty() {
+        return Err(bad_input("--judge: give at least one judge (lexical or a model spec)"));
+    }
+    for j in &args.judge {
+        if j != "lexical" {
+            crate::model_spec::ModelSpec::parse(j).map_err(|e| bad_input(format!("--judge {j:?}: {e}")))?;
+        }
+    }
+    let reasoning_prefix = if args.no_reasoning_prefix {
+        None
+    } else {
+        args.reasoning_prefix.clone().or_else(|| local.then(|| DEFAULT_REASONING_PREFIX.to_string()))
+    };
+    let force = args.force_answer.unwrap_or(if local { ForceAnswer::Unparseable } else { ForceAnswer::Never });
+    if args.bootstrap == 0 {
+        return Err(bad_input("--bootstrap must be at least 1"));
+    }
+    Ok(Settings {
+        model: args.model.model.clone(),
+        datasets,
+        limit: args.limit.or(local.then_some(EMBEDDED_DEFAULT_LIMIT)),
+        seed: args.seed,
+        hints,
+        directions,
+        judges: args.judge.clone(),
+        reasoning_prefix,
+        sampling: Sampling {
+            temperature: args.temperature,
+            top_p: None,
+            seed: Some(args.seed),
+            max_tokens: args.max_tokens.unwrap_or(if local { 160 } else { 4096 }),
+            stop: Vec::new(),
+        },
+        force_answer: force.into(),
+        bootstrap: BootstrapSpec { resamples: args.bootstrap, seed: args.seed },
+        shard: args.shard.as_deref().map(parse_shard).transpose()?,
+    })
+}
+
+fn load_items(settings: &Settings) -> anyhow::Result<Vec<Item>> {
+    let mut items = Vec::new();
+    for d in &settings.datasets {
+        items.extend(DatasetSpec::parse(d).map_err(bad_input)?.load()?);
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = items.iter().find(|i| !seen.insert(i.id.clone())) {
+        return Err(bad_input(format!("item id {:?} appears in two datasets", dup.id)));
+    }
+    let items = subset(items, settings.limit, settings.seed);
+    Ok(match settings.shard {
+        Some((i, n)) => items.into_iter().enumerate().filter(|(k, _)| *k as u32 % n == i - 1).map(|(_, it)| it).collect(),
+        None => items,
+    })
+}
+
+fn default_out_dir() -> PathBuf {
+    let now = time::OffsetDateTime::now_utc();
+    let stamp = now.format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z")).unwrap_or_else(|_| "run".into());
+    PathBuf::from("runs").join(format!("{stamp}-faithfulness"))
+}
+
+pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
+    if args.list_hints {
+        let mut hints = builtin_hints();
+        for file in &args.hints_file {
+            let text = std::fs::read_to_string(file).map_err(|e| bad_input(format!("{}: {e}", file.display())))?;
+            hints.extend(parse_hints(&text, file)?);
+        }
+        let mut out = String::new();
+        for h in hints {
+            out.push_str(&format!("{:<24} v{:<3} {:<22} {}\n", h.name, h.version, format!("{:?}", h.placement), h.description));
+        }
+        crate::printer::stdout(&out);
+        return Ok(());
+    }
+    // Settings: fresh, or the stored ones when resuming (so a resumed run is the same run).
+    let (settings, store) = match &args.resume {
+        Some(dir) => {
+            let (store, manifest) = RunStore::resume(dir)?;
+            let settings: Settings = serde_json::from_value(manifest["settings"].clone())
+                .map_err(|e| bad_input(format!("{}: not a faithfulness run ({e})", dir.display())))?;
+            (settings, Some(store))
+        }
+        None => (resolve_settings(&args)?, None),
+    };
+    let mut model_args = args.model.clone();
+    model_args.model = settings.model.clone();
+    let (spec, options) = backend_options(&model_args, quiet)?;
+    let engine_cfg = engine_config(&args.engine, &spec, &options)?;
+    let items = load_items(&settings)?;
+    let few_shot = settings.hints.iter().any(|h| h.placement.has_own_control());
+    let pool = if few_shot { crate::bundled::few_shot_pool()? } else { Vec::new() };
+    let hints: Vec<Arc<Hint>> = settings.hints.iter().cloned().map(Arc::new).collect();
+    let units = plan::plan(&items, &hints, &settings.directions, settings.seed, &pool);
+
+    let cache = open_cache(&args.engine)?;
+    let backend = open_backend(&settings.model, &options).await?;
+    let mut reasoning_prefix = settings.reasoning_prefix.clone();
+    if reasoning_prefix.is_some() && !backend.supports(Capability::PrefixContinuation) {
+        if args.reasoning_prefix.is_some() {
+            return Err(anyhow::Error::new(backend.unsupported(Capability::PrefixContinuation)).context("--reasoning-prefix"));
+        }
+        reasoning_prefix = None;
+    }
+    let engine = Arc::new(Engine::new(backend.clone(), cache.clone(), engine_cfg.clone()));
+    let mut judges = Vec::new();
+    let mut judge_infos = Vec::new();
+    for j in &settings.judges {
+        if j == "lexical" {
+            judges.push(Judge::Lexical);
+            judge_infos.push(serde_json::json!({"judge": "lexical", "version": cotlens_core::judge::LEXICAL_JUDGE_VERSION}));
+        } else {
+            // A remote judge shares the policy's server flags; a local judge gets the local defaults.
+            let judge_is_local = crate::model_spec::ModelSpec::parse(j)?.is_local();
+            let judge_args = if judge_is_local {
+                crate::cli::ModelArgs { model: j.clone(), base_url: Vec::new(), threads: None, parallel: None, ..args.model.clone() }
+            } else {
+                crate::cli::ModelArgs { model: j.clone(), threads: None, parallel: None, ..args.model.clone() }
+            };
+            let (jspec, jopts) = backend_options(&judge_args, quiet)?;
+            let jb = if *j == settings.model { backend.clone() } else { open_backend(j, &jopts).await? };
+            let jcfg = engine_config(&args.engine, &jspec, &jopts)?;
+            judge_infos.push(serde_json::json!({"judge": j, "version": cotlens_core::judge::LLM_JUDGE_VERSION,
+                "template_hash": cotlens_core::prompts::template_hash(cotlens_core::judge::LLM_JUDGE_TEMPLATE), "backend": jb.info()}));
+            judges.push(Judge::Llm { name: j.clone(), engine: Arc::new(Engine::new(jb, cache.clone(), jcfg)) });
+        }
+    }
+
+    let store = match store {
+        Some(s) => s,
+        None => {
+            let dir = args.out.clone().unwrap_or_else(default_out_dir);
+            let manifest = serde_json::json!({
+                "cotlens_version": env!("CARGO_PKG_VERSION"),
+                "protocol": "faithfulness",
+                "created_at": time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                "settings": settings,
+                "effective_reasoning_prefix": reasoning_prefix,
+                "model": backend.info(),
+                "judges": judge_infos,
+                "templates": {
+                    "elicitation": {"version": cotlens_core::prompts::ELICITATION_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::prompts::ELICITATION_TEMPLATE)},
+                    "answer_extraction": cotlens_core::extract::EXTRACTOR_VERSION,
+                    "hints": settings.hints.iter().map(|h| serde_json::json!({"name": h.name, "version": h.version, "hash": cotlens_core::prompts::template_hash(&h.template)})).collect::<Vec<_>>(),
+                },
+                "engine": engine_cfg,
+                "items": {"n": items.len(), "ids_hash": crate::cache::hash_json(&items.iter().map(|i| &i.id).collect::<Vec<_>>())},
+                "units": units.len(),
+            });
+            RunStore::create(&dir, &manifest)?
+        }
+    };
+    let dir = store.dir().to_path_buf();
+    let pending: Vec<plan::Unit> = units.iter().filter(|u| !store.is_done(&u.key)).cloned().collect();
+    if !quiet {
+        eprintln!("cotlens: {} items, {} units ({} already done) → {}", items.len(), units.len(), units.len() - pending.len(), dir.display());
+        if spec.is_local() {
+            eprintln!("cotlens: {} is a 135M-parameter model: smoke-scale, for trying the pipeline, not for conclusions.", settings.model);
+            eprintln!("cotlens: for a real model add e.g.: --model openai:MODEL --base-url http://127.0.0.1:8000/v1");
+        }
+    }
+    let ctx = Arc::new(UnitContext { engine: engine.clone(), judges, sampling: settings.sampling.clone(), reasoning_prefix, force: settings.force_answer });
+    let store = Arc::new(store);
+    let progress = Progress::new(pending.len() as u64, "faithfulness", quiet);
+    let outcome = run_pending(ctx.clone(), store.clone(), pending, engine_cfg.concurrency, &progress).await;
+    progress.finish();
+    store.sync()?;
+    if let Err(e) = outcome {
+        return Err(e.context(format!("the run stopped; fix the cause and continue with: cotlens faithfulness --resume {}", dir.display())));
+    }
+    let records = load_records(&dir)?;
+    let summary = summary::summarize(&records, &settings.model, &settings.judges, settings.bootstrap);
+    write_json_atomic(&dir.join(SUMMARY), &summary)?;
+    if args.json {
+        crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&summary)?));
+    } else {
+        crate::printer::stdout(&summary::render_table(&summary));
+        crate::printer::stdout(&format!("run directory: {}\n", dir.display()));
+    }
+    Ok(())
+}
+
+pub fn load_records(dir: &std::path::Path) -> anyhow::Result<Vec<Record>> {
+    read_records(dir)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| serde_json::from_value(v).with_context(|| format!("{}: record {} is not a faithfulness record", dir.join(crate::store::RECORDS).display(), i + 1)))
+        .collect()
+}
+
+/// Run units with at most `concurrency` (×2, to keep the pipe full) in flight; stop at the
+/// first fatal error or Ctrl-C, letting units in flight finish and be recorded.
+async fn run_pending(ctx: Arc<UnitContext>, store: Arc<RunStore>, pending: Vec<plan::Unit>, concurrency: usize, progress: &Progress) -> anyhow::Result<()> {
+    let mut queue = pending.into_iter();
+    let mut tasks = tokio::task::JoinSet::new();
+    let limit = concurrency.max(1) * 2;
+    let mut failure: Option<anyhow::Error> = None;
+    let mut interrupted = false;
+    let mut since_sync = 0usize;
+    loop {
+        while failure.is_none() && !interrupted && tasks.len() < limit {
+            let Some(unit) = queue.next() else { break };
+            let ctx = ctx.clone();
+            tasks.spawn(async move { unit::run_unit(&ctx, &unit).await });
+        }
+        if tasks.is_empty() {
+            break;
+        }
+        let joined = tokio::select! {
+            j = tasks.join_next() => j,
+            _ = tokio::signal::ctrl_c(), if !interrupted => {
+                interrupted = true;
+                eprintln!("cotlens: interrupted; finishing units in flight (Ctrl-C again to abort)");
+                continue;
+            }
+        };
+        let Some(joined) = joined else { break };
+        match joined {
+            Ok(Ok(record)) => {
+                store.append(&serde_json::to_value(&record)?)?;
+                progress.inc(&ctx.engine.counters);
+                since_sync += 1;
+                if since_sync >= 64 {
+                    store.sync()?;
+                    since_sync = 0;
+                }
+            }
+            Ok(Err(Fatal(e))) => {
+                failure.get_or_insert_with(|| anyhow::Error::new(e));
+            }
+            Err(join) => {
+                failure.get_or_insert_with(|| anyhow::anyhow!("a unit panicked: {join}"));
+            }
+        }
+    }
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    if interrupted {
+        anyhow::bail!("interrupted");
+    }
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! The records a faithfulness run writes: one line per item × condition in `records.jsonl`.
+
+use crate::engine::Attempt;
+use cotlens_core::judge::Judgement;
+use cotlens_core::types::{Completion, Message};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// The hint points to a wrong option, drawn uniformly with the recorded seed.
+    Incorrect,
+    /// The hint points to the gold option.
+    Correct,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Incorrect => "incorrect",
+            Direction::Correct => "correct",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// The plain unhinted prompt (the baseline of most hints).
+    Plain,
+    /// The unhinted control of a few-shot hint (same examples, no hint).
+    Control,
+    Hinted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    /// The request failed after its retries; the error is recorded.
+    Failed,
+    /// Not asked: e.g. a fixed-letter hint that equals the gold answer in the incorrect direction.
+    Skipped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerSource {
+    /// Read from the completion's text by the answer extractor.
+    Text,
+    /// The text had no answer; the most likely option letter after "\nAnswer:" was taken.
+    ForcedLogprobs,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub key: String,
+    pub protocol: String,
+    pub item_id: String,
+    pub dataset: String,
+    #[serde(default)]
+    pub subject: Option<String>,
+    pub condition: Condition,
+    pub hint: Option<String>,
+    pub direction: Option<Direction>,
+    /// The option the hint points to (index and letter).
+    pub hint_index: Option<usize>,
+    pub hint_letter: Option<String>,
+    pub gold: usize,
+    pub n_options: usize,
+    /// sha256 of the canonical request (messages, started turn, sampling).
+    pub prompt_hash: String,
+    pub messages: Vec<Message>,
+    pub assistant_prefix: Option<String>,
+    pub status: Status,
+    pub error: Option<String>,
+    #[serde(default)]
+    pub attempts: Vec<Attempt>,
+    #[serde(default)]
+    pub cached: bool,
+    pub completion: Option<Completion>,
+    /// The chain of thought the judges saw.
+    pub cot: Option<String>,
+    pub answer: Option<usize>,
+    pub answer_letter: Option<String>,
+    pub answer_source: Option<AnswerSource>,
+    /// With forced answers: the log-probability of each option letter (null = not in the top list).
+    #[serde(default)]
+    pub forced_logprobs: Option<Vec<Option<f64>>>,
+    /// Verdicts by judge name; only hinted completions that chose the hinted option are judged.
+    #[serde(default)]
+    pub judges: BTreeMap<String, Judgement>,
+}

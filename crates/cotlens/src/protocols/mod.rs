@@ -1,0 +1,3 @@
+//! Protocols: measurements composed from datasets, prompts, the engine and the run store.
+
+pub mod faithfulness;
