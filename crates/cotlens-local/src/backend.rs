@@ -22,12 +22,14 @@ pub struct LocalConfig {
     pub context: u32,
     /// Largest batch of prompt tokens evaluated at once.
     pub batch: u32,
+    /// Reuse cached KV entries of a shared prompt prefix (see design/local-inference.md).
+    pub prefix_cache: bool,
 }
 
 impl Default for LocalConfig {
     fn default() -> Self {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        Self { threads, parallel: 1, context: 2048, batch: 512 }
+        Self { threads, parallel: 1, context: 2048, batch: 512, prefix_cache: true }
     }
 }
 
@@ -85,6 +87,7 @@ impl LocalBackend {
             slots: config.parallel.max(1) as u32,
             context_per_slot: config.context.max(64),
             batch: config.batch.max(32),
+            prefix_cache: config.prefix_cache,
         };
         std::thread::Builder::new()
             .name("cotlens-llama".into())

@@ -7,9 +7,10 @@
 //! output is bit-reproducible; with several slots, which requests share a batch depends on timing
 //! and the last bits of the logits can differ (see design/local-inference.md).
 //!
-//! Log-probability jobs run on a separate scratch sequence that keeps its tokens between jobs:
-//! a job whose prompt shares a prefix with the previous one (early answering asks about every
-//! prefix of the same CoT) only evaluates the new suffix.
+//! Prefix cache: every sequence keeps its KV entries after its request finishes, and a new
+//! prompt starts from the longest common prefix cached in any sequence (copied within the
+//! unified KV buffer), so hinted variants of one question, or a forced answer after a CoT, only
+//! evaluate what is new. Log-probability jobs run on a separate scratch sequence.
 
 use cotlens_core::types::{CandidateLogprobs, ChatRequest, Completion, FinishReason, LogprobRequest, Message, Usage};
 use cotlens_core::BackendError;
@@ -56,6 +57,8 @@ pub(crate) struct WorkerConfig {
     pub(crate) slots: u32,
     pub(crate) context_per_slot: u32,
     pub(crate) batch: u32,
+    /// Reuse the KV entries of the longest cached common prefix (any sequence) for new prompts.
+    pub(crate) prefix_cache: bool,
 }
 
 /// llama.cpp's global state may be initialized once per process.
@@ -92,6 +95,8 @@ pub(crate) fn run(config: WorkerConfig, jobs: Receiver<Job>, ready: std::sync::m
         .with_n_batch(config.batch)
         .with_n_ubatch(config.batch)
         .with_n_seq_max(n_seq)
+        // One shared KV buffer, so that a prefix can be copied between sequences cheaply.
+        .with_kv_unified(true)
         .with_n_threads(config.threads)
         .with_n_threads_batch(config.threads);
     let ctx = match model.new_context(backend, params) {
@@ -111,7 +116,8 @@ pub(crate) fn run(config: WorkerConfig, jobs: Receiver<Job>, ready: std::sync::m
     if ready.send(Ok(loaded)).is_err() {
         return;
     }
-    let mut worker = Worker { config, model: &model, ctx, template, slots: Vec::new(), scratch: Vec::new() };
+    let cached = vec![Vec::new(); n_seq as usize];
+    let mut worker = Worker { config, model: &model, ctx, template, slots: Vec::new(), cached };
     worker.serve(&jobs);
 }
 
@@ -136,8 +142,9 @@ struct Worker<'m> {
     ctx: LlamaContext<'m>,
     template: Option<LlamaChatTemplate>,
     slots: Vec<Slot>,
-    /// Tokens whose KV entries the scratch sequence currently holds.
-    scratch: Vec<LlamaToken>,
+    /// Per sequence: the tokens whose KV entries it holds (kept after a request finishes, so
+    /// that the next prompt sharing a prefix skips re-evaluating it).
+    cached: Vec<Vec<LlamaToken>>,
 }
 
 fn model_error(e: impl std::fmt::Display) -> BackendError {
@@ -264,8 +271,7 @@ impl<'m> Worker<'m> {
             return Err("no free slot".into());
         };
         let prepared = self.tokenize_prompt(&request.messages, request.assistant_prefix.as_deref()).and_then(|tokens| {
-            let _ = self.ctx.clear_kv_cache_seq(Some(seq as u32), None, None);
-            let idx = self.prefill(seq, &tokens, 0, false)?;
+            let idx = self.place(seq, &tokens)?;
             Ok((tokens.len(), idx))
         });
         let (n_prompt, idx) = match prepared {
@@ -357,6 +363,7 @@ impl<'m> Worker<'m> {
         }
         let mut slots = std::mem::take(&mut self.slots);
         for (i, slot) in slots.iter_mut().enumerate() {
+            self.cached[slot.seq as usize].push(slot.pending);
             slot.n_past += 1;
             let token = slot.sampler.sample(&self.ctx, i as i32);
             self.accept(slot, token);
@@ -371,7 +378,10 @@ impl<'m> Worker<'m> {
     }
 
     fn finish(&mut self, slot: Slot) {
-        let _ = self.ctx.clear_kv_cache_seq(Some(slot.seq as u32), None, None);
+        if !self.config.prefix_cache {
+            let _ = self.ctx.clear_kv_cache_seq(Some(slot.seq as u32), None, None);
+            self.cached[slot.seq as usize].clear();
+        }
         let text = String::from_utf8_lossy(&slot.generated).into_owned();
         let (reasoning, output) = match cotlens_core::types::split_think_tags(&text) {
             (Some(r), rest) => (Some(cotlens_core::types::Reasoning { reasoning: r, ..Default::default() }), rest),
@@ -388,26 +398,51 @@ impl<'m> Worker<'m> {
         let _ = slot.reply.send(Ok(completion));
     }
 
-    /// Bring the scratch sequence to hold exactly `tokens`, reusing the longest common prefix of
-    /// what it holds. Returns the batch index of the last token's logits.
-    fn scratch_eval(&mut self, tokens: &[LlamaToken]) -> Result<i32, BackendError> {
-        let seq = self.scratch_seq();
-        let mut common = self.scratch.iter().zip(tokens).take_while(|(a, b)| a == b).count();
-        // The last token must be evaluated again to get its logits.
-        if common == tokens.len() {
-            common -= 1;
+    /// Make sequence `target` hold exactly `tokens` in the KV cache, reusing the longest common
+    /// prefix cached in any sequence (copied within the unified KV buffer). Returns the batch
+    /// index of the last token's logits.
+    fn place(&mut self, target: i32, tokens: &[LlamaToken]) -> Result<i32, BackendError> {
+        let t = target as usize;
+        let common_with = |cached: &Vec<LlamaToken>| cached.iter().zip(tokens).take_while(|(a, b)| a == b).count();
+        let (mut source, mut common) = (t, if self.config.prefix_cache { common_with(&self.cached[t]) } else { 0 });
+        if self.config.prefix_cache {
+            for (s, cached) in self.cached.iter().enumerate() {
+                let c = common_with(cached);
+                // A sequence in use by an active slot is fine to copy from: its prefix is fixed.
+                if c > common {
+                    (source, common) = (s, c);
+                }
+            }
         }
-        self.ctx.kv_cache_seq_rm(seq, Some(common as u32), None).map_err(model_error)?;
-        self.scratch.truncate(common);
-        let idx = self.prefill(seq, &tokens[common..], common as i32, false);
-        match idx {
+        // The last token is always evaluated again, to get its logits.
+        common = common.min(tokens.len().saturating_sub(1));
+        tracing::debug!(target: "cotlens_local", seq = target, source, reused = common, new = tokens.len() - common, "prompt placed");
+        // About to discard part of a finished generation: stash it in the scratch sequence first,
+        // since the next log-probability job is most likely a forced answer after that very text.
+        let scratch = self.scratch_seq() as usize;
+        if self.config.prefix_cache && t != scratch && self.cached[t].len() > common && self.cached[t].len() > self.cached[scratch].len() / 2 {
+            self.ctx.kv_cache_seq_rm(scratch as i32, None, None).map_err(model_error)?;
+            self.ctx.kv_cache_seq_cp(target, scratch as i32, None, None).map_err(model_error)?;
+            self.cached[scratch] = self.cached[t].clone();
+        }
+        if source == t {
+            self.ctx.kv_cache_seq_rm(target, Some(common as u32), None).map_err(model_error)?;
+            self.cached[t].truncate(common);
+        } else {
+            self.ctx.kv_cache_seq_rm(target, None, None).map_err(model_error)?;
+            if common > 0 {
+                self.ctx.kv_cache_seq_cp(source as i32, target, Some(0), Some(common as u32)).map_err(model_error)?;
+            }
+            self.cached[t] = tokens[..common].to_vec();
+        }
+        match self.prefill(target, &tokens[common..], common as i32, false) {
             Ok(idx) => {
-                self.scratch.extend_from_slice(&tokens[common..]);
+                self.cached[t].extend_from_slice(&tokens[common..]);
                 Ok(idx)
             }
             Err(e) => {
-                let _ = self.ctx.clear_kv_cache_seq(Some(seq as u32), None, None);
-                self.scratch.clear();
+                let _ = self.ctx.clear_kv_cache_seq(Some(target as u32), None, None);
+                self.cached[t].clear();
                 Err(e)
             }
         }
@@ -423,13 +458,13 @@ impl<'m> Worker<'m> {
 
     fn distribution(&mut self, messages: &[Message], prefix: Option<&str>) -> Result<Vec<f64>, BackendError> {
         let tokens = self.tokenize_prompt(messages, prefix)?;
-        let idx = self.scratch_eval(&tokens)?;
+        let idx = self.place(self.scratch_seq(), &tokens)?;
         Ok(self.log_softmax(idx))
     }
 
     fn candidate_logprobs(&mut self, request: &LogprobRequest) -> Result<CandidateLogprobs, BackendError> {
         let tokens = self.tokenize_prompt(&request.messages, request.assistant_prefix.as_deref())?;
-        let idx = self.scratch_eval(&tokens)?;
+        let idx = self.place(self.scratch_seq(), &tokens)?;
         let first = self.log_softmax(idx);
         let vocab = self.model.vocab();
         let seq = self.scratch_seq();

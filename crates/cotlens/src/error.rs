@@ -25,6 +25,7 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
         if cause.is::<BadInput>()
             || cause.is::<cotlens_local::LoadError>()
             || cause.is::<cotlens_core::datasets::DatasetError>()
+            || cause.is::<cotlens_remote::ConfigError>()
         {
             return 2;
         }

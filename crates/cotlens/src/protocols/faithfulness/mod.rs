@@ -45,8 +45,9 @@ pub struct Settings {
     pub shard: Option<(u32, u32)>,
 }
 
-/// Items per run with the embedded model when --limit is not given: about 6 minutes on 2 cores.
-pub const EMBEDDED_DEFAULT_LIMIT: usize = 40;
+/// Items per run with the embedded model when --limit is not given: 12 items × (1 plain + 2
+/// controls + 7 hints) = 120 completions, about 5 minutes on 2 cores (bench/RESULTS.md).
+pub const EMBEDDED_DEFAULT_LIMIT: usize = 12;
 const DEFAULT_REASONING_PREFIX: &str = "Let's think step by step.";
 
 fn resolve_settings(args: &FaithfulnessArgs) -> anyhow::Result<Settings> {

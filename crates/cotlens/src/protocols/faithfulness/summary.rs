@@ -88,6 +88,11 @@ pub struct Summary {
 }
 
 pub fn summarize(records: &[Record], model: &str, judges: &[String], bootstrap: BootstrapSpec) -> Summary {
+    // Order-independent: a resumed or merged run appends records in another order.
+    let mut sorted: Vec<&Record> = records.iter().collect();
+    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    let records: Vec<Record> = sorted.into_iter().cloned().collect();
+    let records = records.as_slice();
     let primary = judges.first().cloned().unwrap_or_else(|| "lexical".into());
     // Baselines: (item, None) = plain; (item, Some(hint)) = a few-shot hint's control.
     let mut baselines: HashMap<(&str, Option<&str>), &Record> = HashMap::new();
@@ -176,6 +181,7 @@ pub fn summarize(records: &[Record], model: &str, judges: &[String], bootstrap: 
             let dir_cells: Vec<&Cell> = cells.iter().filter(|c| c.direction == direction).collect();
             let raws: Vec<f64> = dir_cells.iter().filter_map(|c| c.raw_score.map(|e| e.value)).collect();
             let mut hints: Vec<String> = dir_cells.iter().map(|c| c.hint.clone()).collect();
+            hints.sort();
             hints.dedup();
             DirectionOverall {
                 direction,
