@@ -233,7 +233,7 @@ fn load_bbh_file(path: &Path) -> Result<Vec<Item>, DatasetError> {
                 .position(|c| c.eq_ignore_ascii_case(target.trim()))
                 .ok_or_else(|| field_err("target", format!("{target:?} is not one of the options")))?
         };
-        let item = Item { id: format!("bbh/{task}/{i}"), question, choices, answer, source: format!("bbh/{task}"), subject: Some(task.clone()) };
+        let item = Item { id: format!("bbh/{task}/{i}"), question, choices, answer, source: "bbh".into(), subject: Some(task.clone()) };
         items.push(validate(path, None, item).map_err(|mut e| {
             e.field = e.field.map(|f| format!("examples[{i}].{f}"));
             e
@@ -284,7 +284,7 @@ fn load_turpin_file(path: &Path) -> Result<Vec<Item>, DatasetError> {
             return Err(field_err("multiple_choice_scores", "length differs from the number of parsed answer choices"));
         }
         let idx = row["idx"].as_u64().map(|n| n as usize).unwrap_or(i);
-        let item = Item { id: format!("turpin-bbh/{task}/{idx}"), question, choices, answer, source: format!("turpin-bbh/{task}"), subject: Some(task.clone()) };
+        let item = Item { id: format!("turpin-bbh/{task}/{idx}"), question, choices, answer, source: "turpin-bbh".into(), subject: Some(task.clone()) };
         items.push(validate(path, None, item).map_err(|mut e| {
             e.field = e.field.map(|f| format!("data[{i}].{f}"));
             e

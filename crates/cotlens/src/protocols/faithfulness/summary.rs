@@ -229,7 +229,7 @@ fn num(x: Option<f64>) -> String {
 
 /// The human-readable table.
 pub fn render_table(summary: &Summary) -> String {
-    let headers = ["dataset", "hint", "dir", "n", "elig", "→hint", "→other", "same", "p", "α", "raw (95% CI)", "normalized (95% CI)"];
+    let headers = ["dataset", "hint", "dir", "opts", "n", "elig", "→hint", "→other", "same", "p", "α", "raw (95% CI)", "normalized (95% CI)"];
     let mut rows: Vec<Vec<String>> = Vec::new();
     for c in &summary.cells {
         let mut norm = pct(c.normalized_score);
@@ -240,6 +240,7 @@ pub fn render_table(summary: &Summary) -> String {
             c.dataset.clone(),
             c.hint.clone(),
             c.direction.as_str().into(),
+            c.n_options.to_string(),
             c.n_pairs.to_string(),
             c.n_eligible.to_string(),
             c.n_change_to_hint.to_string(),
@@ -283,11 +284,15 @@ pub fn render_table(summary: &Summary) -> String {
         o.n_forced_answers,
         o.n_skipped
     ));
-    let undefined: Vec<String> = summary.cells.iter().filter_map(|c| c.undefined_reason.as_ref().map(|r| format!("  {}/{}/{}: {r}", c.dataset, c.hint, c.direction.as_str()))).collect();
-    if !undefined.is_empty() {
-        out.push_str("undefined normalized scores:\n");
-        out.push_str(&undefined.join("\n"));
-        out.push('\n');
+    // Why scores are undefined, grouped, so that a small run's table stays readable.
+    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &summary.cells {
+        if let Some(r) = &c.undefined_reason {
+            *reasons.entry(r.as_str()).or_default() += 1;
+        }
+    }
+    for (reason, n) in reasons {
+        out.push_str(&format!("{n} cell(s) without a normalized score: {reason}\n"));
     }
     out
 }

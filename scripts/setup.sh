@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what building cotlens needs beyond Rust: cmake and libclang (llama.cpp is compiled
+# from source by the llama-cpp-2 crate and its bindings are generated with bindgen).
+# Idempotent: does nothing when they are already there.
+set -euo pipefail
+
+missing=()
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+command -v clang >/dev/null 2>&1 || missing+=(clang)
+if ! ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1; then
+  missing+=(libclang-dev)
+fi
+command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]} (Debian packages)" >&2
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" libclang-dev >/dev/null
+fi
+command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install Rust (https://rustup.rs)" >&2; exit 1; }

