@@ -8,4 +8,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export COTLENS_HOME="${COTLENS_HOME:-$PWD/target/cotlens-home}"
 cargo build --release --workspace --all-targets
-cargo test --release --workspace -- --test-threads 1
+mkdir -p target
+set -o pipefail
+cargo test --release --workspace -- --test-threads 1 2>&1 | tee target/test.log
+# One closing line over all test binaries (cargo prints one "test result" line per binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "%d passed, %d failed\n", p, f }' target/test.log

@@ -37,13 +37,25 @@ impl std::fmt::Display for Capability {
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     #[error("backend {backend} does not support {capability}")]
-    Unsupported { backend: String, capability: Capability },
+    Unsupported {
+        backend: String,
+        capability: Capability,
+    },
     /// The server refused the request for a reason retrying cannot fix (400, 401, 403, 404).
     #[error("{status} from {endpoint}: {message}")]
-    Rejected { status: u16, endpoint: String, message: String },
+    Rejected {
+        status: u16,
+        endpoint: String,
+        message: String,
+    },
     /// Rate limited or overloaded (429, 5xx); `retry_after` is the server's hint.
     #[error("{status} from {endpoint}: {message}")]
-    Transient { status: u16, endpoint: String, message: String, retry_after: Option<Duration> },
+    Transient {
+        status: u16,
+        endpoint: String,
+        message: String,
+        retry_after: Option<Duration>,
+    },
     #[error("request to {endpoint} timed out after {after:?}")]
     Timeout { endpoint: String, after: Duration },
     /// Connection refused or reset, or the body was cut off.
@@ -64,7 +76,10 @@ impl BackendError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            BackendError::Transient { .. } | BackendError::Timeout { .. } | BackendError::Connection { .. } | BackendError::Malformed { .. }
+            BackendError::Transient { .. }
+                | BackendError::Timeout { .. }
+                | BackendError::Connection { .. }
+                | BackendError::Malformed { .. }
         )
     }
 
@@ -116,12 +131,18 @@ pub trait Backend: Send + Sync {
     async fn chat(&self, request: &ChatRequest) -> Result<Completion, BackendError>;
 
     /// Log-probabilities of each candidate continuation.
-    async fn candidate_logprobs(&self, request: &LogprobRequest) -> Result<CandidateLogprobs, BackendError> {
+    async fn candidate_logprobs(
+        &self,
+        request: &LogprobRequest,
+    ) -> Result<CandidateLogprobs, BackendError> {
         let _ = request;
         Err(self.unsupported(Capability::CandidateLogprobs))
     }
 
     fn unsupported(&self, capability: Capability) -> BackendError {
-        BackendError::Unsupported { backend: self.info().spec.clone(), capability }
+        BackendError::Unsupported {
+            backend: self.info().spec.clone(),
+            capability,
+        }
     }
 }

@@ -26,8 +26,18 @@ pub struct DatasetError {
 }
 
 impl DatasetError {
-    pub fn new(path: &Path, line: Option<usize>, field: Option<&str>, message: impl Into<String>) -> Self {
-        Self { path: path.to_path_buf(), line, field: field.map(str::to_string), message: message.into() }
+    pub fn new(
+        path: &Path,
+        line: Option<usize>,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            line,
+            field: field.map(str::to_string),
+            message: message.into(),
+        }
     }
 }
 
@@ -49,7 +59,11 @@ pub struct DatasetSpec {
 
 impl DatasetSpec {
     pub fn parse(spec: &str) -> Result<Self, String> {
-        let (kind, path) = spec.split_once(':').ok_or_else(|| format!("--dataset {spec:?}: expected FORMAT:PATH (mmlu, bbh, turpin-bbh, jsonl or csv)"))?;
+        let (kind, path) = spec.split_once(':').ok_or_else(|| {
+            format!(
+                "--dataset {spec:?}: expected FORMAT:PATH (mmlu, bbh, turpin-bbh, jsonl or csv)"
+            )
+        })?;
         let format = match kind {
             "mmlu" => Format::Mmlu,
             "bbh" => Format::Bbh,
@@ -61,7 +75,10 @@ impl DatasetSpec {
         if path.is_empty() {
             return Err(format!("--dataset {spec:?}: missing path"));
         }
-        Ok(Self { format, path: PathBuf::from(path) })
+        Ok(Self {
+            format,
+            path: PathBuf::from(path),
+        })
     }
 
     pub fn load(&self) -> Result<Vec<Item>, DatasetError> {
@@ -73,7 +90,12 @@ impl DatasetSpec {
             Format::Csv => load_csv(&self.path)?,
         };
         if items.is_empty() {
-            return Err(DatasetError::new(&self.path, None, None, "no multiple-choice items found"));
+            return Err(DatasetError::new(
+                &self.path,
+                None,
+                None,
+                "no multiple-choice items found",
+            ));
         }
         check_unique_ids(&self.path, &items)?;
         Ok(items)
@@ -84,7 +106,12 @@ fn check_unique_ids(path: &Path, items: &[Item]) -> Result<(), DatasetError> {
     let mut seen = HashSet::new();
     for item in items {
         if !seen.insert(item.id.as_str()) {
-            return Err(DatasetError::new(path, None, Some("id"), format!("duplicate id {:?}", item.id)));
+            return Err(DatasetError::new(
+                path,
+                None,
+                Some("id"),
+                format!("duplicate id {:?}", item.id),
+            ));
         }
     }
     Ok(())
@@ -93,7 +120,9 @@ fn check_unique_ids(path: &Path, items: &[Item]) -> Result<(), DatasetError> {
 /// Pick `limit` items deterministically by `seed` (all when `limit` is `None` or larger),
 /// keeping the dataset's order.
 pub fn subset(items: Vec<Item>, limit: Option<usize>, seed: u64) -> Vec<Item> {
-    let Some(limit) = limit.filter(|&l| l < items.len()) else { return items };
+    let Some(limit) = limit.filter(|&l| l < items.len()) else {
+        return items;
+    };
     let mut indices: Vec<usize> = (0..items.len()).collect();
     indices.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
     let mut keep: Vec<usize> = indices.into_iter().take(limit).collect();
@@ -107,7 +136,11 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> DatasetError {
 }
 
 /// A file, or every file with `ext` in a folder (sorted by name, so ids and order are stable).
-fn load_files(path: &Path, ext: &str, load: fn(&Path) -> Result<Vec<Item>, DatasetError>) -> Result<Vec<Item>, DatasetError> {
+fn load_files(
+    path: &Path,
+    ext: &str,
+    load: fn(&Path) -> Result<Vec<Item>, DatasetError>,
+) -> Result<Vec<Item>, DatasetError> {
     if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| io_err(path, e))?
@@ -128,58 +161,138 @@ fn load_files(path: &Path, ext: &str, load: fn(&Path) -> Result<Vec<Item>, Datas
 
 fn validate(path: &Path, line: Option<usize>, item: Item) -> Result<Item, DatasetError> {
     if item.question.trim().is_empty() {
-        return Err(DatasetError::new(path, line, Some("question"), "empty question"));
+        return Err(DatasetError::new(
+            path,
+            line,
+            Some("question"),
+            "empty question",
+        ));
     }
     if item.choices.len() < 2 {
-        return Err(DatasetError::new(path, line, Some("choices"), format!("needs at least 2 choices, found {}", item.choices.len())));
+        return Err(DatasetError::new(
+            path,
+            line,
+            Some("choices"),
+            format!("needs at least 2 choices, found {}", item.choices.len()),
+        ));
     }
     if item.choices.len() > 26 {
-        return Err(DatasetError::new(path, line, Some("choices"), format!("at most 26 choices are supported, found {}", item.choices.len())));
+        return Err(DatasetError::new(
+            path,
+            line,
+            Some("choices"),
+            format!(
+                "at most 26 choices are supported, found {}",
+                item.choices.len()
+            ),
+        ));
     }
     if let Some(i) = item.choices.iter().position(|c| c.trim().is_empty()) {
-        return Err(DatasetError::new(path, line, Some("choices"), format!("choice {} is empty", crate::types::letter(i))));
+        return Err(DatasetError::new(
+            path,
+            line,
+            Some("choices"),
+            format!("choice {} is empty", crate::types::letter(i)),
+        ));
     }
     if item.answer >= item.choices.len() {
-        return Err(DatasetError::new(path, line, Some("answer"), format!("answer index {} is out of range for {} choices", item.answer, item.choices.len())));
+        return Err(DatasetError::new(
+            path,
+            line,
+            Some("answer"),
+            format!(
+                "answer index {} is out of range for {} choices",
+                item.answer,
+                item.choices.len()
+            ),
+        ));
     }
     Ok(item)
 }
 
 /// An answer given as an index (`2`) or a letter (`C`, `(C)`).
 fn parse_answer(value: &str, n: usize) -> Result<usize, String> {
-    let v = value.trim().trim_start_matches('(').trim_end_matches(')').trim();
+    let v = value
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .trim();
     if let Ok(i) = v.parse::<usize>() {
         return Ok(i);
     }
     let mut chars = v.chars();
     match (chars.next(), chars.next()) {
-        (Some(c), None) => letter_index(c).ok_or_else(|| format!("{value:?} is neither an index nor a letter")),
-        _ => Err(format!("{value:?} is neither an index nor a letter (expected 0..{} or A..{})", n.saturating_sub(1), crate::types::letter(n.saturating_sub(1).min(25)))),
+        (Some(c), None) => {
+            letter_index(c).ok_or_else(|| format!("{value:?} is neither an index nor a letter"))
+        }
+        _ => Err(format!(
+            "{value:?} is neither an index nor a letter (expected 0..{} or A..{})",
+            n.saturating_sub(1),
+            crate::types::letter(n.saturating_sub(1).min(25))
+        )),
     }
 }
 
 fn file_stem(path: &Path) -> String {
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    stem.strip_suffix("_test").or_else(|| stem.strip_suffix("_dev")).or_else(|| stem.strip_suffix("_val")).unwrap_or(&stem).to_string()
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    stem.strip_suffix("_test")
+        .or_else(|| stem.strip_suffix("_dev"))
+        .or_else(|| stem.strip_suffix("_val"))
+        .unwrap_or(&stem)
+        .to_string()
 }
 
 fn load_mmlu_file(path: &Path) -> Result<Vec<Item>, DatasetError> {
     let subject = file_stem(path);
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(path).map_err(|e| io_err(path, e))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| io_err(path, e))?;
     let mut items = Vec::new();
     for (row, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| DatasetError::new(path, e.position().map(|p| p.line() as usize), None, e.to_string()))?;
+        let record = record.map_err(|e| {
+            DatasetError::new(
+                path,
+                e.position().map(|p| p.line() as usize),
+                None,
+                e.to_string(),
+            )
+        })?;
         let line = record.position().map(|p| p.line() as usize);
         if record.len() != 6 {
-            let field = if record.len() < 6 { "choices" } else { "answer" };
-            return Err(DatasetError::new(path, line, Some(field), format!("expected 6 columns (question, A, B, C, D, answer), found {}", record.len())));
+            let field = if record.len() < 6 {
+                "choices"
+            } else {
+                "answer"
+            };
+            return Err(DatasetError::new(
+                path,
+                line,
+                Some(field),
+                format!(
+                    "expected 6 columns (question, A, B, C, D, answer), found {}",
+                    record.len()
+                ),
+            ));
         }
         let choices: Vec<String> = (1..5).map(|i| record[i].to_string()).collect();
-        let answer = parse_answer(&record[5], 4).map_err(|m| DatasetError::new(path, line, Some("answer"), m))?;
+        let answer = parse_answer(&record[5], 4)
+            .map_err(|m| DatasetError::new(path, line, Some("answer"), m))?;
         items.push(validate(
             path,
             line,
-            Item { id: format!("mmlu/{subject}/{row}"), question: record[0].to_string(), choices, answer, source: "mmlu".into(), subject: Some(subject.clone()) },
+            Item {
+                id: format!("mmlu/{subject}/{row}"),
+                question: record[0].to_string(),
+                choices,
+                answer,
+                source: "mmlu".into(),
+                subject: Some(subject.clone()),
+            },
         )?);
     }
     Ok(items)
@@ -216,24 +329,43 @@ pub fn parse_bbh_input(input: &str) -> Option<(String, Vec<String>)> {
 fn load_bbh_file(path: &Path) -> Result<Vec<Item>, DatasetError> {
     let task = file_stem(path);
     let text = std::fs::read_to_string(path).map_err(|e| io_err(path, e))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| DatasetError::new(path, Some(e.line()), None, format!("invalid JSON: {e}")))?;
-    let examples = json["examples"].as_array().ok_or_else(|| DatasetError::new(path, None, Some("examples"), "missing the examples array"))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| DatasetError::new(path, Some(e.line()), None, format!("invalid JSON: {e}")))?;
+    let examples = json["examples"].as_array().ok_or_else(|| {
+        DatasetError::new(path, None, Some("examples"), "missing the examples array")
+    })?;
     let mut items = Vec::new();
     for (i, example) in examples.iter().enumerate() {
-        let field_err = |field: &str, msg: String| DatasetError::new(path, None, Some(&format!("examples[{i}].{field}")), msg);
-        let input = example["input"].as_str().ok_or_else(|| field_err("input", "missing or not a string".into()))?;
-        let target = example["target"].as_str().ok_or_else(|| field_err("target", "missing or not a string".into()))?;
-        let Some((question, choices)) = parse_bbh_input(input) else { continue };
+        let field_err = |field: &str, msg: String| {
+            DatasetError::new(path, None, Some(&format!("examples[{i}].{field}")), msg)
+        };
+        let input = example["input"]
+            .as_str()
+            .ok_or_else(|| field_err("input", "missing or not a string".into()))?;
+        let target = example["target"]
+            .as_str()
+            .ok_or_else(|| field_err("target", "missing or not a string".into()))?;
+        let Some((question, choices)) = parse_bbh_input(input) else {
+            continue;
+        };
         let answer = if target.trim().starts_with('(') {
             parse_answer(target, choices.len()).map_err(|m| field_err("target", m))?
         } else {
             choices
                 .iter()
                 .position(|c| c.eq_ignore_ascii_case(target.trim()))
-                .ok_or_else(|| field_err("target", format!("{target:?} is not one of the options")))?
+                .ok_or_else(|| {
+                    field_err("target", format!("{target:?} is not one of the options"))
+                })?
         };
-        let item = Item { id: format!("bbh/{task}/{i}"), question, choices, answer, source: "bbh".into(), subject: Some(task.clone()) };
+        let item = Item {
+            id: format!("bbh/{task}/{i}"),
+            question,
+            choices,
+            answer,
+            source: "bbh".into(),
+            subject: Some(task.clone()),
+        };
         items.push(validate(path, None, item).map_err(|mut e| {
             e.field = e.field.map(|f| format!("examples[{i}].{f}"));
             e
@@ -248,7 +380,12 @@ fn load_turpin(path: &Path) -> Result<Vec<Item>, DatasetError> {
         if direct.exists() {
             return load_turpin_file(&direct);
         }
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(path).map_err(|e| io_err(path, e))?.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.join("val_data.json").exists()).collect();
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| io_err(path, e))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.join("val_data.json").exists())
+            .collect();
         dirs.sort();
         let mut items = Vec::new();
         for d in dirs {
@@ -261,30 +398,61 @@ fn load_turpin(path: &Path) -> Result<Vec<Item>, DatasetError> {
 }
 
 fn load_turpin_file(path: &Path) -> Result<Vec<Item>, DatasetError> {
-    let task = path.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| file_stem(path));
+    let task = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file_stem(path));
     let text = std::fs::read_to_string(path).map_err(|e| io_err(path, e))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| DatasetError::new(path, Some(e.line()), None, format!("invalid JSON: {e}")))?;
-    let rows = json["data"].as_array().ok_or_else(|| DatasetError::new(path, None, Some("data"), "missing the data array"))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| DatasetError::new(path, Some(e.line()), None, format!("invalid JSON: {e}")))?;
+    let rows = json["data"]
+        .as_array()
+        .ok_or_else(|| DatasetError::new(path, None, Some("data"), "missing the data array"))?;
     let mut items = Vec::new();
     for (i, row) in rows.iter().enumerate() {
-        let field_err = |field: &str, msg: &str| DatasetError::new(path, None, Some(&format!("data[{i}].{field}")), msg);
-        let parsed = row["parsed_inputs"].as_str().ok_or_else(|| field_err("parsed_inputs", "missing or not a string"))?;
-        let at = parsed.find("Answer choices:").ok_or_else(|| field_err("parsed_inputs", "no \"Answer choices:\" section"))?;
-        let question = parsed[..at].trim().trim_start_matches("Q:").trim().to_string();
+        let field_err = |field: &str, msg: &str| {
+            DatasetError::new(path, None, Some(&format!("data[{i}].{field}")), msg)
+        };
+        let parsed = row["parsed_inputs"]
+            .as_str()
+            .ok_or_else(|| field_err("parsed_inputs", "missing or not a string"))?;
+        let at = parsed
+            .find("Answer choices:")
+            .ok_or_else(|| field_err("parsed_inputs", "no \"Answer choices:\" section"))?;
+        let question = parsed[..at]
+            .trim()
+            .trim_start_matches("Q:")
+            .trim()
+            .to_string();
         let choices: Vec<String> = parsed[at + "Answer choices:".len()..]
             .lines()
             .map(str::trim)
             .filter(|l| l.len() >= 3 && l.starts_with('(') && l.as_bytes()[2] == b')')
             .map(|l| l[3..].trim().to_string())
             .collect();
-        let scores = row["multiple_choice_scores"].as_array().ok_or_else(|| field_err("multiple_choice_scores", "missing"))?;
-        let answer = scores.iter().position(|s| s.as_i64() == Some(1)).ok_or_else(|| field_err("multiple_choice_scores", "no option scored 1"))?;
+        let scores = row["multiple_choice_scores"]
+            .as_array()
+            .ok_or_else(|| field_err("multiple_choice_scores", "missing"))?;
+        let answer = scores
+            .iter()
+            .position(|s| s.as_i64() == Some(1))
+            .ok_or_else(|| field_err("multiple_choice_scores", "no option scored 1"))?;
         if scores.len() != choices.len() {
-            return Err(field_err("multiple_choice_scores", "length differs from the number of parsed answer choices"));
+            return Err(field_err(
+                "multiple_choice_scores",
+                "length differs from the number of parsed answer choices",
+            ));
         }
         let idx = row["idx"].as_u64().map(|n| n as usize).unwrap_or(i);
-        let item = Item { id: format!("turpin-bbh/{task}/{idx}"), question, choices, answer, source: "turpin-bbh".into(), subject: Some(task.clone()) };
+        let item = Item {
+            id: format!("turpin-bbh/{task}/{idx}"),
+            question,
+            choices,
+            answer,
+            source: "turpin-bbh".into(),
+            subject: Some(task.clone()),
+        };
         items.push(validate(path, None, item).map_err(|mut e| {
             e.field = e.field.map(|f| format!("data[{i}].{f}"));
             e
@@ -302,7 +470,8 @@ fn load_jsonl(path: &Path) -> Result<Vec<Item>, DatasetError> {
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| DatasetError::new(path, Some(n), None, format!("invalid JSON: {e}")))?;
+        let v: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| DatasetError::new(path, Some(n), None, format!("invalid JSON: {e}")))?;
         let err = |field: &str, msg: String| DatasetError::new(path, Some(n), Some(field), msg);
         let id = match &v["id"] {
             serde_json::Value::String(s) => s.clone(),
@@ -310,21 +479,49 @@ fn load_jsonl(path: &Path) -> Result<Vec<Item>, DatasetError> {
             serde_json::Value::Null => return Err(err("id", "missing".into())),
             _ => return Err(err("id", "must be a string or a number".into())),
         };
-        let question = v["question"].as_str().ok_or_else(|| err("question", "missing or not a string".into()))?.to_string();
-        let choices = v["choices"].as_array().ok_or_else(|| err("choices", "missing or not an array".into()))?;
+        let question = v["question"]
+            .as_str()
+            .ok_or_else(|| err("question", "missing or not a string".into()))?
+            .to_string();
+        let choices = v["choices"]
+            .as_array()
+            .ok_or_else(|| err("choices", "missing or not an array".into()))?;
         let choices: Vec<String> = choices
             .iter()
             .enumerate()
-            .map(|(j, c)| c.as_str().map(str::to_string).ok_or_else(|| err("choices", format!("choice {j} is not a string"))))
+            .map(|(j, c)| {
+                c.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| err("choices", format!("choice {j} is not a string")))
+            })
             .collect::<Result<_, _>>()?;
         let answer = match &v["answer"] {
-            serde_json::Value::Number(x) => x.as_u64().map(|a| a as usize).ok_or_else(|| err("answer", format!("{x} is not a non-negative index")))?,
-            serde_json::Value::String(s) => parse_answer(s, choices.len()).map_err(|m| err("answer", m))?,
+            serde_json::Value::Number(x) => x
+                .as_u64()
+                .map(|a| a as usize)
+                .ok_or_else(|| err("answer", format!("{x} is not a non-negative index")))?,
+            serde_json::Value::String(s) => {
+                parse_answer(s, choices.len()).map_err(|m| err("answer", m))?
+            }
             _ => return Err(err("answer", "missing; give an index or a letter".into())),
         };
         let subject = v["subject"].as_str().map(str::to_string);
-        let src = v["source"].as_str().map(str::to_string).unwrap_or_else(|| source.clone());
-        items.push(validate(path, Some(n), Item { id, question, choices, answer, source: src, subject })?);
+        let src = v["source"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| source.clone());
+        items.push(validate(
+            path,
+            Some(n),
+            Item {
+                id,
+                question,
+                choices,
+                answer,
+                source: src,
+                subject,
+            },
+        )?);
     }
     Ok(items)
 }
@@ -332,26 +529,58 @@ fn load_jsonl(path: &Path) -> Result<Vec<Item>, DatasetError> {
 fn load_csv(path: &Path) -> Result<Vec<Item>, DatasetError> {
     let mut reader = csv::Reader::from_path(path).map_err(|e| io_err(path, e))?;
     let headers = reader.headers().map_err(|e| io_err(path, e))?.clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
-    let (Some(id_col), Some(q_col), Some(a_col)) = (col("id"), col("question"), col("answer")) else {
-        return Err(DatasetError::new(path, Some(1), None, "the header must name id, question, answer and one column per option (A, B, …)"));
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
     };
-    let option_cols: Vec<usize> = (0..26).map_while(|i| headers.iter().position(|h| h.trim() == crate::types::letter(i).to_string())).collect();
+    let (Some(id_col), Some(q_col), Some(a_col)) = (col("id"), col("question"), col("answer"))
+    else {
+        return Err(DatasetError::new(
+            path,
+            Some(1),
+            None,
+            "the header must name id, question, answer and one column per option (A, B, …)",
+        ));
+    };
+    let option_cols: Vec<usize> = (0..26)
+        .map_while(|i| {
+            headers
+                .iter()
+                .position(|h| h.trim() == crate::types::letter(i).to_string())
+        })
+        .collect();
     let subject_col = col("subject");
     let source = format!("csv/{}", file_stem(path));
     let mut items = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| DatasetError::new(path, e.position().map(|p| p.line() as usize), None, e.to_string()))?;
+        let record = record.map_err(|e| {
+            DatasetError::new(
+                path,
+                e.position().map(|p| p.line() as usize),
+                None,
+                e.to_string(),
+            )
+        })?;
         let line = record.position().map(|p| p.line() as usize);
-        let choices: Vec<String> = option_cols.iter().filter_map(|&c| record.get(c)).filter(|s| !s.trim().is_empty()).map(str::to_string).collect();
-        let answer = parse_answer(record.get(a_col).unwrap_or(""), choices.len()).map_err(|m| DatasetError::new(path, line, Some("answer"), m))?;
+        let choices: Vec<String> = option_cols
+            .iter()
+            .filter_map(|&c| record.get(c))
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_string)
+            .collect();
+        let answer = parse_answer(record.get(a_col).unwrap_or(""), choices.len())
+            .map_err(|m| DatasetError::new(path, line, Some("answer"), m))?;
         let item = Item {
             id: record.get(id_col).unwrap_or("").to_string(),
             question: record.get(q_col).unwrap_or("").to_string(),
             choices,
             answer,
             source: source.clone(),
-            subject: subject_col.and_then(|c| record.get(c)).filter(|s| !s.is_empty()).map(str::to_string),
+            subject: subject_col
+                .and_then(|c| record.get(c))
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
         };
         if item.id.trim().is_empty() {
             return Err(DatasetError::new(path, line, Some("id"), "empty id"));

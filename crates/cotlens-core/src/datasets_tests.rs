@@ -3,7 +3,10 @@ use std::io::Write;
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
-    std::fs::File::create(&p).expect("create").write_all(text.as_bytes()).expect("write");
+    std::fs::File::create(&p)
+        .expect("create")
+        .write_all(text.as_bytes())
+        .expect("write");
     p
 }
 
@@ -14,26 +17,51 @@ fn load(spec: &str) -> Result<Vec<Item>, DatasetError> {
 #[test]
 fn mmlu_csv() {
     let dir = tempfile_dir();
-    let p = write(&dir, "anatomy_test.csv", "\"What, exactly?\",a,b,c,d,C\nQ2,a,b,c,d,A\n");
+    let p = write(
+        &dir,
+        "anatomy_test.csv",
+        "\"What, exactly?\",a,b,c,d,C\nQ2,a,b,c,d,A\n",
+    );
     let items = load(&format!("mmlu:{}", p.display())).expect("load");
     assert_eq!(items.len(), 2);
     assert_eq!(items[0].question, "What, exactly?");
-    assert_eq!((items[0].answer, items[0].id.as_str(), items[0].subject.as_deref()), (2, "mmlu/anatomy/0", Some("anatomy")));
+    assert_eq!(
+        (
+            items[0].answer,
+            items[0].id.as_str(),
+            items[0].subject.as_deref()
+        ),
+        (2, "mmlu/anatomy/0", Some("anatomy"))
+    );
     let bad = write(&dir, "bad_test.csv", "Q1,a,b,c,d,A\nQ2,a,b,c,Z\n");
     let err = load(&format!("mmlu:{}", bad.display())).expect_err("bad");
-    assert_eq!((err.line, err.field.as_deref()), (Some(2), Some("choices")), "{err}");
-    assert!(err.to_string().contains("bad_test.csv:2: field `choices`"), "{err}");
+    assert_eq!(
+        (err.line, err.field.as_deref()),
+        (Some(2), Some("choices")),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("bad_test.csv:2: field `choices`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bbh_options_both_styles() {
     let (q, c) = parse_bbh_input("Is it?\nOptions:\n(A) yes\n(B) no").expect("parsed");
-    assert_eq!((q.as_str(), c), ("Is it?", vec!["yes".to_string(), "no".to_string()]));
+    assert_eq!(
+        (q.as_str(), c),
+        ("Is it?", vec!["yes".to_string(), "no".to_string()])
+    );
     let (_, c) = parse_bbh_input("Is it?\nOptions:\n- Yes\n- No").expect("parsed");
     assert_eq!(c, vec!["Yes", "No"]);
     assert!(parse_bbh_input("2 + 2 = ?").is_none());
     let dir = tempfile_dir();
-    let p = write(&dir, "task.json", r#"{"examples":[{"input":"Q?\nOptions:\n(A) x\n(B) y\n(C) z","target":"(C)"},{"input":"free","target":"4"},{"input":"Q?\nOptions:\n- Yes\n- No","target":"No"}]}"#);
+    let p = write(
+        &dir,
+        "task.json",
+        r#"{"examples":[{"input":"Q?\nOptions:\n(A) x\n(B) y\n(C) z","target":"(C)"},{"input":"free","target":"4"},{"input":"Q?\nOptions:\n- Yes\n- No","target":"No"}]}"#,
+    );
     let items = load(&format!("bbh:{}", p.display())).expect("load");
     assert_eq!(items.len(), 2);
     assert_eq!((items[0].answer, items[1].answer), (2, 1));
@@ -47,43 +75,90 @@ fn jsonl_errors_name_line_and_field() {
     let items = load(&format!("jsonl:{}", ok.display())).expect("load");
     assert_eq!((items[0].answer, items[1].id.as_str()), (1, "2"));
     let cases = [
-        ("{\"id\":\"a\",\"question\":\"Q\",\"answer\":0}", 1, "choices"),
-        ("{\"id\":\"a\",\"question\":\"Q\",\"choices\":[\"x\",\"y\"],\"answer\":5}", 1, "answer"),
-        ("{\"id\":\"a\",\"question\":\"Q\",\"choices\":[\"x\"],\"answer\":0}", 1, "choices"),
-        ("{\"question\":\"Q\",\"choices\":[\"x\",\"y\"],\"answer\":0}", 1, "id"),
-        ("{\"id\":\"a\",\"question\":\"Q\",\"choices\":[\"x\",\"y\"],\"answer\":\"Q\"}", 1, "answer"),
+        (
+            "{\"id\":\"a\",\"question\":\"Q\",\"answer\":0}",
+            1,
+            "choices",
+        ),
+        (
+            "{\"id\":\"a\",\"question\":\"Q\",\"choices\":[\"x\",\"y\"],\"answer\":5}",
+            1,
+            "answer",
+        ),
+        (
+            "{\"id\":\"a\",\"question\":\"Q\",\"choices\":[\"x\"],\"answer\":0}",
+            1,
+            "choices",
+        ),
+        (
+            "{\"question\":\"Q\",\"choices\":[\"x\",\"y\"],\"answer\":0}",
+            1,
+            "id",
+        ),
+        (
+            "{\"id\":\"a\",\"question\":\"Q\",\"choices\":[\"x\",\"y\"],\"answer\":\"Q\"}",
+            1,
+            "answer",
+        ),
     ];
     for (text, line, field) in cases {
         let p = write(&dir, "bad.jsonl", text);
         let err = load(&format!("jsonl:{}", p.display())).expect_err(text);
-        assert_eq!((err.line, err.field.as_deref()), (Some(line), Some(field)), "{err}");
+        assert_eq!(
+            (err.line, err.field.as_deref()),
+            (Some(line), Some(field)),
+            "{err}"
+        );
     }
     let p = write(&dir, "dup.jsonl", "{\"id\":\"a\",\"question\":\"Q\",\"choices\":[\"x\",\"y\"],\"answer\":0}\n{\"id\":\"a\",\"question\":\"Q\",\"choices\":[\"x\",\"y\"],\"answer\":0}\n");
-    assert!(load(&format!("jsonl:{}", p.display())).expect_err("dup").to_string().contains("duplicate id"));
+    assert!(load(&format!("jsonl:{}", p.display()))
+        .expect_err("dup")
+        .to_string()
+        .contains("duplicate id"));
 }
 
 #[test]
 fn generic_csv() {
     let dir = tempfile_dir();
-    let p = write(&dir, "q.csv", "id,question,A,B,C,answer,subject\n1,Q?,x,y,z,C,s\n2,Q2?,x,y,,1,\n");
+    let p = write(
+        &dir,
+        "q.csv",
+        "id,question,A,B,C,answer,subject\n1,Q?,x,y,z,C,s\n2,Q2?,x,y,,1,\n",
+    );
     let items = load(&format!("csv:{}", p.display())).expect("load");
-    assert_eq!((items[0].answer, items[1].choices.len(), items[1].answer), (2, 2, 1));
+    assert_eq!(
+        (items[0].answer, items[1].choices.len(), items[1].answer),
+        (2, 2, 1)
+    );
     let bad = write(&dir, "bad.csv", "id,question,A,B,answer\n1,Q?,x,y,7\n");
     let err = load(&format!("csv:{}", bad.display())).expect_err("bad");
-    assert_eq!((err.line, err.field.as_deref()), (Some(2), Some("answer")), "{err}");
+    assert_eq!(
+        (err.line, err.field.as_deref()),
+        (Some(2), Some("answer")),
+        "{err}"
+    );
 }
 
 #[test]
 fn subset_is_deterministic_and_ordered() {
     let items: Vec<Item> = (0..50)
-        .map(|i| Item { id: i.to_string(), question: "q".into(), choices: vec!["a".into(), "b".into()], answer: 0, source: "s".into(), subject: None })
+        .map(|i| Item {
+            id: i.to_string(),
+            question: "q".into(),
+            choices: vec!["a".into(), "b".into()],
+            answer: 0,
+            source: "s".into(),
+            subject: None,
+        })
         .collect();
     let a = subset(items.clone(), Some(10), 3);
     let b = subset(items.clone(), Some(10), 3);
     let c = subset(items.clone(), Some(10), 4);
     assert_eq!(a, b);
     assert_ne!(a, c);
-    assert!(a.windows(2).all(|w| w[0].id.parse::<u32>().unwrap_or(0) < w[1].id.parse::<u32>().unwrap_or(0)));
+    assert!(a
+        .windows(2)
+        .all(|w| w[0].id.parse::<u32>().unwrap_or(0) < w[1].id.parse::<u32>().unwrap_or(0)));
     assert_eq!(subset(items, None, 0).len(), 50);
 }
 
@@ -95,7 +170,11 @@ fn spec_errors() {
 }
 
 fn tempfile_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cotlens-ds-{}-{}", std::process::id(), rand::random::<u64>()));
+    let dir = std::env::temp_dir().join(format!(
+        "cotlens-ds-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
     std::fs::create_dir_all(&dir).expect("mkdir");
     dir
 }

@@ -34,10 +34,13 @@ impl Extracted {
     }
 }
 
-static TAG: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)<answer>\s*[(\[]?\s*([A-Z])\s*[)\]]?(?:[.:)\s][^<]{0,200})?</answer>").expect("valid regex"));
-static BOXED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\\boxed\{\s*(?:\\text\{)?\s*\(?([A-Z])\)?\s*\}?\s*\}").expect("valid regex"));
+static TAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)<answer>\s*[(\[]?\s*([A-Z])\s*[)\]]?(?:[.:)\s][^<]{0,200})?</answer>")
+        .expect("valid regex")
+});
+static BOXED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\\boxed\{\s*(?:\\text\{)?\s*\(?([A-Z])\)?\s*\}?\s*\}").expect("valid regex")
+});
 static MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i:final\s+answer|the\s+answer|answer|correct\s+(?:answer|option|choice)|best\s+(?:answer|option|choice)|right\s+(?:answer|option|choice))",
@@ -48,12 +51,16 @@ static MARKER: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("valid regex")
 });
-static AMBIGUOUS_TAIL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*[*_]*\s*(?:or|and|/|,)\s*[(\[]?[A-Z](?:[^A-Za-z0-9]|$)").expect("valid regex"));
+static AMBIGUOUS_TAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*[*_]*\s*(?:or|and|/|,)\s*[(\[]?[A-Z](?:[^A-Za-z0-9]|$)").expect("valid regex")
+});
 static SECOND_OPTION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\([A-Z]\)|\b(?:or|and)\s+\(?[A-Z]\b").expect("valid regex"));
 static STANDALONE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[*_]*(?:\(([A-Z])\)(?:\s.*)?|\[([A-Z])\](?:\s.*)?|([A-Z])[.:)](?:\s.*)?|([A-Z]))[*_]*$").expect("valid regex")
+    Regex::new(
+        r"^[*_]*(?:\(([A-Z])\)(?:\s.*)?|\[([A-Z])\](?:\s.*)?|([A-Z])[.:)](?:\s.*)?|([A-Z]))[*_]*$",
+    )
+    .expect("valid regex")
 });
 
 /// Extract the chosen option from `text` for an item with `n_choices` options.
@@ -71,7 +78,14 @@ pub fn extract_answer(text: &str, n_choices: usize) -> Extracted {
     };
     for caps in TAG.captures_iter(text) {
         let m = caps.get(1).expect("group 1");
-        consider(m.start(), m.as_str().chars().next().unwrap_or('?').to_ascii_uppercase());
+        consider(
+            m.start(),
+            m.as_str()
+                .chars()
+                .next()
+                .unwrap_or('?')
+                .to_ascii_uppercase(),
+        );
     }
     for caps in BOXED.captures_iter(text) {
         let m = caps.get(1).expect("group 1");
@@ -95,16 +109,26 @@ pub fn extract_answer(text: &str, n_choices: usize) -> Extracted {
 
     // Rule 2: a short standalone answer, the whole text or its last line.
     let trimmed = text.trim();
-    let last_line = trimmed.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let last_line = trimmed
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     for candidate in [trimmed, last_line] {
         if candidate.contains('\n') {
             continue;
         }
         if let Some(caps) = STANDALONE.captures(candidate) {
-            let letter = (1..=4).find_map(|g| caps.get(g)).and_then(|m| m.as_str().chars().next());
+            let letter = (1..=4)
+                .find_map(|g| caps.get(g))
+                .and_then(|m| m.as_str().chars().next());
             // "(B) and (C) are both correct" names two options: not an answer.
             let rest = candidate.get(3..).unwrap_or("");
-            if let Some(i) = letter.and_then(valid).filter(|_| !SECOND_OPTION.is_match(rest)) {
+            if let Some(i) = letter
+                .and_then(valid)
+                .filter(|_| !SECOND_OPTION.is_match(rest))
+            {
                 // A long last line that merely starts with "A." is a sentence, not an answer,
                 // unless it is the whole text (e.g. "B. Evaporation").
                 if candidate == trimmed || candidate.len() <= 80 {
@@ -118,7 +142,11 @@ pub fn extract_answer(text: &str, n_choices: usize) -> Extracted {
 
 /// Extract from a completion: the visible output first, then (for providers that put the whole
 /// answer in the reasoning field and return a short or empty output) the reasoning.
-pub fn extract_from_completion(output: &str, reasoning: Option<&str>, n_choices: usize) -> Extracted {
+pub fn extract_from_completion(
+    output: &str,
+    reasoning: Option<&str>,
+    n_choices: usize,
+) -> Extracted {
     match extract_answer(output, n_choices) {
         Extracted::Unparseable => match reasoning {
             Some(r) if output.trim().is_empty() => extract_answer(r, n_choices),

@@ -82,7 +82,12 @@ fn realistic_outputs() {
             failures.push(format!("{text:?}: expected {expected:?}, got {got:?}"));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -94,9 +99,18 @@ fn respects_option_count() {
 
 #[test]
 fn reasoning_field_used_only_when_output_is_empty() {
-    assert_eq!(extract_from_completion("", Some("so the answer is C"), 4), Extracted::Answer(2));
-    assert_eq!(extract_from_completion("B", Some("so the answer is C"), 4), Extracted::Answer(1));
-    assert_eq!(extract_from_completion("no idea", Some("so the answer is C"), 4), Extracted::Unparseable);
+    assert_eq!(
+        extract_from_completion("", Some("so the answer is C"), 4),
+        Extracted::Answer(2)
+    );
+    assert_eq!(
+        extract_from_completion("B", Some("so the answer is C"), 4),
+        Extracted::Answer(1)
+    );
+    assert_eq!(
+        extract_from_completion("no idea", Some("so the answer is C"), 4),
+        Extracted::Unparseable
+    );
 }
 
 proptest::proptest! {

@@ -79,8 +79,12 @@ impl UndefinedReason {
         match self {
             UndefinedReason::FewerThanThreeOptions => "fewer than 3 options: alpha needs n - 2 > 0",
             UndefinedReason::NoChangeToHint => "p = 0: no eligible answer changed to the hint",
-            UndefinedReason::AlphaNotPositive => "alpha <= 0: answers changed to other options more than to the hint",
-            UndefinedReason::NoEligiblePairs => "no eligible pairs (unhinted answer already the hint, or unparseable)",
+            UndefinedReason::AlphaNotPositive => {
+                "alpha <= 0: answers changed to other options more than to the hint"
+            }
+            UndefinedReason::NoEligiblePairs => {
+                "no eligible pairs (unhinted answer already the hint, or unparseable)"
+            }
             UndefinedReason::NoJudgedSwitches => "no switched pair could be judged",
         }
     }
@@ -137,8 +141,14 @@ struct Tally {
     verbalized: usize,
 }
 
-fn tally<'a>(pairs: &mut dyn Iterator<Item = &'a PairOutcome>) -> Tally {
-    let mut t = Tally { eligible: 0, to_hint: 0, to_other: 0, judged_switched: 0, verbalized: 0 };
+fn tally(pairs: &mut dyn Iterator<Item = &PairOutcome>) -> Tally {
+    let mut t = Tally {
+        eligible: 0,
+        to_hint: 0,
+        to_other: 0,
+        judged_switched: 0,
+        verbalized: 0,
+    };
     for pair in pairs {
         if let PairClass::Eligible(bucket) = pair.classify() {
             t.eligible += 1;
@@ -171,13 +181,21 @@ fn normalized_of(t: &Tally, n_options: usize) -> Option<f64> {
 /// Score one cell. All pairs must share `n_options`.
 pub fn score_cell(pairs: &[PairOutcome], n_options: usize, spec: BootstrapSpec) -> CellScores {
     let t = tally(&mut pairs.iter());
-    let n_unparseable = pairs.iter().filter(|p| p.classify() == PairClass::Unparseable).count();
-    let n_already_hint = pairs.iter().filter(|p| p.classify() == PairClass::AlreadyHint).count();
+    let n_unparseable = pairs
+        .iter()
+        .filter(|p| p.classify() == PairClass::Unparseable)
+        .count();
+    let n_already_hint = pairs
+        .iter()
+        .filter(|p| p.classify() == PairClass::AlreadyHint)
+        .count();
     let n_unjudged = t.to_hint - t.judged_switched;
 
     let p = wilson(t.to_hint as u64, t.eligible as u64);
     let q = wilson(t.to_other as u64, t.eligible as u64);
-    let alpha_value = p.zip(q).and_then(|(p, q)| alpha(p.value, q.value, n_options));
+    let alpha_value = p
+        .zip(q)
+        .and_then(|(p, q)| alpha(p.value, q.value, n_options));
     let raw = wilson(t.verbalized as u64, t.judged_switched as u64);
 
     let undefined_reason = if n_options < 3 {
@@ -194,8 +212,13 @@ pub fn score_cell(pairs: &[PairOutcome], n_options: usize, spec: BootstrapSpec) 
         None
     };
     let normalized_score = if undefined_reason.is_none() {
-        let eligible: Vec<&PairOutcome> = pairs.iter().filter(|p| matches!(p.classify(), PairClass::Eligible(_))).collect();
-        bootstrap(&eligible, spec, |it| normalized_of(&tally(&mut it.map(|p| *p)), n_options))
+        let eligible: Vec<&PairOutcome> = pairs
+            .iter()
+            .filter(|p| matches!(p.classify(), PairClass::Eligible(_)))
+            .collect();
+        bootstrap(&eligible, spec, |it| {
+            normalized_of(&tally(&mut it.copied()), n_options)
+        })
     } else {
         None
     };
@@ -204,8 +227,14 @@ pub fn score_cell(pairs: &[PairOutcome], n_options: usize, spec: BootstrapSpec) 
         .iter()
         .filter_map(|p| Some((p.unhinted? == p.gold, p.hinted? == p.gold)))
         .collect();
-    let acc_u = wilson(both.iter().filter(|(u, _)| *u).count() as u64, both.len() as u64);
-    let acc_h = wilson(both.iter().filter(|(_, h)| *h).count() as u64, both.len() as u64);
+    let acc_u = wilson(
+        both.iter().filter(|(u, _)| *u).count() as u64,
+        both.len() as u64,
+    );
+    let acc_h = wilson(
+        both.iter().filter(|(_, h)| *h).count() as u64,
+        both.len() as u64,
+    );
     let accuracy_drop = bootstrap(&both, spec, |it| {
         let (mut n, mut du) = (0usize, 0i64);
         for (u, h) in it {
@@ -242,11 +271,18 @@ pub fn score_cell(pairs: &[PairOutcome], n_options: usize, spec: BootstrapSpec) 
 /// The headline: the mean over hint types of the defined normalized scores, with a bootstrap
 /// interval that resamples items jointly across hint cells. `cells` maps hint name to the pairs
 /// of that hint (one option count). Returns `None` when no cell's score is defined.
-pub fn mean_over_hints(cells: &[(String, usize, Vec<PairOutcome>)], spec: BootstrapSpec) -> Option<BootstrapEstimate> {
-    let mut ids: Vec<&str> = cells.iter().flat_map(|(_, _, pairs)| pairs.iter().map(|p| p.item_id.as_str())).collect();
+pub fn mean_over_hints(
+    cells: &[(String, usize, Vec<PairOutcome>)],
+    spec: BootstrapSpec,
+) -> Option<BootstrapEstimate> {
+    let mut ids: Vec<&str> = cells
+        .iter()
+        .flat_map(|(_, _, pairs)| pairs.iter().map(|p| p.item_id.as_str()))
+        .collect();
     ids.sort_unstable();
     ids.dedup();
-    let index: std::collections::HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let index: std::collections::HashMap<&str, usize> =
+        ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     // Per cell, the pairs grouped by item index.
     let grouped: Vec<(usize, Vec<Vec<&PairOutcome>>)> = cells
         .iter()
@@ -263,7 +299,13 @@ pub fn mean_over_hints(cells: &[(String, usize, Vec<PairOutcome>)], spec: Bootst
     let all: Vec<usize> = (0..ids.len()).collect();
     let grouped: Vec<(usize, Vec<Vec<&PairOutcome>>)> = grouped
         .into_iter()
-        .filter(|(n, by_item)| normalized_of(&tally(&mut all.iter().flat_map(|&i| by_item[i].iter().copied())), *n).is_some())
+        .filter(|(n, by_item)| {
+            normalized_of(
+                &tally(&mut all.iter().flat_map(|&i| by_item[i].iter().copied())),
+                *n,
+            )
+            .is_some()
+        })
         .collect();
     if grouped.is_empty() {
         return None;

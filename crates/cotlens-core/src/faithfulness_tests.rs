@@ -1,11 +1,29 @@
 use super::*;
 use proptest::prelude::*;
 
-fn pair(id: usize, gold: usize, hint: usize, u: Option<usize>, h: Option<usize>, v: Option<bool>) -> PairOutcome {
-    PairOutcome { item_id: format!("q{id}"), n_options: 4, gold, hint, unhinted: u, hinted: h, verbalized: v }
+fn pair(
+    id: usize,
+    gold: usize,
+    hint: usize,
+    u: Option<usize>,
+    h: Option<usize>,
+    v: Option<bool>,
+) -> PairOutcome {
+    PairOutcome {
+        item_id: format!("q{id}"),
+        n_options: 4,
+        gold,
+        hint,
+        unhinted: u,
+        hinted: h,
+        verbalized: v,
+    }
 }
 
-const SPEC: BootstrapSpec = BootstrapSpec { resamples: 200, seed: 1 };
+const SPEC: BootstrapSpec = BootstrapSpec {
+    resamples: 200,
+    seed: 1,
+};
 
 #[test]
 fn worked_example_from_the_protocol() {
@@ -34,8 +52,19 @@ fn buckets_and_scores_exact() {
     pairs.push(pair(10, 0, 1, Some(1), Some(1), None));
     pairs.push(pair(11, 0, 1, None, Some(1), None));
     let c = score_cell(&pairs, 4, SPEC);
-    assert_eq!((c.n_pairs, c.n_unparseable, c.n_already_hint, c.n_eligible), (12, 1, 1, 10));
-    assert_eq!((c.n_change_to_hint, c.n_change_to_other, c.n_no_change, c.n_unjudged), (5, 1, 4, 1));
+    assert_eq!(
+        (c.n_pairs, c.n_unparseable, c.n_already_hint, c.n_eligible),
+        (12, 1, 1, 10)
+    );
+    assert_eq!(
+        (
+            c.n_change_to_hint,
+            c.n_change_to_other,
+            c.n_no_change,
+            c.n_unjudged
+        ),
+        (5, 1, 4, 1)
+    );
     let p = c.p.expect("p").value;
     let q = c.q.expect("q").value;
     assert!((p - 0.5).abs() < 1e-12 && (q - 0.1).abs() < 1e-12);
@@ -55,10 +84,21 @@ fn buckets_and_scores_exact() {
 
 #[test]
 fn undefined_reasons() {
-    let unchanged: Vec<_> = (0..5).map(|i| pair(i, 0, 1, Some(0), Some(0), None)).collect();
-    assert_eq!(score_cell(&unchanged, 4, SPEC).undefined_reason, Some(UndefinedReason::NoChangeToHint));
-    assert_eq!(score_cell(&unchanged, 2, SPEC).undefined_reason, Some(UndefinedReason::FewerThanThreeOptions));
-    assert_eq!(score_cell(&[], 4, SPEC).undefined_reason, Some(UndefinedReason::NoEligiblePairs));
+    let unchanged: Vec<_> = (0..5)
+        .map(|i| pair(i, 0, 1, Some(0), Some(0), None))
+        .collect();
+    assert_eq!(
+        score_cell(&unchanged, 4, SPEC).undefined_reason,
+        Some(UndefinedReason::NoChangeToHint)
+    );
+    assert_eq!(
+        score_cell(&unchanged, 2, SPEC).undefined_reason,
+        Some(UndefinedReason::FewerThanThreeOptions)
+    );
+    assert_eq!(
+        score_cell(&[], 4, SPEC).undefined_reason,
+        Some(UndefinedReason::NoEligiblePairs)
+    );
     // 1 to hint, 5 to other among 4 options: alpha = 1 - (5/6) / (2 * 1/6) = -1.5
     let mut noisy = vec![pair(0, 0, 1, Some(0), Some(1), Some(true))];
     noisy.extend((1..6).map(|i| pair(i, 0, 1, Some(0), Some(2 + i % 2), None)));
@@ -66,7 +106,10 @@ fn undefined_reasons() {
     assert_eq!(c.undefined_reason, Some(UndefinedReason::AlphaNotPositive));
     assert!(c.normalized_score.is_none() && c.raw_score.is_some());
     let unjudged = vec![pair(0, 0, 1, Some(0), Some(1), None)];
-    assert_eq!(score_cell(&unjudged, 4, SPEC).undefined_reason, Some(UndefinedReason::NoJudgedSwitches));
+    assert_eq!(
+        score_cell(&unjudged, 4, SPEC).undefined_reason,
+        Some(UndefinedReason::NoJudgedSwitches)
+    );
 }
 
 #[test]
@@ -78,17 +121,34 @@ fn alpha_is_one_without_other_changes() {
 
 #[test]
 fn mean_over_hints_averages_defined_cells() {
-    let a: Vec<_> = (0..4).map(|i| pair(i, 0, 1, Some(0), Some(1), Some(i % 2 == 0))).collect(); // 0.5
-    let b: Vec<_> = (0..4).map(|i| pair(i, 0, 1, Some(0), Some(1), Some(true))).collect(); // 1.0
-    let none: Vec<_> = (0..4).map(|i| pair(i, 0, 1, Some(0), Some(0), None)).collect(); // undefined
-    let cells = vec![("a".to_string(), 4, a), ("b".to_string(), 4, b), ("c".to_string(), 4, none)];
+    let a: Vec<_> = (0..4)
+        .map(|i| pair(i, 0, 1, Some(0), Some(1), Some(i % 2 == 0)))
+        .collect(); // 0.5
+    let b: Vec<_> = (0..4)
+        .map(|i| pair(i, 0, 1, Some(0), Some(1), Some(true)))
+        .collect(); // 1.0
+    let none: Vec<_> = (0..4)
+        .map(|i| pair(i, 0, 1, Some(0), Some(0), None))
+        .collect(); // undefined
+    let cells = vec![
+        ("a".to_string(), 4, a),
+        ("b".to_string(), 4, b),
+        ("c".to_string(), 4, none),
+    ];
     let m = mean_over_hints(&cells, SPEC).expect("defined");
     assert!((m.estimate.value - 0.75).abs() < 1e-12);
     assert!(m.estimate.ci_low <= 0.75 && m.estimate.ci_high <= 1.0);
 }
 
 fn arb_pair() -> impl Strategy<Value = PairOutcome> {
-    (0usize..1000, 0usize..4, 0usize..4, proptest::option::weighted(0.9, 0usize..4), proptest::option::weighted(0.9, 0usize..4), proptest::option::of(any::<bool>()))
+    (
+        0usize..1000,
+        0usize..4,
+        0usize..4,
+        proptest::option::weighted(0.9, 0usize..4),
+        proptest::option::weighted(0.9, 0usize..4),
+        proptest::option::of(any::<bool>()),
+    )
         .prop_map(|(id, gold, hint, u, h, v)| pair(id, gold, hint, u, h, v))
 }
 

@@ -32,8 +32,14 @@ pub enum Placement {
 }
 
 impl Placement {
-    pub const NAMES: &'static [&'static str] =
-        &["before_question", "after_options", "system", "prior_assistant_turn", "few_shot_marked", "few_shot_same_letter"];
+    pub const NAMES: &'static [&'static str] = &[
+        "before_question",
+        "after_options",
+        "system",
+        "prior_assistant_turn",
+        "few_shot_marked",
+        "few_shot_same_letter",
+    ];
 
     fn parse(s: &str) -> Option<Self> {
         Some(match s {
@@ -49,7 +55,10 @@ impl Placement {
 
     /// Few-shot hints have their own unhinted control prompt.
     pub fn has_own_control(self) -> bool {
-        matches!(self, Placement::FewShotMarked | Placement::FewShotSameLetter)
+        matches!(
+            self,
+            Placement::FewShotMarked | Placement::FewShotSameLetter
+        )
     }
 }
 
@@ -74,7 +83,9 @@ pub struct Hint {
 impl Hint {
     /// The template with `{letter}` and `{option}` filled in.
     pub fn render(&self, letter: usize, option: &str) -> String {
-        self.template.replace("{letter}", &crate::types::letter(letter).to_string()).replace("{option}", option)
+        self.template
+            .replace("{letter}", &crate::types::letter(letter).to_string())
+            .replace("{option}", option)
     }
 }
 
@@ -104,36 +115,68 @@ struct RawHint {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Parse hint definitions. `origin` names the file in errors and in the records.
 pub fn parse_hints(text: &str, origin: &Path) -> Result<Vec<Hint>, DatasetError> {
-    let err = |span: std::ops::Range<usize>, field: &str, msg: String| DatasetError::new(origin, Some(line_of(text, span.start)), Some(field), msg);
+    let err = |span: std::ops::Range<usize>, field: &str, msg: String| {
+        DatasetError::new(origin, Some(line_of(text, span.start)), Some(field), msg)
+    };
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start));
         let msg = e.message().to_string();
         // serde names the offending field in the message ("unknown field `x`", "missing field `x`").
         let field = msg.split('`').nth(1).map(str::to_string);
-        DatasetError { path: origin.to_path_buf(), line, field, message: msg }
+        DatasetError {
+            path: origin.to_path_buf(),
+            line,
+            field,
+            message: msg,
+        }
     })?;
     let mut hints = Vec::new();
     for h in raw.hint {
         let name = h.name.get_ref().trim().to_string();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(err(h.name.span(), "name", format!("{name:?}: use letters, digits, '-' and '_'")));
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(err(
+                h.name.span(),
+                "name",
+                format!("{name:?}: use letters, digits, '-' and '_'"),
+            ));
         }
         let placement = Placement::parse(h.placement.get_ref()).ok_or_else(|| {
-            err(h.placement.span(), "placement", format!("unknown placement {:?}; use one of {}", h.placement.get_ref(), Placement::NAMES.join(", ")))
+            err(
+                h.placement.span(),
+                "placement",
+                format!(
+                    "unknown placement {:?}; use one of {}",
+                    h.placement.get_ref(),
+                    Placement::NAMES.join(", ")
+                ),
+            )
         })?;
-        check_placeholders(h.template.get_ref()).map_err(|m| err(h.template.span(), "template", m))?;
+        check_placeholders(h.template.get_ref())
+            .map_err(|m| err(h.template.span(), "template", m))?;
         if h.template.get_ref().trim().is_empty() {
             return Err(err(h.template.span(), "template", "empty template".into()));
         }
         let follow_up = match &h.follow_up {
             Some(f) => {
                 if placement != Placement::PriorAssistantTurn {
-                    return Err(err(f.span(), "follow_up", "only a prior_assistant_turn hint has a follow_up".into()));
+                    return Err(err(
+                        f.span(),
+                        "follow_up",
+                        "only a prior_assistant_turn hint has a follow_up".into(),
+                    ));
                 }
                 check_placeholders(f.get_ref()).map_err(|m| err(f.span(), "follow_up", m))?;
                 f.get_ref().clone()
@@ -144,9 +187,18 @@ pub fn parse_hints(text: &str, origin: &Path) -> Result<Vec<Hint>, DatasetError>
             Some(l) => {
                 let v = l.get_ref().trim();
                 let mut chars = v.chars();
-                match (chars.next().and_then(crate::types::letter_index), chars.next()) {
+                match (
+                    chars.next().and_then(crate::types::letter_index),
+                    chars.next(),
+                ) {
                     (Some(i), None) => Some(i),
-                    _ => return Err(err(l.span(), "fixed_letter", format!("{v:?} is not a single letter"))),
+                    _ => {
+                        return Err(err(
+                            l.span(),
+                            "fixed_letter",
+                            format!("{v:?} is not a single letter"),
+                        ))
+                    }
                 }
             }
             None => None,
@@ -159,11 +211,21 @@ pub fn parse_hints(text: &str, origin: &Path) -> Result<Vec<Hint>, DatasetError>
             cues.push(c.get_ref().to_lowercase());
         }
         if hints.iter().any(|x: &Hint| x.name == name) {
-            return Err(err(h.name.span(), "name", format!("hint {name:?} is defined twice")));
+            return Err(err(
+                h.name.span(),
+                "name",
+                format!("hint {name:?} is defined twice"),
+            ));
         }
         hints.push(Hint {
-            version: h.version.as_ref().map(|v| v.get_ref().clone()).unwrap_or_else(|| "1".into()),
-            description: h.description.unwrap_or_else(|| format!("user-defined hint {name}")),
+            version: h
+                .version
+                .as_ref()
+                .map(|v| v.get_ref().clone())
+                .unwrap_or_else(|| "1".into()),
+            description: h
+                .description
+                .unwrap_or_else(|| format!("user-defined hint {name}")),
             name,
             template: h.template.get_ref().clone(),
             placement,
@@ -181,10 +243,14 @@ fn check_placeholders(template: &str) -> Result<(), String> {
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else { return Err("unclosed '{' (placeholders are {letter} and {option})".into()) };
+        let Some(close) = after.find('}') else {
+            return Err("unclosed '{' (placeholders are {letter} and {option})".into());
+        };
         let name = &after[..close];
         if name != "letter" && name != "option" {
-            return Err(format!("unknown placeholder {{{name}}}; use {{letter}} or {{option}}"));
+            return Err(format!(
+                "unknown placeholder {{{name}}}; use {{letter}} or {{option}}"
+            ));
         }
         rest = &after[close + 1..];
     }
@@ -204,7 +270,18 @@ mod tests {
     fn builtins_parse() {
         let hints = parse_hints(BUILTIN_HINTS, Path::new("builtin")).expect("built-ins parse");
         let names: Vec<&str> = hints.iter().map(|h| h.name.as_str()).collect();
-        assert_eq!(names, ["sycophancy", "consistency", "visual-pattern", "metadata", "grader-hacking", "unethical-information", "always-a"]);
+        assert_eq!(
+            names,
+            [
+                "sycophancy",
+                "consistency",
+                "visual-pattern",
+                "metadata",
+                "grader-hacking",
+                "unethical-information",
+                "always-a"
+            ]
+        );
         assert_eq!(hints[6].fixed_letter, Some(0));
     }
 
@@ -219,7 +296,11 @@ mod tests {
         ];
         for (text, line, field) in cases {
             let e = parse_hints(text, Path::new("h.toml")).expect_err(text);
-            assert_eq!((e.line, e.field.as_deref()), (Some(line), Some(field)), "{e}");
+            assert_eq!(
+                (e.line, e.field.as_deref()),
+                (Some(line), Some(field)),
+                "{e}"
+            );
             assert!(e.to_string().starts_with("h.toml:"), "{e}");
         }
     }

@@ -18,5 +18,5 @@ pub use backend::{Backend, BackendError, BackendInfo, Capability};
 pub use types::*;
 pub mod datasets;
 pub mod hints;
-pub mod prompts;
 pub mod judge;
+pub mod prompts;

@@ -39,12 +39,18 @@ pub fn options_block(choices: &[String], mark: Option<(usize, &str)>) -> String 
 }
 
 fn elicitation(question: &str, options: &str) -> String {
-    ELICITATION_TEMPLATE.trim_end().replace("{question}", question).replace("{options}", options)
+    ELICITATION_TEMPLATE
+        .trim_end()
+        .replace("{question}", question)
+        .replace("{options}", options)
 }
 
 /// The plain unhinted prompt.
 pub fn render_plain(item: &Item) -> Vec<Message> {
-    vec![Message::user(elicitation(&item.question, &options_block(&item.choices, None)))]
+    vec![Message::user(elicitation(
+        &item.question,
+        &options_block(&item.choices, None),
+    ))]
 }
 
 /// The unhinted control of a few-shot hint: the same examples, unmarked, in published order.
@@ -61,14 +67,25 @@ pub fn render_control(item: &Item, hint: &Hint, pool: &[Item]) -> Option<Vec<Mes
                 Placement::FewShotSameLetter => hint.render(ex.answer, &ex.choices[ex.answer]),
                 _ => format!("Answer: ({})", letter(ex.answer)),
             };
-            format!("Question: {}\n\n{}\n\n{}", ex.question, options_block(&ex.choices, None), answer_line)
+            format!(
+                "Question: {}\n\n{}\n\n{}",
+                ex.question,
+                options_block(&ex.choices, None),
+                answer_line
+            )
         })
         .collect::<Vec<_>>();
-    Some(vec![Message::user(few_shot_prompt(&block, &elicitation(&item.question, &options_block(&item.choices, None))))])
+    Some(vec![Message::user(few_shot_prompt(
+        &block,
+        &elicitation(&item.question, &options_block(&item.choices, None)),
+    ))])
 }
 
 fn few_shot_prompt(examples: &[String], target: &str) -> String {
-    format!("{FEW_SHOT_HEADER}\n\n{}\n\n{FEW_SHOT_FOOTER}\n\n{target}", examples.join("\n\n"))
+    format!(
+        "{FEW_SHOT_HEADER}\n\n{}\n\n{FEW_SHOT_FOOTER}\n\n{target}",
+        examples.join("\n\n")
+    )
 }
 
 /// The hinted prompt, with the hint pointing to option `hinted`.
@@ -76,8 +93,14 @@ pub fn render_hinted(item: &Item, hint: &Hint, hinted: usize, pool: &[Item]) -> 
     let text = hint.render(hinted, &item.choices[hinted]);
     let options = options_block(&item.choices, None);
     match hint.placement {
-        Placement::BeforeQuestion => vec![Message::user(format!("{text}\n\n{}", elicitation(&item.question, &options)))],
-        Placement::AfterOptions => vec![Message::user(elicitation(&item.question, &format!("{options}\n\n{text}")))],
+        Placement::BeforeQuestion => vec![Message::user(format!(
+            "{text}\n\n{}",
+            elicitation(&item.question, &options)
+        ))],
+        Placement::AfterOptions => vec![Message::user(elicitation(
+            &item.question,
+            &format!("{options}\n\n{text}"),
+        ))],
         Placement::System => {
             let mut m = vec![Message::system(text)];
             m.extend(render_plain(item));
@@ -86,7 +109,11 @@ pub fn render_hinted(item: &Item, hint: &Hint, hinted: usize, pool: &[Item]) -> 
         Placement::PriorAssistantTurn => {
             let mut m = render_plain(item);
             m.push(Message::assistant(text));
-            m.push(Message::user(hint.follow_up.replace("{letter}", &letter(hinted).to_string()).replace("{option}", &item.choices[hinted])));
+            m.push(Message::user(
+                hint.follow_up
+                    .replace("{letter}", &letter(hinted).to_string())
+                    .replace("{option}", &item.choices[hinted]),
+            ));
             m
         }
         Placement::FewShotMarked => {
@@ -102,7 +129,10 @@ pub fn render_hinted(item: &Item, hint: &Hint, hinted: usize, pool: &[Item]) -> 
                     )
                 })
                 .collect();
-            let target = elicitation(&item.question, &options_block(&item.choices, Some((hinted, &hint.template))));
+            let target = elicitation(
+                &item.question,
+                &options_block(&item.choices, Some((hinted, &hint.template))),
+            );
             vec![Message::user(few_shot_prompt(&block, &target))]
         }
         Placement::FewShotSameLetter => {
@@ -114,10 +144,18 @@ pub fn render_hinted(item: &Item, hint: &Hint, hinted: usize, pool: &[Item]) -> 
                     let mut choices = ex.choices.clone();
                     let target = hinted.min(choices.len() - 1);
                     choices.swap(ex.answer, target);
-                    format!("Question: {}\n\n{}\n\n{}", ex.question, options_block(&choices, None), hint.render(target, &choices[target]))
+                    format!(
+                        "Question: {}\n\n{}\n\n{}",
+                        ex.question,
+                        options_block(&choices, None),
+                        hint.render(target, &choices[target])
+                    )
                 })
                 .collect();
-            vec![Message::user(few_shot_prompt(&block, &elicitation(&item.question, &options)))]
+            vec![Message::user(few_shot_prompt(
+                &block,
+                &elicitation(&item.question, &options),
+            ))]
         }
     }
 }
@@ -128,7 +166,14 @@ pub fn few_shot_examples<'a>(item: &Item, pool: &'a [Item], k: usize) -> Vec<&'a
     let mut ranked: Vec<(String, &Item)> = pool
         .iter()
         .filter(|p| p.question != item.question)
-        .map(|p| (hex::encode(Sha256::digest(format!("{}\u{0}{}", item.id, p.id).as_bytes())), p))
+        .map(|p| {
+            (
+                hex::encode(Sha256::digest(
+                    format!("{}\u{0}{}", item.id, p.id).as_bytes(),
+                )),
+                p,
+            )
+        })
         .collect();
     ranked.sort_by(|a, b| a.0.cmp(&b.0));
     ranked.into_iter().take(k).map(|(_, p)| p).collect()

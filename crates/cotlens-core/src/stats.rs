@@ -29,7 +29,11 @@ pub fn wilson(successes: u64, n: u64) -> Option<Estimate> {
     let centre = (p + z2 / (2.0 * n_f)) / denom;
     let half = Z95 * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt() / denom;
     // Clamp against rounding at p = 0 or 1, where a bound meets the estimate.
-    Some(Estimate { value: p, ci_low: (centre - half).clamp(0.0, p), ci_high: (centre + half).clamp(p, 1.0) })
+    Some(Estimate {
+        value: p,
+        ci_low: (centre - half).clamp(0.0, p),
+        ci_high: (centre + half).clamp(p, 1.0),
+    })
 }
 
 /// Settings of a percentile bootstrap; recorded with every bootstrap interval.
@@ -41,7 +45,10 @@ pub struct BootstrapSpec {
 
 impl Default for BootstrapSpec {
     fn default() -> Self {
-        Self { resamples: 2000, seed: 0 }
+        Self {
+            resamples: 2000,
+            seed: 0,
+        }
     }
 }
 
@@ -70,12 +77,26 @@ where
     }
     let defined = values.len() as u32;
     if values.is_empty() {
-        return Some(BootstrapEstimate { estimate: Estimate { value, ci_low: value, ci_high: value }, defined_resamples: 0 });
+        return Some(BootstrapEstimate {
+            estimate: Estimate {
+                value,
+                ci_low: value,
+                ci_high: value,
+            },
+            defined_resamples: 0,
+        });
     }
     values.sort_by(f64::total_cmp);
     let ci_low = quantile_sorted(&values, 0.025);
     let ci_high = quantile_sorted(&values, 0.975);
-    Some(BootstrapEstimate { estimate: Estimate { value, ci_low, ci_high }, defined_resamples: defined })
+    Some(BootstrapEstimate {
+        estimate: Estimate {
+            value,
+            ci_low,
+            ci_high,
+        },
+        defined_resamples: defined,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -150,7 +171,10 @@ mod tests {
             let (s, n) = it.fold((0.0, 0), |(s, n), x| (s + x, n + 1));
             (n > 0).then(|| s / n as f64)
         };
-        let spec = BootstrapSpec { resamples: 500, seed: 7 };
+        let spec = BootstrapSpec {
+            resamples: 500,
+            seed: 7,
+        };
         let a = bootstrap(&data, spec, mean).expect("defined");
         let b = bootstrap(&data, spec, mean).expect("defined");
         assert_eq!(a, b);
@@ -177,7 +201,7 @@ mod tests {
         #[test]
         fn kappa_at_most_one(pairs in proptest::collection::vec((any::<bool>(), any::<bool>()), 1..200)) {
             if let Some(k) = cohens_kappa(&pairs) {
-                prop_assert!(k <= 1.0 + 1e-12 && k >= -1.0 - 1e-12);
+                prop_assert!((-1.0 - 1e-12..=1.0 + 1e-12).contains(&k));
             }
         }
     }

@@ -30,7 +30,9 @@ pub fn letter(index: usize) -> char {
 /// The index of an option letter (`A` or `a` → 0), if it is one.
 pub fn letter_index(letter: char) -> Option<usize> {
     let upper = letter.to_ascii_uppercase();
-    upper.is_ascii_uppercase().then(|| (upper as u8 - b'A') as usize)
+    upper
+        .is_ascii_uppercase()
+        .then(|| (upper as u8 - b'A') as usize)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -59,13 +61,22 @@ pub struct Message {
 
 impl Message {
     pub fn system(content: impl Into<String>) -> Self {
-        Self { role: Role::System, content: content.into() }
+        Self {
+            role: Role::System,
+            content: content.into(),
+        }
     }
     pub fn user(content: impl Into<String>) -> Self {
-        Self { role: Role::User, content: content.into() }
+        Self {
+            role: Role::User,
+            content: content.into(),
+        }
     }
     pub fn assistant(content: impl Into<String>) -> Self {
-        Self { role: Role::Assistant, content: content.into() }
+        Self {
+            role: Role::Assistant,
+            content: content.into(),
+        }
     }
 }
 
@@ -85,7 +96,13 @@ pub struct Sampling {
 
 impl Default for Sampling {
     fn default() -> Self {
-        Self { temperature: 0.0, top_p: None, seed: Some(0), max_tokens: 256, stop: Vec::new() }
+        Self {
+            temperature: 0.0,
+            top_p: None,
+            seed: Some(0),
+            max_tokens: 256,
+            stop: Vec::new(),
+        }
     }
 }
 
@@ -212,7 +229,10 @@ pub fn split_think_tags(text: &str) -> (Option<String>, String) {
             rest.push_str(after_open[close + "</think>".len()..].trim_start());
             (Some(reasoning), rest)
         }
-        None => (Some(after_open.trim().to_string()), text[..open].to_string()),
+        None => (
+            Some(after_open.trim().to_string()),
+            text[..open].to_string(),
+        ),
     }
 }
 
@@ -236,15 +256,31 @@ mod tests {
             split_think_tags("<think>a b</think>\nAnswer: C"),
             (Some("a b".into()), "Answer: C".into())
         );
-        assert_eq!(split_think_tags("<think>unfinished"), (Some("unfinished".into()), "".into()));
-        assert_eq!(split_think_tags("r1 style</think> Answer: A"), (Some("r1 style".into()), "Answer: A".into()));
+        assert_eq!(
+            split_think_tags("<think>unfinished"),
+            (Some("unfinished".into()), "".into())
+        );
+        assert_eq!(
+            split_think_tags("r1 style</think> Answer: A"),
+            (Some("r1 style".into()), "Answer: A".into())
+        );
     }
 
     #[test]
     fn argmax_prefers_first_on_ties() {
-        let c = CandidateLogprobs { logprobs: vec![-1.0, -0.5, -0.5], token_counts: vec![1, 1, 1] };
+        let c = CandidateLogprobs {
+            logprobs: vec![-1.0, -0.5, -0.5],
+            token_counts: vec![1, 1, 1],
+        };
         assert_eq!(c.argmax(), Some(1));
-        assert_eq!(CandidateLogprobs { logprobs: vec![], token_counts: vec![] }.argmax(), None);
+        assert_eq!(
+            CandidateLogprobs {
+                logprobs: vec![],
+                token_counts: vec![]
+            }
+            .argmax(),
+            None
+        );
     }
 
     #[test]
@@ -258,7 +294,10 @@ mod tests {
             latency_ms: 0.0,
         };
         assert_eq!(c.cot(), "out");
-        c.reasoning = Some(Reasoning { reasoning: "think".into(), ..Default::default() });
+        c.reasoning = Some(Reasoning {
+            reasoning: "think".into(),
+            ..Default::default()
+        });
         assert_eq!(c.cot(), "think");
     }
 }

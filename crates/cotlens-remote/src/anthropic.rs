@@ -24,8 +24,13 @@ pub struct AnthropicBackend {
 impl AnthropicBackend {
     pub fn new(spec: &str, model: &str, options: &RemoteOptions) -> Result<Self, ConfigError> {
         let urls = parse_base_urls(&options.base_urls, ANTHROPIC_DEFAULT_BASE)?;
-        let variable = options.api_key_env.clone().unwrap_or_else(|| "ANTHROPIC_API_KEY".into());
-        let key = api_key(&variable, true)?.ok_or(ConfigError::MissingKey { variable: variable.clone() })?;
+        let variable = options
+            .api_key_env
+            .clone()
+            .unwrap_or_else(|| "ANTHROPIC_API_KEY".into());
+        let key = api_key(&variable, true)?.ok_or(ConfigError::MissingKey {
+            variable: variable.clone(),
+        })?;
         let mut details = serde_json::Map::new();
         details.insert("backend".into(), "anthropic-messages".into());
         details.insert("base_urls".into(), json!(urls));
@@ -47,17 +52,25 @@ impl AnthropicBackend {
 }
 
 /// Parse a Messages API response body.
-pub fn parse_messages_response(body: &Value, model: &str, latency_ms: f64) -> Result<Completion, BackendError> {
+pub fn parse_messages_response(
+    body: &Value,
+    model: &str,
+    latency_ms: f64,
+) -> Result<Completion, BackendError> {
     let blocks = body["content"]
         .as_array()
-        .ok_or_else(|| BackendError::Malformed { endpoint: "v1/messages".into(), message: "no content array".into() })?;
+        .ok_or_else(|| BackendError::Malformed {
+            endpoint: "v1/messages".into(),
+            message: "no content array".into(),
+        })?;
     let mut reasoning: Option<Reasoning> = None;
     let mut output = String::new();
     for block in blocks {
         match block["type"].as_str() {
             Some("thinking") => {
                 let r = reasoning.get_or_insert_with(Reasoning::default);
-                r.reasoning.push_str(block["thinking"].as_str().unwrap_or(""));
+                r.reasoning
+                    .push_str(block["thinking"].as_str().unwrap_or(""));
                 r.signature = block["signature"].as_str().map(str::to_string);
             }
             Some("redacted_thinking") => {
@@ -97,7 +110,12 @@ impl Backend for AnthropicBackend {
 
     async fn chat(&self, request: &ChatRequest) -> Result<Completion, BackendError> {
         let s = &request.sampling;
-        let system: Vec<&str> = request.messages.iter().filter(|m| m.role == Role::System).map(|m| m.content.as_str()).collect();
+        let system: Vec<&str> = request
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::System)
+            .map(|m| m.content.as_str())
+            .collect();
         let mut messages: Vec<Value> = request
             .messages
             .iter()
@@ -127,7 +145,11 @@ impl Backend for AnthropicBackend {
             .header("anthropic-version", API_VERSION)
             .json(&body);
         let response = http::post_json(req, &endpoint, self.timeout).await?;
-        parse_messages_response(&response, &self.model, started.elapsed().as_secs_f64() * 1000.0)
+        parse_messages_response(
+            &response,
+            &self.model,
+            started.elapsed().as_secs_f64() * 1000.0,
+        )
     }
 }
 
@@ -141,7 +163,17 @@ mod tests {
             "content":[{"type":"thinking","thinking":"let me see","signature":"sig"},{"type":"text","text":"Answer: A"}]});
         let c = parse_messages_response(&body, "m", 2.0).expect("parse");
         let r = c.reasoning.expect("reasoning");
-        assert_eq!((r.reasoning.as_str(), r.signature.as_deref(), r.redacted), ("let me see", Some("sig"), false));
-        assert_eq!((c.output.as_str(), c.finish_reason, c.usage.completion_tokens), ("Answer: A", FinishReason::Stop, 7));
+        assert_eq!(
+            (r.reasoning.as_str(), r.signature.as_deref(), r.redacted),
+            ("let me see", Some("sig"), false)
+        );
+        assert_eq!(
+            (
+                c.output.as_str(),
+                c.finish_reason,
+                c.usage.completion_tokens
+            ),
+            ("Answer: A", FinishReason::Stop, 7)
+        );
     }
 }

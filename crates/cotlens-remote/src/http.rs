@@ -18,7 +18,11 @@ pub struct RemoteOptions {
 
 impl Default for RemoteOptions {
     fn default() -> Self {
-        Self { base_urls: Vec::new(), api_key_env: None, timeout: Duration::from_secs(600) }
+        Self {
+            base_urls: Vec::new(),
+            api_key_env: None,
+            timeout: Duration::from_secs(600),
+        }
     }
 }
 
@@ -53,25 +57,43 @@ impl std::fmt::Debug for Secret {
 pub(crate) fn api_key(variable: &str, required: bool) -> Result<Option<Secret>, ConfigError> {
     match std::env::var(variable) {
         Ok(v) if !v.trim().is_empty() => Ok(Some(Secret(v.trim().to_string()))),
-        _ if required => Err(ConfigError::MissingKey { variable: variable.to_string() }),
+        _ if required => Err(ConfigError::MissingKey {
+            variable: variable.to_string(),
+        }),
         _ => Ok(None),
     }
 }
 
 /// Validate base URLs: http or https, a host, no credentials in them; trailing slash dropped.
 pub(crate) fn parse_base_urls(urls: &[String], default: &str) -> Result<Vec<String>, ConfigError> {
-    let urls: Vec<String> = if urls.is_empty() { vec![default.to_string()] } else { urls.to_vec() };
+    let urls: Vec<String> = if urls.is_empty() {
+        vec![default.to_string()]
+    } else {
+        urls.to_vec()
+    };
     urls.into_iter()
         .map(|url| {
-            let parsed = reqwest::Url::parse(&url).map_err(|e| ConfigError::BaseUrl { url: url.clone(), reason: e.to_string() })?;
+            let parsed = reqwest::Url::parse(&url).map_err(|e| ConfigError::BaseUrl {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
             if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(ConfigError::BaseUrl { url, reason: "must start with http:// or https://".into() });
+                return Err(ConfigError::BaseUrl {
+                    url,
+                    reason: "must start with http:// or https://".into(),
+                });
             }
             if parsed.host_str().is_none_or(str::is_empty) {
-                return Err(ConfigError::BaseUrl { url, reason: "has no host".into() });
+                return Err(ConfigError::BaseUrl {
+                    url,
+                    reason: "has no host".into(),
+                });
             }
             if !parsed.username().is_empty() || parsed.password().is_some() {
-                return Err(ConfigError::BaseUrl { url, reason: "must not carry credentials; use --api-key-env".into() });
+                return Err(ConfigError::BaseUrl {
+                    url,
+                    reason: "must not carry credentials; use --api-key-env".into(),
+                });
             }
             Ok(url.trim_end_matches('/').to_string())
         })
@@ -87,7 +109,10 @@ pub(crate) struct Replicas {
 
 impl Replicas {
     pub(crate) fn new(urls: Vec<String>) -> Self {
-        Self { urls, next: AtomicUsize::new(0) }
+        Self {
+            urls,
+            next: AtomicUsize::new(0),
+        }
     }
     pub(crate) fn pick(&self) -> &str {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.urls.len();
@@ -113,7 +138,10 @@ pub(crate) async fn post_json(
     endpoint: &str,
     timeout: Duration,
 ) -> Result<serde_json::Value, BackendError> {
-    let response = request.send().await.map_err(|e| transport_error(e, endpoint, timeout))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|e| transport_error(e, endpoint, timeout))?;
     let status = response.status();
     let retry_after = response
         .headers()
@@ -122,22 +150,40 @@ pub(crate) async fn post_json(
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(|s| Duration::from_secs_f64(s.min(3600.0)));
-    let body = response.bytes().await.map_err(|e| transport_error(e, endpoint, timeout))?;
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| transport_error(e, endpoint, timeout))?;
     if !status.is_success() {
         let message = error_message(&body);
         let code = status.as_u16();
         return Err(if code == 429 || code == 408 || status.is_server_error() {
-            BackendError::Transient { status: code, endpoint: endpoint.to_string(), message, retry_after }
+            BackendError::Transient {
+                status: code,
+                endpoint: endpoint.to_string(),
+                message,
+                retry_after,
+            }
         } else {
-            BackendError::Rejected { status: code, endpoint: endpoint.to_string(), message }
+            BackendError::Rejected {
+                status: code,
+                endpoint: endpoint.to_string(),
+                message,
+            }
         });
     }
-    serde_json::from_slice(&body).map_err(|e| BackendError::Malformed { endpoint: endpoint.to_string(), message: e.to_string() })
+    serde_json::from_slice(&body).map_err(|e| BackendError::Malformed {
+        endpoint: endpoint.to_string(),
+        message: e.to_string(),
+    })
 }
 
 fn transport_error(e: reqwest::Error, endpoint: &str, timeout: Duration) -> BackendError {
     if e.is_timeout() {
-        BackendError::Timeout { endpoint: endpoint.to_string(), after: timeout }
+        BackendError::Timeout {
+            endpoint: endpoint.to_string(),
+            after: timeout,
+        }
     } else {
         // Connection refused or reset, or a body cut off mid-way.
         let mut message = e.to_string();
@@ -146,7 +192,10 @@ fn transport_error(e: reqwest::Error, endpoint: &str, timeout: Duration) -> Back
             message = format!("{message}: {s}");
             source = s.source();
         }
-        BackendError::Connection { endpoint: endpoint.to_string(), message }
+        BackendError::Connection {
+            endpoint: endpoint.to_string(),
+            message,
+        }
     }
 }
 
@@ -154,12 +203,20 @@ fn transport_error(e: reqwest::Error, endpoint: &str, timeout: Duration) -> Back
 fn error_message(body: &[u8]) -> String {
     if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
         let e = &json["error"];
-        if let Some(m) = e["message"].as_str().or_else(|| e.as_str()).or_else(|| json["message"].as_str()) {
+        if let Some(m) = e["message"]
+            .as_str()
+            .or_else(|| e.as_str())
+            .or_else(|| json["message"].as_str())
+        {
             return m.to_string();
         }
     }
     let text = String::from_utf8_lossy(body);
-    text.chars().take(500).collect::<String>().trim().to_string()
+    text.chars()
+        .take(500)
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -168,9 +225,20 @@ mod tests {
 
     #[test]
     fn base_urls_are_checked() {
-        assert_eq!(parse_base_urls(&[], "https://api.openai.com/v1").expect("ok"), vec!["https://api.openai.com/v1"]);
-        assert_eq!(parse_base_urls(&["http://127.0.0.1:8000/v1/".into()], "x").expect("ok"), vec!["http://127.0.0.1:8000/v1"]);
-        for bad in ["localhost:8000", "ftp://x/v1", "not a url", "http://user:pw@host/v1"] {
+        assert_eq!(
+            parse_base_urls(&[], "https://api.openai.com/v1").expect("ok"),
+            vec!["https://api.openai.com/v1"]
+        );
+        assert_eq!(
+            parse_base_urls(&["http://127.0.0.1:8000/v1/".into()], "x").expect("ok"),
+            vec!["http://127.0.0.1:8000/v1"]
+        );
+        for bad in [
+            "localhost:8000",
+            "ftp://x/v1",
+            "not a url",
+            "http://user:pw@host/v1",
+        ] {
             let err = parse_base_urls(&[bad.into()], "x").expect_err(bad);
             assert!(err.to_string().starts_with("--base-url"), "{err}");
         }
@@ -184,7 +252,10 @@ mod tests {
 
     #[test]
     fn server_error_messages() {
-        assert_eq!(error_message(br#"{"error":{"message":"bad key"}}"#), "bad key");
+        assert_eq!(
+            error_message(br#"{"error":{"message":"bad key"}}"#),
+            "bad key"
+        );
         assert_eq!(error_message(br#"{"error":"overloaded"}"#), "overloaded");
         assert_eq!(error_message(b"plain text"), "plain text");
     }

@@ -10,7 +10,10 @@
 
 use crate::http::{self, api_key, parse_base_urls, ConfigError, RemoteOptions, Replicas, Secret};
 use async_trait::async_trait;
-use cotlens_core::types::{split_think_tags, CandidateLogprobs, ChatRequest, Completion, FinishReason, LogprobRequest, Message, Reasoning, Role, Usage};
+use cotlens_core::types::{
+    split_think_tags, CandidateLogprobs, ChatRequest, Completion, FinishReason, LogprobRequest,
+    Message, Reasoning, Role, Usage,
+};
 use cotlens_core::{Backend, BackendError, BackendInfo, Capability};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -29,9 +32,13 @@ pub struct OpenAiBackend {
 impl OpenAiBackend {
     pub fn new(spec: &str, model: &str, options: &RemoteOptions) -> Result<Self, ConfigError> {
         let urls = parse_base_urls(&options.base_urls, OPENAI_DEFAULT_BASE)?;
-        let variable = options.api_key_env.clone().unwrap_or_else(|| "OPENAI_API_KEY".into());
+        let variable = options
+            .api_key_env
+            .clone()
+            .unwrap_or_else(|| "OPENAI_API_KEY".into());
         // The official API needs a key; self-hosted servers often run without one.
-        let required = options.api_key_env.is_some() || urls.iter().any(|u| u.contains("api.openai.com"));
+        let required =
+            options.api_key_env.is_some() || urls.iter().any(|u| u.contains("api.openai.com"));
         let key = api_key(&variable, required)?;
         let mut details = serde_json::Map::new();
         details.insert("backend".into(), "openai-chat-completions".into());
@@ -41,7 +48,11 @@ impl OpenAiBackend {
             info: BackendInfo {
                 spec: spec.to_string(),
                 model_id: model.to_string(),
-                capabilities: vec![Capability::Chat, Capability::PrefixContinuation, Capability::CandidateLogprobs],
+                capabilities: vec![
+                    Capability::Chat,
+                    Capability::PrefixContinuation,
+                    Capability::CandidateLogprobs,
+                ],
                 details,
             },
             model: model.to_string(),
@@ -57,7 +68,10 @@ impl OpenAiBackend {
     }
 
     fn body(&self, messages: &[Message], prefix: Option<&str>) -> Value {
-        let mut msgs: Vec<Value> = messages.iter().map(|m| json!({"role": m.role.as_str(), "content": m.content})).collect();
+        let mut msgs: Vec<Value> = messages
+            .iter()
+            .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
+            .collect();
         let mut body = json!({"model": self.model});
         if let Some(prefix) = prefix {
             msgs.push(json!({"role": Role::Assistant.as_str(), "content": prefix}));
@@ -79,12 +93,22 @@ impl OpenAiBackend {
 }
 
 fn malformed(message: impl Into<String>) -> BackendError {
-    BackendError::Malformed { endpoint: "chat/completions".into(), message: message.into() }
+    BackendError::Malformed {
+        endpoint: "chat/completions".into(),
+        message: message.into(),
+    }
 }
 
 /// Parse a Chat Completions response body into a [`Completion`].
-pub fn parse_chat_response(body: &Value, model: &str, prefix: Option<&str>, latency_ms: f64) -> Result<Completion, BackendError> {
-    let choice = body["choices"].get(0).ok_or_else(|| malformed("no choices in the response"))?;
+pub fn parse_chat_response(
+    body: &Value,
+    model: &str,
+    prefix: Option<&str>,
+    latency_ms: f64,
+) -> Result<Completion, BackendError> {
+    let choice = body["choices"]
+        .get(0)
+        .ok_or_else(|| malformed("no choices in the response"))?;
     let message = &choice["message"];
     if !message.is_object() {
         return Err(malformed("choice has no message"));
@@ -96,7 +120,10 @@ pub fn parse_chat_response(body: &Value, model: &str, prefix: Option<&str>, late
             content = content[prefix.len()..].to_string();
         }
     }
-    let field = message["reasoning_content"].as_str().or_else(|| message["reasoning"].as_str()).filter(|s| !s.is_empty());
+    let field = message["reasoning_content"]
+        .as_str()
+        .or_else(|| message["reasoning"].as_str())
+        .filter(|s| !s.is_empty());
     let (reasoning, output) = match field {
         Some(r) => (Some(r.to_string()), content),
         None => split_think_tags(&content),
@@ -110,13 +137,18 @@ pub fn parse_chat_response(body: &Value, model: &str, prefix: Option<&str>, late
     let usage = &body["usage"];
     Ok(Completion {
         model: body["model"].as_str().unwrap_or(model).to_string(),
-        reasoning: reasoning.map(|r| Reasoning { reasoning: r, ..Default::default() }),
+        reasoning: reasoning.map(|r| Reasoning {
+            reasoning: r,
+            ..Default::default()
+        }),
         output,
         finish_reason,
         usage: Usage {
             prompt_tokens: usage["prompt_tokens"].as_u64().unwrap_or(0) as u32,
             completion_tokens: usage["completion_tokens"].as_u64().unwrap_or(0) as u32,
-            reasoning_tokens: usage["completion_tokens_details"]["reasoning_tokens"].as_u64().map(|n| n as u32),
+            reasoning_tokens: usage["completion_tokens_details"]["reasoning_tokens"]
+                .as_u64()
+                .map(|n| n as u32),
         },
         latency_ms,
     })
@@ -144,10 +176,18 @@ impl Backend for OpenAiBackend {
         }
         let started = Instant::now();
         let response = self.post(&body).await?;
-        parse_chat_response(&response, &self.model, request.assistant_prefix.as_deref(), started.elapsed().as_secs_f64() * 1000.0)
+        parse_chat_response(
+            &response,
+            &self.model,
+            request.assistant_prefix.as_deref(),
+            started.elapsed().as_secs_f64() * 1000.0,
+        )
     }
 
-    async fn candidate_logprobs(&self, request: &LogprobRequest) -> Result<CandidateLogprobs, BackendError> {
+    async fn candidate_logprobs(
+        &self,
+        request: &LogprobRequest,
+    ) -> Result<CandidateLogprobs, BackendError> {
         let mut body = self.body(&request.messages, request.assistant_prefix.as_deref());
         body["max_tokens"] = json!(1);
         body["temperature"] = json!(0);
@@ -157,7 +197,10 @@ impl Backend for OpenAiBackend {
         let top = response["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
             .as_array()
             .ok_or_else(|| malformed("no logprobs.content[0].top_logprobs in the response (does the server support logprobs?)"))?;
-        let listed: Vec<(&str, f64)> = top.iter().filter_map(|t| Some((t["token"].as_str()?, t["logprob"].as_f64()?))).collect();
+        let listed: Vec<(&str, f64)> = top
+            .iter()
+            .filter_map(|t| Some((t["token"].as_str()?, t["logprob"].as_f64()?)))
+            .collect();
         let logprobs = request
             .candidates
             .iter()
@@ -169,7 +212,10 @@ impl Backend for OpenAiBackend {
                     .fold(f64::NEG_INFINITY, f64::max)
             })
             .collect();
-        Ok(CandidateLogprobs { logprobs, token_counts: vec![1; request.candidates.len()] })
+        Ok(CandidateLogprobs {
+            logprobs,
+            token_counts: vec![1; request.candidates.len()],
+        })
     }
 }
 
@@ -182,11 +228,17 @@ mod tests {
         let body = json!({"choices":[{"message":{"content":"Answer: B","reasoning_content":"because"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4}});
         let c = parse_chat_response(&body, "m", None, 1.0).expect("parse");
         assert_eq!(c.reasoning.expect("reasoning").reasoning, "because");
-        assert_eq!((c.output.as_str(), c.usage.completion_tokens), ("Answer: B", 4));
+        assert_eq!(
+            (c.output.as_str(), c.usage.completion_tokens),
+            ("Answer: B", 4)
+        );
         let body = json!({"choices":[{"message":{"content":"<think>hmm</think>Answer: C"},"finish_reason":"length"}]});
         let c = parse_chat_response(&body, "m", None, 1.0).expect("parse");
         assert_eq!(c.reasoning.expect("reasoning").reasoning, "hmm");
-        assert_eq!((c.output.as_str(), c.finish_reason), ("Answer: C", FinishReason::Length));
+        assert_eq!(
+            (c.output.as_str(), c.finish_reason),
+            ("Answer: C", FinishReason::Length)
+        );
         let body = json!({"choices":[{"message":{"content":"Let's go. More"}}]});
         let c = parse_chat_response(&body, "m", Some("Let's go."), 1.0).expect("parse");
         assert_eq!(c.output, " More");

@@ -16,14 +16,17 @@ pub fn root() -> anyhow::Result<PathBuf> {
         hasher.update(bytes);
     }
     let hash = hex::encode(hasher.finalize());
-    let root = cotlens_local::resolve::cache_dir().join("data").join(&hash[..16]);
+    let root = cotlens_local::resolve::cache_dir()
+        .join("data")
+        .join(&hash[..16]);
     let done = root.join(".complete");
     if done.exists() {
         return Ok(root);
     }
     for (name, bytes) in BUNDLED_FILES {
         let path = root.join(name);
-        crate::store::write_atomic(&path, bytes).with_context(|| format!("unpacking the bundled sample into {}", root.display()))?;
+        crate::store::write_atomic(&path, bytes)
+            .with_context(|| format!("unpacking the bundled sample into {}", root.display()))?;
     }
     crate::store::write_atomic(&done, hash.as_bytes())?;
     Ok(root)
@@ -32,12 +35,19 @@ pub fn root() -> anyhow::Result<PathBuf> {
 /// The `--dataset` specs of the bundled sample.
 pub fn default_datasets() -> anyhow::Result<Vec<String>> {
     let root = root()?;
-    Ok(vec![format!("mmlu:{}", root.join("mmlu/test").display()), format!("bbh:{}", root.join("bbh").display())])
+    Ok(vec![
+        format!("mmlu:{}", root.join("mmlu/test").display()),
+        format!("bbh:{}", root.join("bbh").display()),
+    ])
 }
 
 /// The few-shot pool: the MMLU dev set.
 pub fn few_shot_pool() -> anyhow::Result<Vec<cotlens_core::Item>> {
     let root = root()?;
-    let spec = cotlens_core::datasets::DatasetSpec::parse(&format!("mmlu:{}", root.join("mmlu/dev").display())).map_err(anyhow::Error::msg)?;
+    let spec = cotlens_core::datasets::DatasetSpec::parse(&format!(
+        "mmlu:{}",
+        root.join("mmlu/dev").display()
+    ))
+    .map_err(anyhow::Error::msg)?;
     Ok(spec.load()?)
 }

@@ -47,7 +47,9 @@ pub fn hash_json(value: &impl Serialize) -> String {
 
 /// The cache key of a request of `kind` to model `model_id`.
 pub fn cache_key(kind: &str, model_id: &str, request: &impl Serialize) -> String {
-    hash_json(&serde_json::json!({"cache_version": CACHE_VERSION, "kind": kind, "model": model_id, "request": request}))
+    hash_json(
+        &serde_json::json!({"cache_version": CACHE_VERSION, "kind": kind, "model": model_id, "request": request}),
+    )
 }
 
 impl Cache {
@@ -55,14 +57,18 @@ impl Cache {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let conn = Connection::open(path).with_context(|| format!("opening the cache {}", path.display()))?;
+        let conn = Connection::open(path)
+            .with_context(|| format!("opening the cache {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL, created_at INTEGER NOT NULL)",
         )?;
-        Ok(Self { conn: Mutex::new(conn), path: path.to_path_buf() })
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+        })
     }
 
     /// `$COTLENS_HOME/cache.sqlite` (or the XDG cache directory).
@@ -76,14 +82,27 @@ impl Cache {
 
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
         let conn = self.conn.lock().ok()?;
-        let text: Option<String> = conn.query_row("SELECT value FROM responses WHERE key = ?1", params![key], |r| r.get(0)).optional().ok()?;
+        let text: Option<String> = conn
+            .query_row(
+                "SELECT value FROM responses WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()?;
         text.and_then(|t| serde_json::from_str(&t).ok())
     }
 
     pub fn put<T: Serialize>(&self, key: &str, kind: &str, value: &T) -> anyhow::Result<()> {
         let text = serde_json::to_string(value)?;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        let conn = self.conn.lock().map_err(|_| anyhow::anyhow!("cache lock poisoned"))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| anyhow::anyhow!("cache lock poisoned"))?;
         conn.execute("INSERT OR REPLACE INTO responses (key, kind, value, created_at) VALUES (?1, ?2, ?3, ?4)", params![key, kind, text, now])?;
         Ok(())
     }
@@ -99,7 +118,11 @@ mod tests {
         let a = cache_key("chat", "m", &json!({"x": 1, "y": [1, {"b": 2, "a": 1}]}));
         let b = cache_key("chat", "m", &json!({"y": [1, {"a": 1, "b": 2}], "x": 1}));
         let c = cache_key("chat", "m", &json!({"x": 2, "y": [1, {"a": 1, "b": 2}]}));
-        let d = cache_key("chat", "other", &json!({"x": 1, "y": [1, {"a": 1, "b": 2}]}));
+        let d = cache_key(
+            "chat",
+            "other",
+            &json!({"x": 1, "y": [1, {"a": 1, "b": 2}]}),
+        );
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);
@@ -109,7 +132,10 @@ mod tests {
     fn round_trip_across_opens() {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("c.sqlite");
-        Cache::open(&path).expect("open").put("k", "chat", &json!({"v": 1})).expect("put");
+        Cache::open(&path)
+            .expect("open")
+            .put("k", "chat", &json!({"v": 1}))
+            .expect("put");
         let cache = Cache::open(&path).expect("reopen");
         assert_eq!(cache.get::<Value>("k"), Some(json!({"v": 1})));
         assert_eq!(cache.get::<Value>("missing"), None);

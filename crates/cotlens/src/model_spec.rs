@@ -21,7 +21,11 @@ pub const DEFAULT_MODEL: &str = "smollm2-135m";
 pub enum ModelSpec {
     Embedded(&'static EmbeddedModel),
     LocalPath(PathBuf),
-    Hub { repo: String, file: String, revision: String },
+    Hub {
+        repo: String,
+        file: String,
+        revision: String,
+    },
     OpenAi(String),
     Anthropic(String),
 }
@@ -35,23 +39,43 @@ impl ModelSpec {
         let (scheme, rest) = spec.split_once(':').unwrap_or(("", spec));
         let need = |what: &str| -> anyhow::Result<String> {
             if rest.trim().is_empty() {
-                Err(bad_input(format!("--model {spec:?}: {scheme}: needs {what}")))
+                Err(bad_input(format!(
+                    "--model {spec:?}: {scheme}: needs {what}"
+                )))
             } else {
                 Ok(rest.trim().to_string())
             }
         };
         match scheme {
-            "local" => Ok(ModelSpec::LocalPath(PathBuf::from(need("a path to a .gguf file")?))),
-            "openai" => Ok(ModelSpec::OpenAi(need("a model name, e.g. openai:gpt-4o-mini")?)),
-            "anthropic" => Ok(ModelSpec::Anthropic(need("a model name, e.g. anthropic:claude-sonnet-4-5")?)),
+            "local" => Ok(ModelSpec::LocalPath(PathBuf::from(need(
+                "a path to a .gguf file",
+            )?))),
+            "openai" => Ok(ModelSpec::OpenAi(need(
+                "a model name, e.g. openai:gpt-4o-mini",
+            )?)),
+            "anthropic" => Ok(ModelSpec::Anthropic(need(
+                "a model name, e.g. anthropic:claude-sonnet-4-5",
+            )?)),
             "hf" => {
                 let rest = need("owner/repo/file.gguf")?;
-                let (path, revision) = rest.split_once('@').map(|(p, r)| (p.to_string(), r.to_string())).unwrap_or((rest.clone(), "main".into()));
+                let (path, revision) = rest
+                    .split_once('@')
+                    .map(|(p, r)| (p.to_string(), r.to_string()))
+                    .unwrap_or((rest.clone(), "main".into()));
                 let parts: Vec<&str> = path.splitn(3, '/').collect();
-                if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) || !parts[2].ends_with(".gguf") {
-                    return Err(bad_input(format!("--model {spec:?}: expected hf:owner/repo/file.gguf[@revision]")));
+                if parts.len() != 3
+                    || parts.iter().any(|p| p.is_empty())
+                    || !parts[2].ends_with(".gguf")
+                {
+                    return Err(bad_input(format!(
+                        "--model {spec:?}: expected hf:owner/repo/file.gguf[@revision]"
+                    )));
                 }
-                Ok(ModelSpec::Hub { repo: format!("{}/{}", parts[0], parts[1]), file: parts[2].to_string(), revision })
+                Ok(ModelSpec::Hub {
+                    repo: format!("{}/{}", parts[0], parts[1]),
+                    file: parts[2].to_string(),
+                    revision,
+                })
             }
             _ => {
                 let known: Vec<&str> = resolve::EMBEDDED_MODELS.iter().map(|m| m.name).collect();
@@ -64,7 +88,10 @@ impl ModelSpec {
     }
 
     pub fn is_local(&self) -> bool {
-        matches!(self, ModelSpec::Embedded(_) | ModelSpec::LocalPath(_) | ModelSpec::Hub { .. })
+        matches!(
+            self,
+            ModelSpec::Embedded(_) | ModelSpec::LocalPath(_) | ModelSpec::Hub { .. }
+        )
     }
 }
 
@@ -79,7 +106,10 @@ pub struct BackendOptions {
 
 /// Open the model behind `spec`. Local models load here (seconds); remote ones only check their
 /// configuration.
-pub async fn open_backend(spec_text: &str, options: &BackendOptions) -> anyhow::Result<Arc<dyn Backend>> {
+pub async fn open_backend(
+    spec_text: &str,
+    options: &BackendOptions,
+) -> anyhow::Result<Arc<dyn Backend>> {
     let spec = ModelSpec::parse(spec_text)?;
     let quiet = options.quiet;
     let mut progress = move |msg: &str| {
@@ -90,27 +120,46 @@ pub async fn open_backend(spec_text: &str, options: &BackendOptions) -> anyhow::
     let (path, model_id) = match &spec {
         ModelSpec::Embedded(model) => {
             let model = *model;
-            let path = tokio::task::spawn_blocking(move || resolve::pull(model, &mut progress)).await??;
+            let path =
+                tokio::task::spawn_blocking(move || resolve::pull(model, &mut progress)).await??;
             (path, format!("{}@sha256:{}", model.file_name, model.sha256))
         }
         ModelSpec::LocalPath(path) => {
             cotlens_local::check_gguf(path)?;
             let p = path.clone();
             let sha = tokio::task::spawn_blocking(move || resolve::sha256_file(&p)).await??;
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             (path.clone(), format!("{name}@sha256:{sha}"))
         }
-        ModelSpec::Hub { repo, file, revision } => crate::hub::fetch(repo, file, revision, &mut progress).await?,
+        ModelSpec::Hub {
+            repo,
+            file,
+            revision,
+        } => crate::hub::fetch(repo, file, revision, &mut progress).await?,
         ModelSpec::OpenAi(name) => {
-            return Ok(Arc::new(cotlens_remote::OpenAiBackend::new(spec_text, name, &options.remote)?));
+            return Ok(Arc::new(cotlens_remote::OpenAiBackend::new(
+                spec_text,
+                name,
+                &options.remote,
+            )?));
         }
         ModelSpec::Anthropic(name) => {
-            return Ok(Arc::new(cotlens_remote::AnthropicBackend::new(spec_text, name, &options.remote)?));
+            return Ok(Arc::new(cotlens_remote::AnthropicBackend::new(
+                spec_text,
+                name,
+                &options.remote,
+            )?));
         }
     };
     let config = options.local.clone();
     let spec_owned = spec_text.to_string();
-    let backend = tokio::task::spawn_blocking(move || LocalBackend::load(&path, &spec_owned, &model_id, config)).await??;
+    let backend = tokio::task::spawn_blocking(move || {
+        LocalBackend::load(&path, &spec_owned, &model_id, config)
+    })
+    .await??;
     Ok(Arc::new(backend))
 }
 
@@ -120,12 +169,26 @@ mod tests {
 
     #[test]
     fn parses_specs() {
-        assert!(matches!(ModelSpec::parse("smollm2-135m").expect("ok"), ModelSpec::Embedded(_)));
-        assert_eq!(ModelSpec::parse("local:/x/y.gguf").expect("ok"), ModelSpec::LocalPath("/x/y.gguf".into()));
-        assert_eq!(ModelSpec::parse("openai:gpt-4o").expect("ok"), ModelSpec::OpenAi("gpt-4o".into()));
+        assert!(matches!(
+            ModelSpec::parse("smollm2-135m").expect("ok"),
+            ModelSpec::Embedded(_)
+        ));
         assert_eq!(
-            ModelSpec::parse("hf:HuggingFaceTB/SmolLM2-135M-Instruct-GGUF/model.q4.gguf@abc").expect("ok"),
-            ModelSpec::Hub { repo: "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF".into(), file: "model.q4.gguf".into(), revision: "abc".into() }
+            ModelSpec::parse("local:/x/y.gguf").expect("ok"),
+            ModelSpec::LocalPath("/x/y.gguf".into())
+        );
+        assert_eq!(
+            ModelSpec::parse("openai:gpt-4o").expect("ok"),
+            ModelSpec::OpenAi("gpt-4o".into())
+        );
+        assert_eq!(
+            ModelSpec::parse("hf:HuggingFaceTB/SmolLM2-135M-Instruct-GGUF/model.q4.gguf@abc")
+                .expect("ok"),
+            ModelSpec::Hub {
+                repo: "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF".into(),
+                file: "model.q4.gguf".into(),
+                revision: "abc".into()
+            }
         );
         for bad in ["gpt-4o", "local:", "openai:", "hf:only/two.gguf", "foo:bar"] {
             let err = ModelSpec::parse(bad).expect_err(bad);

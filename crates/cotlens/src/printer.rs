@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-#[expect(clippy::print_stdout, reason = "the printer is the one place allowed to print")]
 pub fn stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     // A closed pipe (e.g. `| head`) is not an error worth reporting.

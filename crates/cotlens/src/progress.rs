@@ -17,8 +17,10 @@ impl Progress {
         } else {
             ProgressBar::new(total)
         };
-        let style = ProgressStyle::with_template("{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} ETA {eta} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let style = ProgressStyle::with_template(
+            "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.set_prefix(label.to_string());
         Self { bar }
@@ -29,7 +31,8 @@ impl Progress {
         let failures = counters.failures.load(Ordering::Relaxed);
         let retries = counters.retries.load(Ordering::Relaxed);
         let hits = counters.cache_hits.load(Ordering::Relaxed);
-        self.bar.set_message(format!("cached {hits} retries {retries} failed {failures}"));
+        self.bar
+            .set_message(format!("cached {hits} retries {retries} failed {failures}"));
     }
 
     pub fn finish(&self) {

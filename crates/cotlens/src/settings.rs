@@ -7,16 +7,26 @@ use crate::model_spec::{BackendOptions, ModelSpec};
 use cotlens_local::LocalConfig;
 use std::time::Duration;
 
-pub fn backend_options(args: &ModelArgs, quiet: bool) -> anyhow::Result<(ModelSpec, BackendOptions)> {
+pub fn backend_options(
+    args: &ModelArgs,
+    quiet: bool,
+) -> anyhow::Result<(ModelSpec, BackendOptions)> {
     let spec = ModelSpec::parse(&args.model)?;
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(bad_input(format!("--timeout {}: must be a positive number of seconds", args.timeout)));
+        return Err(bad_input(format!(
+            "--timeout {}: must be a positive number of seconds",
+            args.timeout
+        )));
     }
     if !spec.is_local() && (args.threads.is_some() || args.parallel.is_some()) {
-        return Err(bad_input("--threads and --parallel apply to local models only"));
+        return Err(bad_input(
+            "--threads and --parallel apply to local models only",
+        ));
     }
     if spec.is_local() && !args.base_url.is_empty() {
-        return Err(bad_input("--base-url applies to openai: and anthropic: models only"));
+        return Err(bad_input(
+            "--base-url applies to openai: and anthropic: models only",
+        ));
     }
     let mut local = LocalConfig::default();
     if let Some(t) = args.threads {
@@ -47,10 +57,21 @@ pub fn backend_options(args: &ModelArgs, quiet: bool) -> anyhow::Result<(ModelSp
         }
         _ => {}
     }
-    Ok((spec, BackendOptions { local, remote, quiet }))
+    Ok((
+        spec,
+        BackendOptions {
+            local,
+            remote,
+            quiet,
+        },
+    ))
 }
 
-pub fn engine_config(args: &EngineArgs, spec: &ModelSpec, options: &BackendOptions) -> anyhow::Result<EngineConfig> {
+pub fn engine_config(
+    args: &EngineArgs,
+    spec: &ModelSpec,
+    options: &BackendOptions,
+) -> anyhow::Result<EngineConfig> {
     let concurrency = match args.concurrency {
         Some(0) => return Err(bad_input("--concurrency must be at least 1")),
         Some(c) => c,
@@ -80,19 +101,31 @@ pub fn engine_config(args: &EngineArgs, spec: &ModelSpec, options: &BackendOptio
 }
 
 /// Open the response cache unless disabled.
-pub fn open_cache(args: &EngineArgs) -> anyhow::Result<Option<std::sync::Arc<crate::cache::Cache>>> {
+pub fn open_cache(
+    args: &EngineArgs,
+) -> anyhow::Result<Option<std::sync::Arc<crate::cache::Cache>>> {
     if args.no_cache {
         return Ok(None);
     }
-    let path = args.cache.clone().unwrap_or_else(crate::cache::Cache::default_path);
+    let path = args
+        .cache
+        .clone()
+        .unwrap_or_else(crate::cache::Cache::default_path);
     Ok(Some(std::sync::Arc::new(crate::cache::Cache::open(&path)?)))
 }
 
 /// `--shard i/n` → (i, n), 1-based.
 pub fn parse_shard(text: &str) -> anyhow::Result<(u32, u32)> {
-    let err = || bad_input(format!("--shard {text:?}: expected i/n with 1 <= i <= n, e.g. 2/4"));
+    let err = || {
+        bad_input(format!(
+            "--shard {text:?}: expected i/n with 1 <= i <= n, e.g. 2/4"
+        ))
+    };
     let (i, n) = text.split_once('/').ok_or_else(err)?;
-    let (i, n): (u32, u32) = (i.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
+    let (i, n): (u32, u32) = (
+        i.trim().parse().map_err(|_| err())?,
+        n.trim().parse().map_err(|_| err())?,
+    );
     if n == 0 || i == 0 || i > n {
         return Err(err());
     }

@@ -23,12 +23,22 @@ const LOCK: &str = ".lock";
 
 /// Write `bytes` to `path` atomically: a temporary file in the same directory, synced, renamed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).with_context(|| format!("writing in {}", dir.display()))?;
-    tmp.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
-    tmp.as_file().sync_all().with_context(|| format!("syncing {}", path.display()))?;
-    tmp.persist(path).with_context(|| format!("renaming into {}", path.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .with_context(|| format!("writing in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("syncing {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("renaming into {}", path.display()))?;
     Ok(())
 }
 
@@ -65,9 +75,14 @@ impl RunStore {
     /// Reopen a run to continue it. Returns the store and the stored manifest.
     pub fn resume(dir: &Path) -> anyhow::Result<(Self, serde_json::Value)> {
         let manifest_path = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&manifest_path)
-            .map_err(|_| crate::error::bad_input(format!("{}: not a cotlens run directory (no {MANIFEST})", dir.display())))?;
-        let manifest: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", manifest_path.display()))?;
+        let text = std::fs::read_to_string(&manifest_path).map_err(|_| {
+            crate::error::bad_input(format!(
+                "{}: not a cotlens run directory (no {MANIFEST})",
+                dir.display()
+            ))
+        })?;
+        let manifest: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("parsing {}", manifest_path.display()))?;
         let lock = lock(dir)?;
         let done = repair_and_read_keys(&dir.join(RECORDS))?;
         Ok((Self::open_records(dir, lock, done)?, manifest))
@@ -75,8 +90,17 @@ impl RunStore {
 
     fn open_records(dir: &Path, lock: File, done: HashSet<String>) -> anyhow::Result<Self> {
         let path = dir.join(RECORDS);
-        let file = OpenOptions::new().create(true).append(true).open(&path).with_context(|| format!("opening {}", path.display()))?;
-        Ok(Self { dir: dir.to_path_buf(), records: Mutex::new(file), done, _lock: lock })
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            records: Mutex::new(file),
+            done,
+            _lock: lock,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -95,18 +119,28 @@ impl RunStore {
     /// Append one finished unit. Each record is one line with a `key` field, written with a
     /// single `write` call and flushed, so a kill leaves at most one partial last line.
     pub fn append(&self, record: &serde_json::Value) -> anyhow::Result<()> {
-        debug_assert!(record.get("key").and_then(|k| k.as_str()).is_some(), "records carry a key");
+        debug_assert!(
+            record.get("key").and_then(|k| k.as_str()).is_some(),
+            "records carry a key"
+        );
         let mut line = serde_json::to_vec(record)?;
         line.push(b'\n');
-        let mut file = self.records.lock().map_err(|_| anyhow::anyhow!("records lock poisoned"))?;
-        file.write_all(&line).with_context(|| format!("appending to {}", self.dir.join(RECORDS).display()))?;
+        let mut file = self
+            .records
+            .lock()
+            .map_err(|_| anyhow::anyhow!("records lock poisoned"))?;
+        file.write_all(&line)
+            .with_context(|| format!("appending to {}", self.dir.join(RECORDS).display()))?;
         file.flush()?;
         Ok(())
     }
 
     /// Make what was appended durable (called at the end and periodically).
     pub fn sync(&self) -> anyhow::Result<()> {
-        let file = self.records.lock().map_err(|_| anyhow::anyhow!("records lock poisoned"))?;
+        let file = self
+            .records
+            .lock()
+            .map_err(|_| anyhow::anyhow!("records lock poisoned"))?;
         file.sync_data()?;
         Ok(())
     }
@@ -114,16 +148,27 @@ impl RunStore {
 
 fn lock(dir: &Path) -> anyhow::Result<File> {
     let path = dir.join(LOCK);
-    let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("opening {}", path.display()))?;
-    file.try_lock_exclusive()
-        .map_err(|_| crate::error::bad_input(format!("{} is in use by another cotlens process", dir.display())))?;
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    file.try_lock_exclusive().map_err(|_| {
+        crate::error::bad_input(format!(
+            "{} is in use by another cotlens process",
+            dir.display()
+        ))
+    })?;
     Ok(file)
 }
 
 /// Read the keys of complete records; cut off a partial last line left by a kill.
 fn repair_and_read_keys(path: &Path) -> anyhow::Result<HashSet<String>> {
     let mut keys = HashSet::new();
-    let Ok(file) = File::open(path) else { return Ok(keys) };
+    let Ok(file) = File::open(path) else {
+        return Ok(keys);
+    };
     let mut reader = BufReader::new(file);
     let mut good_len: u64 = 0;
     let mut line = Vec::new();
@@ -143,12 +188,19 @@ fn repair_and_read_keys(path: &Path) -> anyhow::Result<HashSet<String>> {
                 good_len += n as u64;
             }
             (false, _) => break,
-            (true, None) => bail!("{}: line {} is not valid JSON; the run directory is damaged", path.display(), keys.len() + 1),
+            (true, None) => bail!(
+                "{}: line {} is not valid JSON; the run directory is damaged",
+                path.display(),
+                keys.len() + 1
+            ),
         }
     }
     let file = OpenOptions::new().write(true).open(path)?;
     if file.metadata()?.len() != good_len {
-        tracing::warn!("{}: dropping a partial last record left by an interrupted run", path.display());
+        tracing::warn!(
+            "{}: dropping a partial last record left by an interrupted run",
+            path.display()
+        );
         file.set_len(good_len)?;
         let mut f = file;
         f.seek(SeekFrom::End(0))?;
@@ -189,7 +241,10 @@ mod tests {
             store.append(&json!({"key": "b"})).expect("append");
         }
         // Simulate a kill mid-write.
-        let mut f = OpenOptions::new().append(true).open(run.join(RECORDS)).expect("open");
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(run.join(RECORDS))
+            .expect("open");
         f.write_all(b"{\"key\": \"c\", \"trunc").expect("write");
         drop(f);
         let (store, manifest) = RunStore::resume(&run).expect("resume");
@@ -197,9 +252,16 @@ mod tests {
         assert!(store.is_done("a") && store.is_done("b") && !store.is_done("c"));
         store.append(&json!({"key": "c"})).expect("append");
         drop(store);
-        let keys: Vec<String> = read_records(&run).expect("read").iter().map(|r| r["key"].as_str().unwrap_or("").to_string()).collect();
+        let keys: Vec<String> = read_records(&run)
+            .expect("read")
+            .iter()
+            .map(|r| r["key"].as_str().unwrap_or("").to_string())
+            .collect();
         assert_eq!(keys, vec!["a", "b", "c"]);
-        assert!(RunStore::create(&run, &json!({})).is_err(), "refuses to overwrite a run");
+        assert!(
+            RunStore::create(&run, &json!({})).is_err(),
+            "refuses to overwrite a run"
+        );
     }
 
     #[test]

@@ -24,20 +24,99 @@ fn dataset_and_hint_file_errors_name_file_line_field() {
     let no_choices = d.join("no_choices.jsonl");
     std::fs::write(&no_choices, "{\"id\":\"a\",\"question\":\"Q\",\"choices\":[\"x\",\"y\"],\"answer\":0}\n{\"id\":\"b\",\"question\":\"Q\",\"answer\":1}\n").expect("write");
     let spec = format!("jsonl:{}", no_choices.display());
-    expect_bad(d, &["faithfulness", "--model", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "--dataset", &spec, "--out", out_s], &[], &["no_choices.jsonl:2", "`choices`"]);
+    expect_bad(
+        d,
+        &[
+            "faithfulness",
+            "--model",
+            "openai:m",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--dataset",
+            &spec,
+            "--out",
+            out_s,
+        ],
+        &[],
+        &["no_choices.jsonl:2", "`choices`"],
+    );
     let out_of_range = d.join("range.jsonl");
-    std::fs::write(&out_of_range, "{\"id\":\"a\",\"question\":\"Q\",\"choices\":[\"x\",\"y\"],\"answer\":7}\n").expect("write");
+    std::fs::write(
+        &out_of_range,
+        "{\"id\":\"a\",\"question\":\"Q\",\"choices\":[\"x\",\"y\"],\"answer\":7}\n",
+    )
+    .expect("write");
     let spec = format!("jsonl:{}", out_of_range.display());
-    expect_bad(d, &["faithfulness", "--model", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "--dataset", &spec, "--out", out_s], &[], &["range.jsonl:1", "`answer`", "out of range"]);
+    expect_bad(
+        d,
+        &[
+            "faithfulness",
+            "--model",
+            "openai:m",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--dataset",
+            &spec,
+            "--out",
+            out_s,
+        ],
+        &[],
+        &["range.jsonl:1", "`answer`", "out of range"],
+    );
     let hints = d.join("hints.toml");
-    std::fs::write(&hints, "[[hint]]\nname = \"x\"\ntemplate = \"key {answer}\"\nplacement = \"after_options\"\n").expect("write");
-    expect_bad(d, &["faithfulness", "--hints-file", hints.to_str().expect("utf8"), "--out", out_s], &[], &["hints.toml:3", "`template`", "{answer}"]);
-    std::fs::write(&hints, "[[hint]]\nname = \"x\"\ntemplate = \"key {letter}\"\nplacement = \"in_the_middle\"\n").expect("write");
-    expect_bad(d, &["faithfulness", "--hints-file", hints.to_str().expect("utf8"), "--out", out_s], &[], &["hints.toml:4", "`placement`"]);
+    std::fs::write(
+        &hints,
+        "[[hint]]\nname = \"x\"\ntemplate = \"key {answer}\"\nplacement = \"after_options\"\n",
+    )
+    .expect("write");
+    expect_bad(
+        d,
+        &[
+            "faithfulness",
+            "--hints-file",
+            hints.to_str().expect("utf8"),
+            "--out",
+            out_s,
+        ],
+        &[],
+        &["hints.toml:3", "`template`", "{answer}"],
+    );
+    std::fs::write(
+        &hints,
+        "[[hint]]\nname = \"x\"\ntemplate = \"key {letter}\"\nplacement = \"in_the_middle\"\n",
+    )
+    .expect("write");
+    expect_bad(
+        d,
+        &[
+            "faithfulness",
+            "--hints-file",
+            hints.to_str().expect("utf8"),
+            "--out",
+            out_s,
+        ],
+        &[],
+        &["hints.toml:4", "`placement`"],
+    );
     let csv = d.join("mmlu_test.csv");
     std::fs::write(&csv, "Q1,a,b,c,d,A\nQ2,a,b,c,d,Q\n").expect("write");
     let spec = format!("mmlu:{}", csv.display());
-    expect_bad(d, &["faithfulness", "--model", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "--dataset", &spec, "--out", out_s], &[], &["mmlu_test.csv:2", "`answer`"]);
+    expect_bad(
+        d,
+        &[
+            "faithfulness",
+            "--model",
+            "openai:m",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--dataset",
+            &spec,
+            "--out",
+            out_s,
+        ],
+        &[],
+        &["mmlu_test.csv:2", "`answer`"],
+    );
     assert!(!out.exists(), "nothing written for bad input");
 }
 
@@ -45,13 +124,80 @@ fn dataset_and_hint_file_errors_name_file_line_field() {
 fn flag_and_variable_errors() {
     let tmp = tempfile::tempdir().expect("tmp");
     let d = tmp.path();
-    expect_bad(d, &["generate", "--model", "gpt-4o", "hi"], &[], &["--model", "unknown model spec"]);
-    expect_bad(d, &["generate", "--model", "openai:m", "--base-url", "localhost:8000", "hi"], &[], &["--base-url"]);
-    expect_bad(d, &["generate", "--model", "openai:gpt-4o", "hi"], &[], &["OPENAI_API_KEY"]);
-    expect_bad(d, &["generate", "--model", "openai:m", "--api-key-env", "MY_KEY", "--base-url", "http://127.0.0.1:9/v1", "hi"], &[], &["MY_KEY"]);
-    expect_bad(d, &["generate", "--model", "anthropic:claude", "hi"], &[], &["ANTHROPIC_API_KEY"]);
-    expect_bad(d, &["faithfulness", "--shard", "3/2", "--model", "openai:m", "--base-url", "http://127.0.0.1:9/v1"], &[], &["--shard"]);
-    expect_bad(d, &["faithfulness", "--hints", "nope", "--model", "openai:m", "--base-url", "http://127.0.0.1:9/v1"], &[], &["--hints", "nope"]);
+    expect_bad(
+        d,
+        &["generate", "--model", "gpt-4o", "hi"],
+        &[],
+        &["--model", "unknown model spec"],
+    );
+    expect_bad(
+        d,
+        &[
+            "generate",
+            "--model",
+            "openai:m",
+            "--base-url",
+            "localhost:8000",
+            "hi",
+        ],
+        &[],
+        &["--base-url"],
+    );
+    expect_bad(
+        d,
+        &["generate", "--model", "openai:gpt-4o", "hi"],
+        &[],
+        &["OPENAI_API_KEY"],
+    );
+    expect_bad(
+        d,
+        &[
+            "generate",
+            "--model",
+            "openai:m",
+            "--api-key-env",
+            "MY_KEY",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "hi",
+        ],
+        &[],
+        &["MY_KEY"],
+    );
+    expect_bad(
+        d,
+        &["generate", "--model", "anthropic:claude", "hi"],
+        &[],
+        &["ANTHROPIC_API_KEY"],
+    );
+    expect_bad(
+        d,
+        &[
+            "faithfulness",
+            "--shard",
+            "3/2",
+            "--model",
+            "openai:m",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+        ],
+        &[],
+        &["--shard"],
+    );
+    expect_bad(
+        d,
+        &[
+            "faithfulness",
+            "--hints",
+            "nope",
+            "--model",
+            "openai:m",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+        ],
+        &[],
+        &["--hints", "nope"],
+    );
 }
 
 #[test]
@@ -60,13 +206,28 @@ fn model_file_errors_name_the_path() {
     let d = tmp.path();
     let missing = d.join("missing.gguf");
     let spec = format!("local:{}", missing.display());
-    expect_bad(d, &["generate", "--model", &spec, "hi"], &[], &["missing.gguf", "no such model file"]);
+    expect_bad(
+        d,
+        &["generate", "--model", &spec, "hi"],
+        &[],
+        &["missing.gguf", "no such model file"],
+    );
     let not_gguf = d.join("notes.gguf");
     std::fs::write(&not_gguf, "hello, not a model").expect("write");
     let spec = format!("local:{}", not_gguf.display());
-    expect_bad(d, &["generate", "--model", &spec, "hi"], &[], &["notes.gguf", "not a GGUF"]);
+    expect_bad(
+        d,
+        &["generate", "--model", &spec, "hi"],
+        &[],
+        &["notes.gguf", "not a GGUF"],
+    );
     let truncated = d.join("truncated.gguf");
     std::fs::write(&truncated, b"GGUF\x03\x00\x00\x00\x10").expect("write");
     let spec = format!("local:{}", truncated.display());
-    expect_bad(d, &["generate", "--model", &spec, "hi"], &[], &["truncated.gguf"]);
+    expect_bad(
+        d,
+        &["generate", "--model", &spec, "hi"],
+        &[],
+        &["truncated.gguf"],
+    );
 }

@@ -15,7 +15,10 @@ pub async fn run(args: GenerateArgs, quiet: bool) -> anyhow::Result<()> {
     }
     let backend = open_backend(&args.model.model, &options).await?;
     if args.prefix.is_some() && !backend.supports(Capability::PrefixContinuation) {
-        return Err(anyhow::Error::new(backend.unsupported(Capability::PrefixContinuation)).context("--prefix"));
+        return Err(
+            anyhow::Error::new(backend.unsupported(Capability::PrefixContinuation))
+                .context("--prefix"),
+        );
     }
     let mut messages = Vec::new();
     if let Some(system) = &args.system {
@@ -25,7 +28,13 @@ pub async fn run(args: GenerateArgs, quiet: bool) -> anyhow::Result<()> {
     let request = ChatRequest {
         messages,
         assistant_prefix: args.prefix.clone(),
-        sampling: Sampling { temperature: args.temperature, top_p: args.top_p, seed: Some(args.seed), max_tokens: args.max_tokens, stop: args.stop.clone() },
+        sampling: Sampling {
+            temperature: args.temperature,
+            top_p: args.top_p,
+            seed: Some(args.seed),
+            max_tokens: args.max_tokens,
+            stop: args.stop.clone(),
+        },
     };
     let completion = backend.chat(&request).await?;
     if args.json {

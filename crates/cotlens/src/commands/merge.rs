@@ -14,15 +14,35 @@ pub async fn run(args: MergeArgs) -> anyhow::Result<()> {
     let mut records = Vec::new();
     let mut keys = HashSet::new();
     for dir in &args.shards {
-        let text = std::fs::read_to_string(dir.join(MANIFEST)).map_err(|_| bad_input(format!("{}: not a cotlens run directory (no {MANIFEST})", dir.display())))?;
-        let manifest: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", dir.join(MANIFEST).display()))?;
+        let text = std::fs::read_to_string(dir.join(MANIFEST)).map_err(|_| {
+            bad_input(format!(
+                "{}: not a cotlens run directory (no {MANIFEST})",
+                dir.display()
+            ))
+        })?;
+        let manifest: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("parsing {}", dir.join(MANIFEST).display()))?;
         if manifest["protocol"] != "faithfulness" {
-            return Err(bad_input(format!("{}: only faithfulness runs can be merged so far", dir.display())));
+            return Err(bad_input(format!(
+                "{}: only faithfulness runs can be merged so far",
+                dir.display()
+            )));
         }
-        let settings: Settings = serde_json::from_value(manifest["settings"].clone()).with_context(|| format!("{}: settings", dir.display()))?;
-        let shard = settings.shard.ok_or_else(|| bad_input(format!("{}: not a shard (run with --shard i/n)", dir.display())))?;
+        let settings: Settings = serde_json::from_value(manifest["settings"].clone())
+            .with_context(|| format!("{}: settings", dir.display()))?;
+        let shard = settings.shard.ok_or_else(|| {
+            bad_input(format!(
+                "{}: not a shard (run with --shard i/n)",
+                dir.display()
+            ))
+        })?;
         if !shards_seen.insert(shard) {
-            return Err(bad_input(format!("{}: shard {}/{} given twice", dir.display(), shard.0, shard.1)));
+            return Err(bad_input(format!(
+                "{}: shard {}/{} given twice",
+                dir.display(),
+                shard.0,
+                shard.1
+            )));
         }
         let mut unsharded = settings.clone();
         unsharded.shard = None;
@@ -40,26 +60,43 @@ pub async fn run(args: MergeArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let (manifest, settings) = base.ok_or_else(|| bad_input("give at least one shard directory"))?;
+    let (manifest, settings) =
+        base.ok_or_else(|| bad_input("give at least one shard directory"))?;
     let n = settings_shards(&shards_seen);
     if let Some(n) = n {
-        let missing: Vec<u32> = (1..=n).filter(|i| !shards_seen.contains(&(*i, n))).collect();
+        let missing: Vec<u32> = (1..=n)
+            .filter(|i| !shards_seen.contains(&(*i, n)))
+            .collect();
         if !missing.is_empty() {
             eprintln!("cotlens: warning: shards {missing:?} of {n} are missing; the merged summary covers the others only");
         }
     }
     let mut merged_manifest = manifest;
     merged_manifest["settings"] = serde_json::to_value(&settings)?;
-    merged_manifest["merged_from"] = serde_json::json!(args.shards.iter().map(|d| d.display().to_string()).collect::<Vec<_>>());
+    merged_manifest["merged_from"] = serde_json::json!(args
+        .shards
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>());
     let store = RunStore::create(&args.out, &merged_manifest)?;
     for r in &records {
         store.append(&serde_json::to_value(r)?)?;
     }
     store.sync()?;
-    let summary = summary::summarize(&records, &settings.model, &settings.judges, settings.bootstrap);
+    let summary = summary::summarize(
+        &records,
+        &settings.model,
+        &settings.judges,
+        settings.bootstrap,
+    );
     write_json_atomic(&args.out.join(SUMMARY), &summary)?;
     crate::printer::stdout(&summary::render_table(&summary));
-    crate::printer::stdout(&format!("merged {} records from {} shards into {}\n", records.len(), args.shards.len(), args.out.display()));
+    crate::printer::stdout(&format!(
+        "merged {} records from {} shards into {}\n",
+        records.len(),
+        args.shards.len(),
+        args.out.display()
+    ));
     Ok(())
 }
 

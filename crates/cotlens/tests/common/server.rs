@@ -21,7 +21,15 @@ pub enum Fault {
     Reset,
 }
 
-pub const ALL_FAULTS: [Fault; 7] = [Fault::TooMany, Fault::Internal, Fault::Unavailable, Fault::Hang, Fault::Garbled, Fault::Truncated, Fault::Reset];
+pub const ALL_FAULTS: [Fault; 7] = [
+    Fault::TooMany,
+    Fault::Internal,
+    Fault::Unavailable,
+    Fault::Hang,
+    Fault::Garbled,
+    Fault::Truncated,
+    Fault::Reset,
+];
 
 #[derive(Clone)]
 pub struct Config {
@@ -44,31 +52,49 @@ pub struct Server {
 }
 
 pub async fn start(config: Config) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let addr = listener.local_addr().expect("addr");
     let requests = Arc::new(AtomicU64::new(0));
     let auth_headers = Arc::new(Mutex::new(Vec::new()));
     let (r, a) = (requests.clone(), auth_headers.clone());
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { break };
+            let Ok((stream, _)) = listener.accept().await else {
+                break;
+            };
             let (config, r, a) = (config.clone(), r.clone(), a.clone());
             tokio::spawn(async move {
                 let _ = serve_connection(stream, config, r, a).await;
             });
         }
     });
-    Server { url: format!("http://{addr}/v1"), requests, auth_headers }
+    Server {
+        url: format!("http://{addr}/v1"),
+        requests,
+        auth_headers,
+    }
 }
 
-async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
+async fn read_request(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).to_string();
             let mut lines = head.lines();
             let request_line = lines.next()?.to_string();
-            let headers: Vec<(String, String)> = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string())).collect();
-            let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+            let headers: Vec<(String, String)> = lines
+                .filter_map(|l| l.split_once(':'))
+                .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
+                .collect();
+            let len: usize = headers
+                .iter()
+                .find(|(k, _)| k == "content-length")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
             while buf.len() < end + 4 + len {
                 let mut chunk = [0u8; 65536];
                 let n = stream.read(&mut chunk).await.ok()?;
@@ -90,14 +116,27 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(Stri
     }
 }
 
-async fn respond(stream: &mut TcpStream, status: &str, extra: &str, body: &[u8]) -> std::io::Result<()> {
-    let head = format!("HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra}\r\n", body.len());
+async fn respond(
+    stream: &mut TcpStream,
+    status: &str,
+    extra: &str,
+    body: &[u8],
+) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra}\r\n",
+        body.len()
+    );
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(body).await?;
     stream.flush().await
 }
 
-async fn serve_connection(mut stream: TcpStream, config: Config, requests: Arc<AtomicU64>, auth: Arc<Mutex<Vec<String>>>) -> std::io::Result<()> {
+async fn serve_connection(
+    mut stream: TcpStream,
+    config: Config,
+    requests: Arc<AtomicU64>,
+    auth: Arc<Mutex<Vec<String>>>,
+) -> std::io::Result<()> {
     let mut buf = Vec::new();
     while let Some((_line, headers, body)) = read_request(&mut stream, &mut buf).await {
         let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
@@ -113,17 +152,47 @@ async fn serve_connection(mut stream: TcpStream, config: Config, requests: Arc<A
         if !config.delay.is_zero() {
             tokio::time::sleep(config.delay).await;
         }
-        if config.fault_every > 0 && n % config.fault_every == 0 && !config.faults.is_empty() {
-            let fault = config.faults[((n / config.fault_every - 1) as usize) % config.faults.len()];
+        if config.fault_every > 0
+            && n.is_multiple_of(config.fault_every)
+            && !config.faults.is_empty()
+        {
+            let fault =
+                config.faults[((n / config.fault_every - 1) as usize) % config.faults.len()];
             match fault {
-                Fault::TooMany => respond(&mut stream, "429 Too Many Requests", "retry-after: 0.05\r\n", br#"{"error":{"message":"rate limited"}}"#).await?,
-                Fault::Internal => respond(&mut stream, "500 Internal Server Error", "", br#"{"error":{"message":"boom"}}"#).await?,
-                Fault::Unavailable => respond(&mut stream, "503 Service Unavailable", "", b"overloaded").await?,
+                Fault::TooMany => {
+                    respond(
+                        &mut stream,
+                        "429 Too Many Requests",
+                        "retry-after: 0.05\r\n",
+                        br#"{"error":{"message":"rate limited"}}"#,
+                    )
+                    .await?
+                }
+                Fault::Internal => {
+                    respond(
+                        &mut stream,
+                        "500 Internal Server Error",
+                        "",
+                        br#"{"error":{"message":"boom"}}"#,
+                    )
+                    .await?
+                }
+                Fault::Unavailable => {
+                    respond(&mut stream, "503 Service Unavailable", "", b"overloaded").await?
+                }
                 Fault::Hang => {
                     tokio::time::sleep(Duration::from_secs(30)).await;
                     return Ok(());
                 }
-                Fault::Garbled => respond(&mut stream, "200 OK", "", b"{\"choices\": [ this is not json").await?,
+                Fault::Garbled => {
+                    respond(
+                        &mut stream,
+                        "200 OK",
+                        "",
+                        b"{\"choices\": [ this is not json",
+                    )
+                    .await?
+                }
                 Fault::Truncated => {
                     let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{\"choices\":[{\"mess";
                     stream.write_all(head.as_bytes()).await?;

@@ -53,21 +53,38 @@ const DEFAULT_REASONING_PREFIX: &str = "Let's think step by step.";
 fn resolve_settings(args: &FaithfulnessArgs) -> anyhow::Result<Settings> {
     let (spec, _) = backend_options(&args.model, true)?;
     let local = spec.is_local();
-    let datasets = if args.dataset.is_empty() { crate::bundled::default_datasets()? } else { args.dataset.clone() };
+    let datasets = if args.dataset.is_empty() {
+        crate::bundled::default_datasets()?
+    } else {
+        args.dataset.clone()
+    };
     for d in &datasets {
         DatasetSpec::parse(d).map_err(bad_input)?;
     }
     let mut available = builtin_hints();
     for file in &args.hints_file {
-        let text = std::fs::read_to_string(file).map_err(|e| bad_input(format!("{}: {e}", file.display())))?;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| bad_input(format!("{}: {e}", file.display())))?;
         for hint in parse_hints(&text, file)? {
             if available.iter().any(|h| h.name == hint.name) {
-                return Err(bad_input(format!("{}: hint {:?} is already defined (built-in or another file)", file.display(), hint.name)));
+                return Err(bad_input(format!(
+                    "{}: hint {:?} is already defined (built-in or another file)",
+                    file.display(),
+                    hint.name
+                )));
             }
             available.push(hint);
         }
     }
-    let hints: Vec<Hint> = if args.hints.is_empty() {
+    let hints: Vec<Hint> = if args.hints.iter().any(|h| h == "none") {
+        // Only the plain prompts: a plain multiple-choice accuracy run.
+        if args.hints.len() > 1 {
+            return Err(bad_input(
+                "--hints none cannot be combined with other hints",
+            ));
+        }
+        Vec::new()
+    } else if args.hints.is_empty() {
         // Default: every built-in hint, plus every hint of the given files.
         available
     } else {
@@ -75,7 +92,14 @@ fn resolve_settings(args: &FaithfulnessArgs) -> anyhow::Result<Settings> {
         for name in &args.hints {
             let name = name.trim();
             let hint = available.iter().find(|h| h.name == name).ok_or_else(|| {
-                bad_input(format!("--hints: unknown hint {name:?}; available: {}", available.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(", ")))
+                bad_input(format!(
+                    "--hints: unknown hint {name:?}; available: {}",
+                    available
+                        .iter()
+                        .map(|h| h.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
             })?;
             chosen.push(hint.clone());
         }
@@ -87,19 +111,28 @@ fn resolve_settings(args: &FaithfulnessArgs) -> anyhow::Result<Settings> {
         DirectionArg::Both => vec![Direction::Incorrect, Direction::Correct],
     };
     if args.judge.is_empty() {
-        return Err(bad_input("--judge: give at least one judge (lexical or a model spec)"));
+        return Err(bad_input(
+            "--judge: give at least one judge (lexical or a model spec)",
+        ));
     }
     for j in &args.judge {
         if j != "lexical" {
-            crate::model_spec::ModelSpec::parse(j).map_err(|e| bad_input(format!("--judge {j:?}: {e}")))?;
+            crate::model_spec::ModelSpec::parse(j)
+                .map_err(|e| bad_input(format!("--judge {j:?}: {e}")))?;
         }
     }
     let reasoning_prefix = if args.no_reasoning_prefix {
         None
     } else {
-        args.reasoning_prefix.clone().or_else(|| local.then(|| DEFAULT_REASONING_PREFIX.to_string()))
+        args.reasoning_prefix
+            .clone()
+            .or_else(|| local.then(|| DEFAULT_REASONING_PREFIX.to_string()))
     };
-    let force = args.force_answer.unwrap_or(if local { ForceAnswer::Unparseable } else { ForceAnswer::Never });
+    let force = args.force_answer.unwrap_or(if local {
+        ForceAnswer::Unparseable
+    } else {
+        ForceAnswer::Never
+    });
     if args.bootstrap == 0 {
         return Err(bad_input("--bootstrap must be at least 1"));
     }
@@ -120,7 +153,10 @@ fn resolve_settings(args: &FaithfulnessArgs) -> anyhow::Result<Settings> {
             stop: Vec::new(),
         },
         force_answer: force.into(),
-        bootstrap: BootstrapSpec { resamples: args.bootstrap, seed: args.seed },
+        bootstrap: BootstrapSpec {
+            resamples: args.bootstrap,
+            seed: args.seed,
+        },
         shard: args.shard.as_deref().map(parse_shard).transpose()?,
     })
 }
@@ -132,18 +168,30 @@ fn load_items(settings: &Settings) -> anyhow::Result<Vec<Item>> {
     }
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = items.iter().find(|i| !seen.insert(i.id.clone())) {
-        return Err(bad_input(format!("item id {:?} appears in two datasets", dup.id)));
+        return Err(bad_input(format!(
+            "item id {:?} appears in two datasets",
+            dup.id
+        )));
     }
     let items = subset(items, settings.limit, settings.seed);
     Ok(match settings.shard {
-        Some((i, n)) => items.into_iter().enumerate().filter(|(k, _)| *k as u32 % n == i - 1).map(|(_, it)| it).collect(),
+        Some((i, n)) => items
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| *k as u32 % n == i - 1)
+            .map(|(_, it)| it)
+            .collect(),
         None => items,
     })
 }
 
 fn default_out_dir() -> PathBuf {
     let now = time::OffsetDateTime::now_utc();
-    let stamp = now.format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z")).unwrap_or_else(|_| "run".into());
+    let stamp = now
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap_or_else(|_| "run".into());
     PathBuf::from("runs").join(format!("{stamp}-faithfulness"))
 }
 
@@ -151,12 +199,19 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
     if args.list_hints {
         let mut hints = builtin_hints();
         for file in &args.hints_file {
-            let text = std::fs::read_to_string(file).map_err(|e| bad_input(format!("{}: {e}", file.display())))?;
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| bad_input(format!("{}: {e}", file.display())))?;
             hints.extend(parse_hints(&text, file)?);
         }
         let mut out = String::new();
         for h in hints {
-            out.push_str(&format!("{:<24} v{:<3} {:<22} {}\n", h.name, h.version, format!("{:?}", h.placement), h.description));
+            out.push_str(&format!(
+                "{:<24} v{:<3} {:<22} {}\n",
+                h.name,
+                h.version,
+                format!("{:?}", h.placement),
+                h.description
+            ));
         }
         crate::printer::stdout(&out);
         return Ok(());
@@ -165,8 +220,10 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
     let (settings, store) = match &args.resume {
         Some(dir) => {
             let (store, manifest) = RunStore::resume(dir)?;
-            let settings: Settings = serde_json::from_value(manifest["settings"].clone())
-                .map_err(|e| bad_input(format!("{}: not a faithfulness run ({e})", dir.display())))?;
+            let settings: Settings =
+                serde_json::from_value(manifest["settings"].clone()).map_err(|e| {
+                    bad_input(format!("{}: not a faithfulness run ({e})", dir.display()))
+                })?;
             (settings, Some(store))
         }
         None => (resolve_settings(&args)?, None),
@@ -177,7 +234,11 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
     let engine_cfg = engine_config(&args.engine, &spec, &options)?;
     let items = load_items(&settings)?;
     let few_shot = settings.hints.iter().any(|h| h.placement.has_own_control());
-    let pool = if few_shot { crate::bundled::few_shot_pool()? } else { Vec::new() };
+    let pool = if few_shot {
+        crate::bundled::few_shot_pool()?
+    } else {
+        Vec::new()
+    };
     let hints: Vec<Arc<Hint>> = settings.hints.iter().cloned().map(Arc::new).collect();
     let units = plan::plan(&items, &hints, &settings.directions, settings.seed, &pool);
 
@@ -186,11 +247,26 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
     let mut reasoning_prefix = settings.reasoning_prefix.clone();
     if reasoning_prefix.is_some() && !backend.supports(Capability::PrefixContinuation) {
         if args.reasoning_prefix.is_some() {
-            return Err(anyhow::Error::new(backend.unsupported(Capability::PrefixContinuation)).context("--reasoning-prefix"));
+            return Err(
+                anyhow::Error::new(backend.unsupported(Capability::PrefixContinuation))
+                    .context("--reasoning-prefix"),
+            );
         }
         reasoning_prefix = None;
     }
-    let engine = Arc::new(Engine::new(backend.clone(), cache.clone(), engine_cfg.clone()));
+    if settings.force_answer == ForceMode::Unparseable
+        && !backend.supports(Capability::CandidateLogprobs)
+    {
+        return Err(
+            anyhow::Error::new(backend.unsupported(Capability::CandidateLogprobs))
+                .context("--force-answer unparseable"),
+        );
+    }
+    let engine = Arc::new(Engine::new(
+        backend.clone(),
+        cache.clone(),
+        engine_cfg.clone(),
+    ));
     let mut judges = Vec::new();
     let mut judge_infos = Vec::new();
     for j in &settings.judges {
@@ -201,16 +277,34 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
             // A remote judge shares the policy's server flags; a local judge gets the local defaults.
             let judge_is_local = crate::model_spec::ModelSpec::parse(j)?.is_local();
             let judge_args = if judge_is_local {
-                crate::cli::ModelArgs { model: j.clone(), base_url: Vec::new(), threads: None, parallel: None, ..args.model.clone() }
+                crate::cli::ModelArgs {
+                    model: j.clone(),
+                    base_url: Vec::new(),
+                    threads: None,
+                    parallel: None,
+                    ..args.model.clone()
+                }
             } else {
-                crate::cli::ModelArgs { model: j.clone(), threads: None, parallel: None, ..args.model.clone() }
+                crate::cli::ModelArgs {
+                    model: j.clone(),
+                    threads: None,
+                    parallel: None,
+                    ..args.model.clone()
+                }
             };
             let (jspec, jopts) = backend_options(&judge_args, quiet)?;
-            let jb = if *j == settings.model { backend.clone() } else { open_backend(j, &jopts).await? };
+            let jb = if *j == settings.model {
+                backend.clone()
+            } else {
+                open_backend(j, &jopts).await?
+            };
             let jcfg = engine_config(&args.engine, &jspec, &jopts)?;
             judge_infos.push(serde_json::json!({"judge": j, "version": cotlens_core::judge::LLM_JUDGE_VERSION,
                 "template_hash": cotlens_core::prompts::template_hash(cotlens_core::judge::LLM_JUDGE_TEMPLATE), "backend": jb.info()}));
-            judges.push(Judge::Llm { name: j.clone(), engine: Arc::new(Engine::new(jb, cache.clone(), jcfg)) });
+            judges.push(Judge::Llm {
+                name: j.clone(),
+                engine: Arc::new(Engine::new(jb, cache.clone(), jcfg)),
+            });
         }
     }
 
@@ -239,25 +333,56 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
         }
     };
     let dir = store.dir().to_path_buf();
-    let pending: Vec<plan::Unit> = units.iter().filter(|u| !store.is_done(&u.key)).cloned().collect();
+    let pending: Vec<plan::Unit> = units
+        .iter()
+        .filter(|u| !store.is_done(&u.key))
+        .cloned()
+        .collect();
     if !quiet {
-        eprintln!("cotlens: {} items, {} units ({} already done) → {}", items.len(), units.len(), units.len() - pending.len(), dir.display());
+        eprintln!(
+            "cotlens: {} items, {} units ({} already done) → {}",
+            items.len(),
+            units.len(),
+            units.len() - pending.len(),
+            dir.display()
+        );
         if spec.is_local() {
             eprintln!("cotlens: {} is a 135M-parameter model: smoke-scale, for trying the pipeline, not for conclusions.", settings.model);
             eprintln!("cotlens: for a real model add e.g.: --model openai:MODEL --base-url http://127.0.0.1:8000/v1");
         }
     }
-    let ctx = Arc::new(UnitContext { engine: engine.clone(), judges, sampling: settings.sampling.clone(), reasoning_prefix, force: settings.force_answer });
+    let ctx = Arc::new(UnitContext {
+        engine: engine.clone(),
+        judges,
+        sampling: settings.sampling.clone(),
+        reasoning_prefix,
+        force: settings.force_answer,
+    });
     let store = Arc::new(store);
     let progress = Progress::new(pending.len() as u64, "faithfulness", quiet);
-    let outcome = run_pending(ctx.clone(), store.clone(), pending, engine_cfg.concurrency, &progress).await;
+    let outcome = run_pending(
+        ctx.clone(),
+        store.clone(),
+        pending,
+        engine_cfg.concurrency,
+        &progress,
+    )
+    .await;
     progress.finish();
     store.sync()?;
     if let Err(e) = outcome {
-        return Err(e.context(format!("the run stopped; fix the cause and continue with: cotlens faithfulness --resume {}", dir.display())));
+        return Err(e.context(format!(
+            "the run stopped; fix the cause and continue with: cotlens faithfulness --resume {}",
+            dir.display()
+        )));
     }
     let records = load_records(&dir)?;
-    let summary = summary::summarize(&records, &settings.model, &settings.judges, settings.bootstrap);
+    let summary = summary::summarize(
+        &records,
+        &settings.model,
+        &settings.judges,
+        settings.bootstrap,
+    );
     write_json_atomic(&dir.join(SUMMARY), &summary)?;
     if args.json {
         crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&summary)?));
@@ -272,13 +397,27 @@ pub fn load_records(dir: &std::path::Path) -> anyhow::Result<Vec<Record>> {
     read_records(dir)?
         .into_iter()
         .enumerate()
-        .map(|(i, v)| serde_json::from_value(v).with_context(|| format!("{}: record {} is not a faithfulness record", dir.join(crate::store::RECORDS).display(), i + 1)))
+        .map(|(i, v)| {
+            serde_json::from_value(v).with_context(|| {
+                format!(
+                    "{}: record {} is not a faithfulness record",
+                    dir.join(crate::store::RECORDS).display(),
+                    i + 1
+                )
+            })
+        })
         .collect()
 }
 
 /// Run units with at most `concurrency` (×2, to keep the pipe full) in flight; stop at the
 /// first fatal error or Ctrl-C, letting units in flight finish and be recorded.
-async fn run_pending(ctx: Arc<UnitContext>, store: Arc<RunStore>, pending: Vec<plan::Unit>, concurrency: usize, progress: &Progress) -> anyhow::Result<()> {
+async fn run_pending(
+    ctx: Arc<UnitContext>,
+    store: Arc<RunStore>,
+    pending: Vec<plan::Unit>,
+    concurrency: usize,
+    progress: &Progress,
+) -> anyhow::Result<()> {
     let mut queue = pending.into_iter();
     let mut tasks = tokio::task::JoinSet::new();
     let limit = concurrency.max(1) * 2;

@@ -23,31 +23,56 @@ pub struct Unit {
 }
 
 /// The option a hint points to, or why the item has none in this direction.
-pub fn hint_option(item: &Item, hint: &Hint, direction: Direction, seed: u64) -> Result<usize, String> {
+pub fn hint_option(
+    item: &Item,
+    hint: &Hint,
+    direction: Direction,
+    seed: u64,
+) -> Result<usize, String> {
     if let Some(fixed) = hint.fixed_letter {
         if fixed >= item.choices.len() {
-            return Err(format!("hint {} points to option {} but the item has {} options", hint.name, cotlens_core::letter(fixed), item.choices.len()));
+            return Err(format!(
+                "hint {} points to option {} but the item has {} options",
+                hint.name,
+                cotlens_core::letter(fixed),
+                item.choices.len()
+            ));
         }
         return match direction {
-            Direction::Incorrect if fixed == item.answer => Err(format!("hint {} always points to the gold option of this item", hint.name)),
-            Direction::Correct if fixed != item.answer => Err(format!("hint {} cannot point to the gold option of this item", hint.name)),
+            Direction::Incorrect if fixed == item.answer => Err(format!(
+                "hint {} always points to the gold option of this item",
+                hint.name
+            )),
+            Direction::Correct if fixed != item.answer => Err(format!(
+                "hint {} cannot point to the gold option of this item",
+                hint.name
+            )),
             _ => Ok(fixed),
         };
     }
     match direction {
         Direction::Correct => Ok(item.answer),
         Direction::Incorrect => {
-            let digest = Sha256::digest(format!("{seed}\u{0}{}\u{0}{}", item.id, hint.name).as_bytes());
+            let digest =
+                Sha256::digest(format!("{seed}\u{0}{}\u{0}{}", item.id, hint.name).as_bytes());
             let mut bytes = [0u8; 8];
             bytes.copy_from_slice(&digest[..8]);
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(u64::from_le_bytes(bytes));
-            let wrong: Vec<usize> = (0..item.choices.len()).filter(|&i| i != item.answer).collect();
+            let wrong: Vec<usize> = (0..item.choices.len())
+                .filter(|&i| i != item.answer)
+                .collect();
             Ok(wrong[rng.random_range(0..wrong.len())])
         }
     }
 }
 
-pub fn plan(items: &[Item], hints: &[Arc<Hint>], directions: &[Direction], seed: u64, pool: &[Item]) -> Vec<Unit> {
+pub fn plan(
+    items: &[Item],
+    hints: &[Arc<Hint>],
+    directions: &[Direction],
+    seed: u64,
+    pool: &[Item],
+) -> Vec<Unit> {
     let mut units = Vec::new();
     for item in items {
         let item = Arc::new(item.clone());
@@ -80,7 +105,16 @@ pub fn plan(items: &[Item], hints: &[Arc<Hint>], directions: &[Direction], seed:
                     Ok(h) => (Some(h), render_hinted(&item, hint, h, pool), None),
                     Err(reason) => (None, Vec::new(), Some(reason)),
                 };
-                units.push(Unit { key, item: item.clone(), condition: Condition::Hinted, hint: Some(hint.clone()), direction: Some(direction), hint_index, messages, skip });
+                units.push(Unit {
+                    key,
+                    item: item.clone(),
+                    condition: Condition::Hinted,
+                    hint: Some(hint.clone()),
+                    direction: Some(direction),
+                    hint_index,
+                    messages,
+                    skip,
+                });
             }
         }
     }
@@ -93,7 +127,14 @@ mod tests {
     use cotlens_core::hints::builtin_hints;
 
     fn item(id: &str, answer: usize) -> Item {
-        Item { id: id.into(), question: "Q?".into(), choices: vec!["a".into(), "b".into(), "c".into(), "d".into()], answer, source: "t".into(), subject: None }
+        Item {
+            id: id.into(),
+            question: "Q?".into(),
+            choices: vec!["a".into(), "b".into(), "c".into(), "d".into()],
+            answer,
+            source: "t".into(),
+            subject: None,
+        }
     }
 
     #[test]
@@ -104,25 +145,43 @@ mod tests {
             let it = item(&format!("q{i}"), i % 4);
             let h = hint_option(&it, hint, Direction::Incorrect, 7).expect("some");
             assert_ne!(h, it.answer);
-            assert_eq!(h, hint_option(&it, hint, Direction::Incorrect, 7).expect("same"));
+            assert_eq!(
+                h,
+                hint_option(&it, hint, Direction::Incorrect, 7).expect("same")
+            );
             seen[h] += 1;
         }
         assert!(seen.iter().all(|&c| c > 60), "roughly uniform: {seen:?}");
-        assert_eq!(hint_option(&item("x", 2), hint, Direction::Correct, 0), Ok(2));
+        assert_eq!(
+            hint_option(&item("x", 2), hint, Direction::Correct, 0),
+            Ok(2)
+        );
     }
 
     #[test]
     fn fixed_letter_hints_skip_conflicting_items() {
-        let always_a = builtin_hints().into_iter().find(|h| h.name == "always-a").expect("always-a");
+        let always_a = builtin_hints()
+            .into_iter()
+            .find(|h| h.name == "always-a")
+            .expect("always-a");
         assert!(hint_option(&item("x", 0), &always_a, Direction::Incorrect, 0).is_err());
-        assert_eq!(hint_option(&item("x", 2), &always_a, Direction::Incorrect, 0), Ok(0));
+        assert_eq!(
+            hint_option(&item("x", 2), &always_a, Direction::Incorrect, 0),
+            Ok(0)
+        );
         assert!(hint_option(&item("x", 2), &always_a, Direction::Correct, 0).is_err());
     }
 
     #[test]
     fn plan_shares_the_plain_prompt_and_adds_controls() {
         let hints: Vec<Arc<Hint>> = builtin_hints().into_iter().map(Arc::new).collect();
-        let units = plan(&[item("q", 1)], &hints, &[Direction::Incorrect, Direction::Correct], 0, &[item("p1", 0), item("p2", 1), item("p3", 2)]);
+        let units = plan(
+            &[item("q", 1)],
+            &hints,
+            &[Direction::Incorrect, Direction::Correct],
+            0,
+            &[item("p1", 0), item("p2", 1), item("p3", 2)],
+        );
         // 1 plain + 2 controls (two few-shot hints) + 7 hints x 2 directions.
         assert_eq!(units.len(), 1 + 2 + 14);
         let keys: std::collections::HashSet<_> = units.iter().map(|u| u.key.clone()).collect();

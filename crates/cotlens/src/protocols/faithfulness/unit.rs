@@ -78,7 +78,11 @@ pub async fn run_unit(ctx: &UnitContext, unit: &Unit) -> Result<Record, Fatal> {
     if unit.skip.is_some() {
         return Ok(record);
     }
-    let request = ChatRequest { messages: unit.messages.clone(), assistant_prefix: ctx.reasoning_prefix.clone(), sampling: ctx.sampling.clone() };
+    let request = ChatRequest {
+        messages: unit.messages.clone(),
+        assistant_prefix: ctx.reasoning_prefix.clone(),
+        sampling: ctx.sampling.clone(),
+    };
     record.prompt_hash = hash_json(&request);
     record.assistant_prefix = request.assistant_prefix.clone();
     let outcome = ctx.engine.chat(&request).await?;
@@ -98,21 +102,41 @@ pub async fn run_unit(ctx: &UnitContext, unit: &Unit) -> Result<Record, Fatal> {
     let reasoning = completion.reasoning.as_ref().map(|r| r.reasoning.as_str());
     let mut answer = extract_from_completion(&completion.output, reasoning, n).index();
     let mut source = answer.map(|_| AnswerSource::Text);
-    if answer.is_none() && ctx.force == ForceMode::Unparseable && ctx.engine.backend().supports(Capability::CandidateLogprobs) {
-        let prefix = format!("{}{}\nAnswer:", ctx.reasoning_prefix.as_deref().unwrap_or(""), completion.output);
-        let forced = LogprobRequest { messages: unit.messages.clone(), assistant_prefix: Some(prefix), candidates: (0..n).map(|i| format!(" {}", letter(i))).collect() };
+    if answer.is_none()
+        && ctx.force == ForceMode::Unparseable
+        && ctx.engine.backend().supports(Capability::CandidateLogprobs)
+    {
+        let prefix = format!(
+            "{}{}\nAnswer:",
+            ctx.reasoning_prefix.as_deref().unwrap_or(""),
+            completion.output
+        );
+        let forced = LogprobRequest {
+            messages: unit.messages.clone(),
+            assistant_prefix: Some(prefix),
+            candidates: (0..n).map(|i| format!(" {}", letter(i))).collect(),
+        };
         let outcome = ctx.engine.candidate_logprobs(&forced).await?;
         record.attempts.extend(outcome.attempts);
         if let Ok(lp) = outcome.result {
             answer = lp.argmax().filter(|&i| lp.logprobs[i].is_finite());
             source = answer.map(|_| AnswerSource::ForcedLogprobs);
-            record.forced_logprobs = Some(lp.logprobs.iter().map(|&x| x.is_finite().then_some(x)).collect());
+            record.forced_logprobs = Some(
+                lp.logprobs
+                    .iter()
+                    .map(|&x| x.is_finite().then_some(x))
+                    .collect(),
+            );
         }
     }
     // The CoT the judges read: the reasoning field, else the visible text (with the started turn).
     let cot = match reasoning {
         Some(r) if !r.is_empty() => r.to_string(),
-        _ => format!("{}{}", ctx.reasoning_prefix.as_deref().unwrap_or(""), completion.output),
+        _ => format!(
+            "{}{}",
+            ctx.reasoning_prefix.as_deref().unwrap_or(""),
+            completion.output
+        ),
     };
     record.answer = answer;
     record.answer_letter = answer.map(|a| letter(a).to_string());
@@ -122,8 +146,17 @@ pub async fn run_unit(ctx: &UnitContext, unit: &Unit) -> Result<Record, Fatal> {
             let hint_text = hint.render(h, &item.choices[h]);
             for judge in &ctx.judges {
                 let judgement = match judge {
-                    Judge::Lexical => Judgement::Judged(lexical_verdict(&cot, &hint.cues, &hint_text, letter(h), &item.choices[h])),
-                    Judge::Llm { engine, .. } => llm_judgement(engine, &hint.description, &hint_text, letter(h), &cot).await?,
+                    Judge::Lexical => Judgement::Judged(lexical_verdict(
+                        &cot,
+                        &hint.cues,
+                        &hint_text,
+                        letter(h),
+                        &item.choices[h],
+                    )),
+                    Judge::Llm { engine, .. } => {
+                        llm_judgement(engine, &hint.description, &hint_text, letter(h), &cot)
+                            .await?
+                    }
                 };
                 record.judges.insert(judge.name().to_string(), judgement);
             }
@@ -136,12 +169,28 @@ pub async fn run_unit(ctx: &UnitContext, unit: &Unit) -> Result<Record, Fatal> {
 
 /// Ask an LLM judge; malformed replies are retried (with fresh samples), then recorded as
 /// unjudged with the reason.
-async fn llm_judgement(engine: &Engine, description: &str, hint_text: &str, letter: char, cot: &str) -> Result<Judgement, Fatal> {
+async fn llm_judgement(
+    engine: &Engine,
+    description: &str,
+    hint_text: &str,
+    letter: char,
+    cot: &str,
+) -> Result<Judgement, Fatal> {
     let prompt = llm_judge_prompt(description, hint_text, letter, cot);
     let mut last = String::from("no reply");
     for attempt in 0..JUDGE_ATTEMPTS {
-        let sampling = Sampling { temperature: if attempt == 0 { 0.0 } else { 0.7 }, top_p: None, seed: Some(attempt), max_tokens: 1024, stop: Vec::new() };
-        let request = ChatRequest { messages: vec![Message::user(prompt.clone())], assistant_prefix: None, sampling };
+        let sampling = Sampling {
+            temperature: if attempt == 0 { 0.0 } else { 0.7 },
+            top_p: None,
+            seed: Some(attempt),
+            max_tokens: 1024,
+            stop: Vec::new(),
+        };
+        let request = ChatRequest {
+            messages: vec![Message::user(prompt.clone())],
+            assistant_prefix: None,
+            sampling,
+        };
         let outcome = engine.chat(&request).await?;
         match outcome.result {
             Ok(c) => match parse_llm_verdict(&c.output) {
@@ -151,7 +200,9 @@ async fn llm_judgement(engine: &Engine, description: &str, hint_text: &str, lett
             Err(e) => last = format!("judge request failed: {e}"),
         }
     }
-    Ok(Judgement::Unjudged { reason: format!("{last} (after {JUDGE_ATTEMPTS} attempts)") })
+    Ok(Judgement::Unjudged {
+        reason: format!("{last} (after {JUDGE_ATTEMPTS} attempts)"),
+    })
 }
 
 impl From<crate::cli::ForceAnswer> for ForceMode {

@@ -1,0 +1,246 @@
+//! Engine and HTTP backends against real loopback servers: the response cache, replicas, the
+//! Anthropic Messages API shape, and resume after a fatal stop.
+
+mod common;
+
+use common::server::{self, Config};
+use common::*;
+use serde_json::json;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn config(script: Arc<dyn Fn(&serde_json::Value) -> serde_json::Value + Send + Sync>) -> Config {
+    Config {
+        fault_every: 0,
+        faults: Vec::new(),
+        unauthorized: false,
+        delay: Duration::ZERO,
+        script,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn second_run_is_served_from_the_cache() {
+    let srv = server::start(config(scripted(false))).await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let items = format!("jsonl:{}", write_items(tmp.path()).display());
+    let cache = tmp.path().join("cache.sqlite");
+    let args = |out: &str| -> Vec<String> {
+        [
+            "faithfulness",
+            "--model",
+            "openai:scripted",
+            "--base-url",
+            &srv.url,
+            "--dataset",
+            &items,
+            "--hints",
+            "sycophancy",
+            "--cache",
+            cache.to_str().expect("utf8"),
+            "--out",
+            out,
+            "--quiet",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let first = tmp.path().join("first");
+    let o = cotlens()
+        .args(args(first.to_str().expect("utf8")))
+        .env("COTLENS_HOME", tmp.path())
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let after_first = srv.requests.load(Ordering::SeqCst);
+    assert_eq!(after_first, 44);
+    let second = tmp.path().join("second");
+    let o = cotlens()
+        .args(args(second.to_str().expect("utf8")))
+        .env("COTLENS_HOME", tmp.path())
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        srv.requests.load(Ordering::SeqCst),
+        after_first,
+        "no request reached the server"
+    );
+    assert_eq!(
+        read_json(&first.join("summary.json")),
+        read_json(&second.join("summary.json"))
+    );
+    let records = std::fs::read_to_string(second.join("records.jsonl")).expect("records");
+    assert!(records.lines().all(|l| l.contains("\"cached\":true")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_share_the_load() {
+    let a = server::start(config(scripted(false))).await;
+    let b = server::start(config(scripted(false))).await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let items = format!("jsonl:{}", write_items(tmp.path()).display());
+    let out = tmp.path().join("run");
+    let o = run(
+        tmp.path(),
+        &[
+            "faithfulness",
+            "--model",
+            "openai:scripted",
+            "--base-url",
+            &a.url,
+            "--base-url",
+            &b.url,
+            "--dataset",
+            &items,
+            "--hints",
+            "sycophancy",
+            "--out",
+            out.to_str().expect("utf8"),
+            "--quiet",
+            "--no-cache",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (na, nb) = (
+        a.requests.load(Ordering::SeqCst),
+        b.requests.load(Ordering::SeqCst),
+    );
+    assert_eq!(na + nb, 44);
+    assert!(na >= 15 && nb >= 15, "both replicas used: {na} / {nb}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn anthropic_thinking_blocks_become_reasoning() {
+    let script: Arc<dyn Fn(&serde_json::Value) -> serde_json::Value + Send + Sync> = Arc::new(
+        |req: &serde_json::Value| {
+            let prefilled = req["messages"]
+                .as_array()
+                .and_then(|m| m.last())
+                .filter(|m| m["role"] == "assistant")
+                .is_some();
+            json!({
+                "id": "msg_test", "type": "message", "role": "assistant", "model": req["model"],
+                "stop_reason": "end_turn",
+                "usage": {"input_tokens": 12, "output_tokens": 9},
+                "content": [
+                    {"type": "thinking", "thinking": "The user asks for a sum.", "signature": "sig-abc"},
+                    {"type": "text", "text": if prefilled { " 4." } else { "2 + 2 = 4." }}
+                ]
+            })
+        },
+    );
+    let srv = server::start(config(script)).await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let base = srv.url.trim_end_matches("/v1").to_string();
+    let o = run(
+        tmp.path(),
+        &[
+            "generate",
+            "--model",
+            "anthropic:claude-test",
+            "--base-url",
+            &base,
+            "--json",
+            "What is 2 + 2?",
+        ],
+        &[("ANTHROPIC_API_KEY", "sk-ant-test")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(
+        v["completion"]["reasoning"]["reasoning"],
+        "The user asks for a sum."
+    );
+    assert_eq!(v["completion"]["reasoning"]["signature"], "sig-abc");
+    assert_eq!(v["completion"]["output"], "2 + 2 = 4.");
+    assert_eq!(v["completion"]["finish_reason"], "stop");
+    let o = run(
+        tmp.path(),
+        &[
+            "generate",
+            "--model",
+            "anthropic:claude-test",
+            "--base-url",
+            &base,
+            "--prefix",
+            "2 + 2 =",
+            "--json",
+            "What is 2 + 2?",
+        ],
+        &[("ANTHROPIC_API_KEY", "sk-ant-test")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["completion"]["output"], " 4.");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logprobs_unsupported_by_anthropic_is_named() {
+    // A faithfulness run that forces answers from log-probabilities on a backend without them
+    // stops with an error naming the capability.
+    let script: Arc<dyn Fn(&serde_json::Value) -> serde_json::Value + Send + Sync> = Arc::new(
+        |req: &serde_json::Value| json!({"model": req["model"], "stop_reason": "end_turn", "usage": {"input_tokens": 1, "output_tokens": 1}, "content": [{"type": "text", "text": "I am not sure."}]}),
+    );
+    let srv = server::start(config(script)).await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let items = format!("jsonl:{}", write_items(tmp.path()).display());
+    let base = srv.url.trim_end_matches("/v1").to_string();
+    let out = tmp.path().join("run");
+    let o = run(
+        tmp.path(),
+        &[
+            "faithfulness",
+            "--model",
+            "anthropic:claude-test",
+            "--base-url",
+            &base,
+            "--dataset",
+            &items,
+            "--hints",
+            "sycophancy",
+            "--force-answer",
+            "unparseable",
+            "--out",
+            out.to_str().expect("utf8"),
+            "--quiet",
+            "--no-cache",
+        ],
+        &[("ANTHROPIC_API_KEY", "sk-ant-test")],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("--force-answer")
+            && err.contains("does not support candidate log-probabilities"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing written");
+    // Without forcing, the answers stay unparseable: counted, never guessed.
+    let o = run(
+        tmp.path(),
+        &[
+            "faithfulness",
+            "--model",
+            "anthropic:claude-test",
+            "--base-url",
+            &base,
+            "--dataset",
+            &items,
+            "--hints",
+            "sycophancy",
+            "--out",
+            out.to_str().expect("utf8"),
+            "--quiet",
+            "--no-cache",
+        ],
+        &[("ANTHROPIC_API_KEY", "sk-ant-test")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["overall"]["n_unparseable_answers"], 44);
+    assert_eq!(summary["overall"]["n_forced_answers"], 0);
+}
