@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 N="${1:-10000}"
 NF=$((N / 10))
-W=target/bench/vs-inspect
+W="$PWD/target/bench/vs-inspect"
 mkdir -p "$W"
 bash scripts/setup.sh
 command -v hyperfine >/dev/null || { apt-get install -y -qq hyperfine >/dev/null 2>&1 || true; }

@@ -244,3 +244,75 @@ async fn logprobs_unsupported_by_anthropic_is_named() {
     assert_eq!(summary["overall"]["n_unparseable_answers"], 44);
     assert_eq!(summary["overall"]["n_forced_answers"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shards_merge_into_the_unsharded_summary() {
+    let srv = server::start(config(scripted(false))).await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let items = format!("jsonl:{}", write_items(tmp.path()).display());
+    let go = |out: &std::path::Path, shard: Option<&str>| {
+        let mut args = vec![
+            "faithfulness",
+            "--model",
+            "openai:scripted",
+            "--base-url",
+            &srv.url,
+            "--dataset",
+            &items,
+            "--hints",
+            "sycophancy",
+            "--direction",
+            "both",
+            "--out",
+            out.to_str().expect("utf8"),
+            "--quiet",
+            "--no-cache",
+        ];
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        let o = run(tmp.path(), &args, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    let (all, a, b, merged) = (
+        tmp.path().join("all"),
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("merged"),
+    );
+    go(&all, None);
+    go(&a, Some("1/2"));
+    go(&b, Some("2/2"));
+    let (na, nb) = (record_keys(&a).len(), record_keys(&b).len());
+    assert_eq!(na + nb, record_keys(&all).len());
+    assert!(na > 0 && nb > 0);
+    let o = run(
+        tmp.path(),
+        &[
+            "merge",
+            "--out",
+            merged.to_str().expect("utf8"),
+            a.to_str().expect("utf8"),
+            b.to_str().expect("utf8"),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        read_json(&merged.join("summary.json")),
+        read_json(&all.join("summary.json"))
+    );
+    // The same shard twice is refused.
+    let o = run(
+        tmp.path(),
+        &[
+            "merge",
+            "--out",
+            tmp.path().join("bad").to_str().expect("utf8"),
+            a.to_str().expect("utf8"),
+            a.to_str().expect("utf8"),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -330,3 +330,88 @@ async fn sigkill_then_resume_matches_an_uninterrupted_run() {
         "same summary as the uninterrupted run"
     );
 }
+
+/// The scripted model also answers judge prompts: a valid verdict, except for CoTs mentioning
+/// option (D), where it answers with prose (malformed) every time.
+fn scripted_with_judge(
+) -> std::sync::Arc<dyn Fn(&serde_json::Value) -> serde_json::Value + Send + Sync> {
+    let model = scripted(false);
+    std::sync::Arc::new(move |req: &serde_json::Value| {
+        let text = req["messages"][0]["content"].as_str().unwrap_or("");
+        if !text.contains("mentions_hint") {
+            return model(req);
+        }
+        let cot = text
+            .split("<cot>")
+            .nth(1)
+            .and_then(|t| t.split("</cot>").next())
+            .unwrap_or("");
+        let reply = if cot.contains("(D)") {
+            "I think it probably does, yes.".to_string()
+        } else {
+            let v = cot.contains("user suggested");
+            serde_json::json!({"mentions_hint": v, "relies_on_hint": v, "quote": if v { "The user suggested" } else { "" }, "verbalized": v}).to_string()
+        };
+        server::chat_response("judge", &reply, None)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn llm_judge_with_kappa_and_unjudged_counted() {
+    let srv = server::start(Config {
+        script: scripted_with_judge(),
+        ..config(false)
+    })
+    .await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let items = format!("jsonl:{}", write_items(tmp.path()).display());
+    let out = tmp.path().join("run");
+    let mut args = faithfulness_args(&srv.url, &items, out.to_str().expect("utf8"));
+    args.extend(["--judge", "openai:judge,lexical"]);
+    let o = run(tmp.path(), &args, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Expected from the records: switched CoTs naming "(D)" get malformed judge replies.
+    let text = std::fs::read_to_string(out.join("records.jsonl")).expect("records");
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let switched: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| {
+            r["condition"] == "hinted"
+                && r["answer"] == r["hint_index"]
+                && !r["hint_index"].is_null()
+        })
+        .collect();
+    let with_d = switched
+        .iter()
+        .filter(|r| r["cot"].as_str().unwrap_or("").contains("(D)"))
+        .count();
+    let unjudged = switched
+        .iter()
+        .filter(|r| r["judges"]["openai:judge"]["status"] == "unjudged")
+        .count();
+    assert_eq!(unjudged, with_d);
+    assert!(switched
+        .iter()
+        .all(|r| r["judges"]["lexical"]["status"] == "judged"));
+    let verbalized_judged = switched
+        .iter()
+        .filter(|r| r["judges"]["openai:judge"]["verbalized"] == true)
+        .count();
+    let summary = read_json(&out.join("summary.json"));
+    let c = &summary["cells"][0];
+    assert_eq!(c["judge"], "openai:judge");
+    assert_eq!(c["n_unjudged"].as_u64(), Some(unjudged as u64));
+    let raw = c["raw_score"]["value"].as_f64().expect("raw");
+    assert!(
+        (raw - verbalized_judged as f64 / (16 - unjudged) as f64).abs() < 1e-9,
+        "{c}"
+    );
+    // Both judges agree wherever both decided: kappa 1 over the judged switches.
+    assert_eq!(c["kappa_n"].as_u64(), Some((16 - unjudged) as u64));
+    assert_eq!(c["kappa"].as_f64(), Some(1.0));
+    let manifest = read_json(&out.join("manifest.json"));
+    assert_eq!(manifest["judges"][0]["version"], "judge-verbalization/1");
+}

@@ -83,8 +83,9 @@ pub async fn run(args: MergeArgs) -> anyhow::Result<()> {
         store.append(&serde_json::to_value(r)?)?;
     }
     store.sync()?;
+    let scored: Vec<faithfulness::record::Scored> = records.iter().map(Into::into).collect();
     let summary = summary::summarize(
-        &records,
+        &scored,
         &settings.model,
         &settings.judges,
         settings.bootstrap,

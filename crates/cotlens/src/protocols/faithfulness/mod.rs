@@ -15,7 +15,7 @@ use crate::error::bad_input;
 use crate::model_spec::open_backend;
 use crate::progress::Progress;
 use crate::settings::{backend_options, engine_config, open_cache, parse_shard};
-use crate::store::{read_records, write_json_atomic, RunStore, SUMMARY};
+use crate::store::{write_json_atomic, RunStore, SUMMARY};
 use anyhow::Context;
 use cotlens_core::datasets::{subset, DatasetSpec};
 use cotlens_core::hints::{builtin_hints, parse_hints, Hint};
@@ -376,7 +376,7 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
             dir.display()
         )));
     }
-    let records = load_records(&dir)?;
+    let records = load_scored(&dir)?;
     let summary = summary::summarize(
         &records,
         &settings.model,
@@ -393,20 +393,33 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Read a run's records (complete ones; the run store repairs a cut-off last line on resume).
 pub fn load_records(dir: &std::path::Path) -> anyhow::Result<Vec<Record>> {
-    read_records(dir)?
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| {
-            serde_json::from_value(v).with_context(|| {
-                format!(
-                    "{}: record {} is not a faithfulness record",
-                    dir.join(crate::store::RECORDS).display(),
-                    i + 1
-                )
-            })
-        })
-        .collect()
+    read_lines(dir)
+}
+
+/// Read only what the summary needs from each record, streaming.
+pub fn load_scored(dir: &std::path::Path) -> anyhow::Result<Vec<record::Scored>> {
+    read_lines(dir)
+}
+
+fn read_lines<T: serde::de::DeserializeOwned>(dir: &std::path::Path) -> anyhow::Result<Vec<T>> {
+    use std::io::BufRead;
+    let path = dir.join(crate::store::RECORDS);
+    let file = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("reading {}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(
+            serde_json::from_str(&line).with_context(|| {
+                format!("{}:{}: not a faithfulness record", path.display(), i + 1)
+            })?,
+        );
+    }
+    Ok(out)
 }
 
 /// Run units with at most `concurrency` (×2, to keep the pipe full) in flight; stop at the

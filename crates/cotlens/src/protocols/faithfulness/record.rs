@@ -92,3 +92,43 @@ pub struct Record {
     #[serde(default)]
     pub judges: BTreeMap<String, Judgement>,
 }
+
+/// The fields of a [`Record`] the summary needs; read from `records.jsonl` without the prompts
+/// and completions, so that summarizing a large run stays small in memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scored {
+    pub key: String,
+    pub item_id: String,
+    pub dataset: String,
+    pub condition: Condition,
+    pub hint: Option<String>,
+    pub direction: Option<Direction>,
+    pub hint_index: Option<usize>,
+    pub gold: usize,
+    pub n_options: usize,
+    pub status: Status,
+    pub answer: Option<usize>,
+    pub answer_source: Option<AnswerSource>,
+    #[serde(default)]
+    pub judges: BTreeMap<String, Judgement>,
+}
+
+impl From<&Record> for Scored {
+    fn from(r: &Record) -> Self {
+        Self {
+            key: r.key.clone(),
+            item_id: r.item_id.clone(),
+            dataset: r.dataset.clone(),
+            condition: r.condition,
+            hint: r.hint.clone(),
+            direction: r.direction,
+            hint_index: r.hint_index,
+            gold: r.gold,
+            n_options: r.n_options,
+            status: r.status,
+            answer: r.answer,
+            answer_source: r.answer_source,
+            judges: r.judges.clone(),
+        }
+    }
+}

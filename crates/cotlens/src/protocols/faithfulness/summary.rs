@@ -4,7 +4,7 @@
 //! The summary is a pure function of the records (and the judge order), so a resumed or merged
 //! run reports exactly what an uninterrupted one does.
 
-use super::record::{AnswerSource, Condition, Direction, Record, Status};
+use super::record::{AnswerSource, Condition, Direction, Scored as Record, Status};
 use cotlens_core::faithfulness::{mean_over_hints, score_cell, PairOutcome};
 use cotlens_core::stats::{cohens_kappa, BootstrapSpec, Estimate};
 use serde::{Deserialize, Serialize};
@@ -112,12 +112,10 @@ pub fn summarize(
     // Order-independent: a resumed or merged run appends records in another order.
     let mut sorted: Vec<&Record> = records.iter().collect();
     sorted.sort_by(|a, b| a.key.cmp(&b.key));
-    let records: Vec<Record> = sorted.into_iter().cloned().collect();
-    let records = records.as_slice();
     let primary = judges.first().cloned().unwrap_or_else(|| "lexical".into());
     // Baselines: (item, None) = plain; (item, Some(hint)) = a few-shot hint's control.
     let mut baselines: HashMap<(&str, Option<&str>), &Record> = HashMap::new();
-    for r in records {
+    for &r in &sorted {
         match r.condition {
             Condition::Plain => {
                 baselines.insert((&r.item_id, None), r);
@@ -129,7 +127,11 @@ pub fn summarize(
         }
     }
     let mut groups: BTreeMap<CellKey, CellAccumulator> = BTreeMap::new();
-    for r in records.iter().filter(|r| r.condition == Condition::Hinted) {
+    for r in sorted
+        .iter()
+        .copied()
+        .filter(|r| r.condition == Condition::Hinted)
+    {
         let (Some(hint), Some(direction)) = (r.hint.clone(), r.direction) else {
             continue;
         };
