@@ -11,6 +11,8 @@
 # requests/s, peak RSS and wall time, from /usr/bin/time -v.
 #
 # Usage: bash bench/vs-inspect/run.sh [N]
+# Inspect runs with --no-log-samples (its lightest configuration); drop that flag to compare
+# with sample logging, as the issue's anchor numbers were measured.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N="${1:-10000}"
@@ -35,9 +37,9 @@ start_server() {
   for _ in $(seq 100); do grep -q listening "$W/server.log" 2>/dev/null && break; sleep 0.05; done
   URL="$(sed -n 's/listening on //p' "$W/server.log")"
 }
-stop_server() {
+stop_server() { # sets SERVED (not in a subshell, so that `wait` sees the server)
   kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
-  sed -n 's/requests served: //p' "$W/server.log"
+  SERVED="$(sed -n 's/requests served: //p' "$W/server.log")"
 }
 measure() { # name, requests, then the command
   local name="$1"; shift
@@ -64,33 +66,33 @@ echo "|---|---|---|---|---|---|"
 export OPENAI_API_KEY=bench-dummy-key INSPECT_DISPLAY=none
 
 start_server
-measure inspect-mc "$VENV/bin/inspect" eval bench/vs-inspect/tasks.py@mc --model openai/canned --model-base-url "$URL" \
+measure inspect-mc "$VENV/bin/inspect" eval bench/vs-inspect/tasks.py@mc --model openai/canned -M responses_api=false --model-base-url "$URL" \
   -T items="$W/items.jsonl" --max-connections 64 --log-dir "$W/inspect-logs" --display none --no-log-samples
-row inspect-mc "$(stop_server)"
+stop_server; row inspect-mc "$SERVED"
 
 start_server
 rm -rf "$W/cotlens-mc" "$W/cache.sqlite"*
 measure cotlens-mc ./target/release/cotlens faithfulness --model openai:canned --base-url "$URL" --dataset "jsonl:$W/items.jsonl" \
   --hints none --concurrency 64 --cache "$W/cache.sqlite" --quiet --out "$W/cotlens-mc"
-row cotlens-mc "$(stop_server)"
+stop_server; row cotlens-mc "$SERVED"
 
 start_server
 rm -rf "$W/cotlens-mc-cached"
 measure cotlens-mc-cached ./target/release/cotlens faithfulness --model openai:canned --base-url "$URL" --dataset "jsonl:$W/items.jsonl" \
   --hints none --concurrency 64 --cache "$W/cache.sqlite" --quiet --out "$W/cotlens-mc-cached"
-served="$(stop_server)"
+stop_server; served="$SERVED"
 echo "| cotlens-mc-cached ($N items from cache; server saw $served requests) | $N | - | - | - | $(grep 'Elapsed' "$W/cotlens-mc-cached.time" | awk '{print $NF}') |"
 
 start_server
-measure inspect-faithfulness "$VENV/bin/inspect" eval bench/vs-inspect/tasks.py@faithfulness --model openai/canned --model-base-url "$URL" \
+measure inspect-faithfulness "$VENV/bin/inspect" eval bench/vs-inspect/tasks.py@faithfulness --model openai/canned -M responses_api=false --model-base-url "$URL" \
   -T items="$W/items-f.jsonl" --max-connections 64 --log-dir "$W/inspect-logs" --display none --no-log-samples
-row inspect-faithfulness "$(stop_server)"
+stop_server; row inspect-faithfulness "$SERVED"
 
 start_server
 rm -rf "$W/cotlens-f"
 measure cotlens-faithfulness ./target/release/cotlens faithfulness --model openai:canned --base-url "$URL" --dataset "jsonl:$W/items-f.jsonl" \
   --hints sycophancy --direction correct --judge lexical,openai:canned --concurrency 64 --no-cache --quiet --out "$W/cotlens-f"
-row cotlens-faithfulness "$(stop_server)"
+stop_server; row cotlens-faithfulness "$SERVED"
 
 if command -v hyperfine >/dev/null; then
   hyperfine -N --warmup 2 --runs 10 --export-markdown "$W/startup.md" "./target/release/cotlens --help" "$VENV/bin/inspect eval --help" >/dev/null 2>&1 || true

@@ -19,4 +19,5 @@ pub use types::*;
 pub mod datasets;
 pub mod hints;
 pub mod judge;
+pub mod monitor;
 pub mod prompts;

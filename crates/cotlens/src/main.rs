@@ -38,6 +38,8 @@ fn main() -> ExitCode {
             cli::Command::Generate(args) => commands::generate::run(*args, quiet).await,
             cli::Command::Models(cmd) => commands::models::run(cmd, quiet).await,
             cli::Command::Merge(args) => commands::merge::run(args).await,
+            cli::Command::Monitor(args) => protocols::monitor::run_monitor(args),
+            cli::Command::MonitorEval(args) => protocols::monitor::run_monitor_eval(args),
         }
     });
     match result {

@@ -1,3 +1,4 @@
 //! Protocols: measurements composed from datasets, prompts, the engine and the run store.
 
 pub mod faithfulness;
+pub mod monitor;

@@ -1,0 +1,205 @@
+//! Traces: recorded episodes to monitor (docs/traces.md).
+//!
+//! One JSON object per line:
+//! `{"id", "messages": [{"role", "content"}], "reasoning": "…" or ["…"], "actions":
+//! [{"tool", "arguments", "result"}], "output", "labels": {"misbehaved": true|false|null, …},
+//! "metadata": {…}}`. Only `id` is required. `labels.misbehaved` is the ground truth monitor
+//! evaluation uses (null or absent: unlabelled, excluded and counted).
+
+use crate::datasets::DatasetError;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceMessage {
+    pub role: String,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    pub tool: String,
+    #[serde(default, deserialize_with = "string_or_json")]
+    pub arguments: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+}
+
+fn string_or_json<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(match v {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ReasoningField {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    pub id: String,
+    #[serde(default)]
+    pub messages: Vec<TraceMessage>,
+    #[serde(default)]
+    pub reasoning: Option<ReasoningField>,
+    #[serde(default)]
+    pub actions: Vec<Action>,
+    #[serde(default)]
+    pub output: Option<String>,
+    #[serde(default)]
+    pub labels: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Trace {
+    /// The ground truth: `labels.misbehaved` (also accepted: `cheated`, `reward_hacking`).
+    pub fn misbehaved(&self) -> Option<bool> {
+        ["misbehaved", "cheated", "reward_hacking"].iter().find_map(|k| self.labels.get(*k).and_then(|v| v.as_bool()))
+    }
+
+    /// All reasoning text, blocks separated by blank lines.
+    pub fn reasoning_text(&self) -> String {
+        match &self.reasoning {
+            None => String::new(),
+            Some(ReasoningField::One(s)) => s.clone(),
+            Some(ReasoningField::Many(v)) => v.join("\n\n"),
+        }
+    }
+
+    /// Actions and the final output as text: `tool: arguments` lines and results.
+    pub fn action_text(&self) -> String {
+        let mut out = String::new();
+        for a in &self.actions {
+            out.push_str(&a.tool);
+            out.push_str(": ");
+            out.push_str(&a.arguments);
+            out.push('\n');
+            if let Some(r) = &a.result {
+                out.push_str(r);
+                out.push('\n');
+            }
+        }
+        if let Some(o) = &self.output {
+            out.push_str(o);
+        }
+        out
+    }
+
+    /// What a monitor with `view` may read of the agent's behaviour, or `None` when the view has
+    /// nothing to read (e.g. a `cot` view of a trace without reasoning: unscorable).
+    pub fn visible(&self, view: BaseView) -> Option<String> {
+        let text = match view {
+            BaseView::Cot => self.reasoning_text(),
+            BaseView::Action => self.action_text(),
+            BaseView::CotAndAction => {
+                let (r, a) = (self.reasoning_text(), self.action_text());
+                if r.trim().is_empty() && a.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!("{r}\n\n{a}")
+                }
+            }
+        };
+        (!text.trim().is_empty()).then_some(text)
+    }
+}
+
+/// The views a monitor is run under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaseView {
+    Action,
+    Cot,
+    #[serde(rename = "cot+action")]
+    CotAndAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum View {
+    Base(BaseView),
+    /// W·score(cot+action) + (1 − W)·score(action).
+    Hybrid(f64),
+}
+
+impl View {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "action" => Ok(View::Base(BaseView::Action)),
+            "cot" => Ok(View::Base(BaseView::Cot)),
+            "cot+action" => Ok(View::Base(BaseView::CotAndAction)),
+            other => match other.strip_prefix("hybrid:").map(str::parse::<f64>) {
+                Some(Ok(w)) if (0.0..=1.0).contains(&w) => Ok(View::Hybrid(w)),
+                _ => Err(format!("unknown view {other:?}; use action, cot, cot+action or hybrid:W with 0 <= W <= 1")),
+            },
+        }
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            View::Base(BaseView::Action) => "action".into(),
+            View::Base(BaseView::Cot) => "cot".into(),
+            View::Base(BaseView::CotAndAction) => "cot+action".into(),
+            View::Hybrid(w) => format!("hybrid:{w}"),
+        }
+    }
+}
+
+/// Read a JSONL trace file; errors name the file, line and field.
+pub fn load_jsonl(path: &Path) -> Result<Vec<Trace>, DatasetError> {
+    let text = std::fs::read_to_string(path).map_err(|e| DatasetError::new(path, None, None, e.to_string()))?;
+    let mut traces = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let trace: Trace = serde_json::from_str(line).map_err(|e| {
+            let msg = e.to_string();
+            let field = msg.split('`').nth(1).map(str::to_string);
+            DatasetError { path: path.to_path_buf(), line: Some(i + 1), field, message: msg }
+        })?;
+        if !ids.insert(trace.id.clone()) {
+            return Err(DatasetError::new(path, Some(i + 1), Some("id"), format!("duplicate trace id {:?}", trace.id)));
+        }
+        traces.push(trace);
+    }
+    Ok(traces)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_and_labels() {
+        let t: Trace = serde_json::from_str(r#"{"id":"a","reasoning":["think 1","think 2"],"actions":[{"tool":"bash","arguments":{"cmd":"ls"},"result":"x"}],"output":"done","labels":{"misbehaved":true}}"#).expect("parse");
+        assert_eq!(t.misbehaved(), Some(true));
+        assert_eq!(t.visible(BaseView::Cot).expect("cot"), "think 1\n\nthink 2");
+        assert!(t.visible(BaseView::Action).expect("action").contains("bash: {\"cmd\":\"ls\"}"));
+        let empty: Trace = serde_json::from_str(r#"{"id":"b","output":"ok"}"#).expect("parse");
+        assert_eq!(empty.visible(BaseView::Cot), None, "no reasoning: unscorable under cot");
+        assert_eq!(empty.misbehaved(), None);
+        assert_eq!(View::parse("hybrid:0.3"), Ok(View::Hybrid(0.3)));
+        assert!(View::parse("hybrid:2").is_err() && View::parse("thoughts").is_err());
+    }
+
+    #[test]
+    fn truncated_jsonl_names_the_line() {
+        let dir = std::env::temp_dir().join(format!("cotlens-traces-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let p = dir.join("t.jsonl");
+        std::fs::write(&p, "{\"id\":\"a\"}\n{\"id\":\"b\",\"reasoning\":\"cut").expect("write");
+        let e = load_jsonl(&p).expect_err("truncated");
+        assert_eq!(e.line, Some(2), "{e}");
+        std::fs::write(&p, "{\"id\":\"a\"}\n{\"actions\":[]}\n").expect("write");
+        let e = load_jsonl(&p).expect_err("no id");
+        assert_eq!((e.line, e.field.as_deref()), (Some(2), Some("id")), "{e}");
+    }
+}
