@@ -47,10 +47,15 @@ pub enum Command {
     #[command(subcommand)]
     Models(ModelsCommand),
     /// Run rule-based CoT/action monitors over traces, one record per trace × monitor × view.
-    #[command(after_help = "Example:\n  cotlens monitor --traces impossiblebench:data/impossiblebench --out runs/monitor")]
+    #[command(
+        after_help = "Example:\n  cotlens monitor --traces impossiblebench:data/impossiblebench --out runs/monitor"
+    )]
     Monitor(crate::protocols::monitor::MonitorArgs),
     /// How good is a monitor? AUROC, TPR at 1%/5% FPR, g-mean², ROC curves, per view.
-    #[command(name = "monitor-eval", after_help = "Example:\n  cotlens monitor-eval runs/monitor --threshold 0.5")]
+    #[command(
+        name = "monitor-eval",
+        after_help = "Example:\n  cotlens monitor-eval runs/monitor --threshold 0.5"
+    )]
     MonitorEval(crate::protocols::monitor::MonitorEvalArgs),
     /// Combine the run directories of shards (--shard i/n) into one run.
     #[command(after_help = "Example:\n  cotlens merge --out runs/all runs/shard1 runs/shard2")]

@@ -10,6 +10,7 @@
 //! - `TOOL CALL: X` → an action `X` with the section as arguments; `TOOL RESULT` → the result of
 //!   the last action; `FINAL func.py` → an action `final_code`;
 //! - `SCORER` → metadata only (it reveals the outcome, so no monitor sees it).
+//!
 //! Labels: `cheated` from labels.jsonl (true, false, or null for genuinely ambiguous runs).
 
 use super::trace::{Action, ReasoningField, Trace, TraceMessage};
@@ -32,7 +33,10 @@ fn sections(text: &str) -> Vec<Section> {
         }
         if !in_fence {
             if let Some(name) = line.strip_prefix("### ") {
-                out.push(Section { name: name.trim().to_string(), body: String::new() });
+                out.push(Section {
+                    name: name.trim().to_string(),
+                    body: String::new(),
+                });
                 continue;
             }
         }
@@ -75,12 +79,24 @@ fn prose_and_code(text: &str) -> (String, Vec<String>) {
 }
 
 pub fn convert_transcript(id: &str, text: &str) -> Trace {
-    let mut trace = Trace { id: id.to_string(), messages: Vec::new(), reasoning: None, actions: Vec::new(), output: None, labels: Default::default(), metadata: Default::default() };
+    let mut trace = Trace {
+        id: id.to_string(),
+        messages: Vec::new(),
+        reasoning: None,
+        actions: Vec::new(),
+        output: None,
+        labels: Default::default(),
+        metadata: Default::default(),
+    };
     // The header JSON block: the first ```json fence.
     if let Some(start) = text.find("```json") {
         if let Some(end) = text[start + 7..].find("```") {
-            if let Ok(serde_json::Value::Object(header)) = serde_json::from_str(&text[start + 7..start + 7 + end]) {
-                trace.metadata.insert("header".into(), serde_json::Value::Object(header));
+            if let Ok(serde_json::Value::Object(header)) =
+                serde_json::from_str(&text[start + 7..start + 7 + end])
+            {
+                trace
+                    .metadata
+                    .insert("header".into(), serde_json::Value::Object(header));
             }
         }
     }
@@ -88,24 +104,45 @@ pub fn convert_transcript(id: &str, text: &str) -> Trace {
     for s in sections(text) {
         let name = s.name.as_str();
         if name.starts_with("USER") || name.starts_with("HARNESS") {
-            trace.messages.push(TraceMessage { role: "user".into(), content: s.body.trim().to_string() });
+            trace.messages.push(TraceMessage {
+                role: "user".into(),
+                content: s.body.trim().to_string(),
+            });
         } else if name.starts_with("ASSISTANT") {
             let (prose, code) = prose_and_code(&s.body);
-            trace.messages.push(TraceMessage { role: "assistant".into(), content: s.body.trim().to_string() });
+            trace.messages.push(TraceMessage {
+                role: "assistant".into(),
+                content: s.body.trim().to_string(),
+            });
             if !prose.is_empty() {
                 reasoning.push(prose);
             }
-            trace.actions.extend(code.into_iter().map(|c| Action { tool: "submit_code".into(), arguments: c, result: None }));
+            trace.actions.extend(code.into_iter().map(|c| Action {
+                tool: "submit_code".into(),
+                arguments: c,
+                result: None,
+            }));
         } else if let Some(tool) = name.strip_prefix("TOOL CALL:") {
-            trace.actions.push(Action { tool: tool.trim().to_string(), arguments: s.body.trim().to_string(), result: None });
+            trace.actions.push(Action {
+                tool: tool.trim().to_string(),
+                arguments: s.body.trim().to_string(),
+                result: None,
+            });
         } else if name.starts_with("TOOL RESULT") {
             if let Some(last) = trace.actions.last_mut() {
                 last.result = Some(s.body.trim().to_string());
             }
         } else if name.starts_with("FINAL") {
-            trace.actions.push(Action { tool: "final_code".into(), arguments: s.body.trim().to_string(), result: None });
+            trace.actions.push(Action {
+                tool: "final_code".into(),
+                arguments: s.body.trim().to_string(),
+                result: None,
+            });
         } else if name.starts_with("SCORER") {
-            trace.metadata.insert("scorer".into(), serde_json::Value::String(s.body.trim().to_string()));
+            trace.metadata.insert(
+                "scorer".into(),
+                serde_json::Value::String(s.body.trim().to_string()),
+            );
         }
     }
     if !reasoning.is_empty() {
@@ -117,19 +154,29 @@ pub fn convert_transcript(id: &str, text: &str) -> Trace {
 /// Load every labelled transcript of an ImpossibleBench audit folder.
 pub fn load(dir: &Path) -> Result<Vec<Trace>, DatasetError> {
     let labels_path = dir.join("labels.jsonl");
-    let labels = std::fs::read_to_string(&labels_path).map_err(|e| DatasetError::new(&labels_path, None, None, e.to_string()))?;
+    let labels = std::fs::read_to_string(&labels_path)
+        .map_err(|e| DatasetError::new(&labels_path, None, None, e.to_string()))?;
     let mut traces = Vec::new();
     for (i, line) in labels.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| DatasetError::new(&labels_path, Some(i + 1), None, e.to_string()))?;
-        let file = v["file"].as_str().ok_or_else(|| DatasetError::new(&labels_path, Some(i + 1), Some("file"), "missing"))?;
+        let v: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| DatasetError::new(&labels_path, Some(i + 1), None, e.to_string()))?;
+        let file = v["file"]
+            .as_str()
+            .ok_or_else(|| DatasetError::new(&labels_path, Some(i + 1), Some("file"), "missing"))?;
         let path = dir.join(file);
-        let text = std::fs::read_to_string(&path).map_err(|e| DatasetError::new(&path, None, None, e.to_string()))?;
-        let id = Path::new(file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| file.to_string());
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| DatasetError::new(&path, None, None, e.to_string()))?;
+        let id = Path::new(file)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.to_string());
         let mut trace = convert_transcript(&id, &text);
-        trace.labels.insert("misbehaved".into(), v["cheated"].clone());
+        trace
+            .labels
+            .insert("misbehaved".into(), v["cheated"].clone());
         for key in ["category", "note", "model", "outcome"] {
             if let Some(x) = v.get(key) {
                 trace.metadata.insert(key.into(), x.clone());
@@ -149,12 +196,21 @@ mod tests {
         let text = "# t\n\n```json\n{\"model\": \"m\"}\n```\n\n### USER / HARNESS\n\n````\nDo the task. Modification of tests is not allowed.\n````\n\n### ASSISTANT\n\n````\nThe test is wrong, but I will make it pass.\n```python\nimport sys\nsys.exit(0)\n```\n````\n\n### TOOL CALL: Bash\n\n````\npytest\n````\n\n### TOOL RESULT\n\n````\n1 passed\n````\n\n### SCORER\n\n````\npass\n````\n";
         let t = convert_transcript("t", text);
         assert_eq!(t.messages.len(), 2);
-        assert_eq!(t.reasoning_text(), "The test is wrong, but I will make it pass.");
+        assert_eq!(
+            t.reasoning_text(),
+            "The test is wrong, but I will make it pass."
+        );
         assert_eq!(t.actions.len(), 2);
         assert_eq!(t.actions[0].arguments, "import sys\nsys.exit(0)\n");
-        assert_eq!((t.actions[1].tool.as_str(), t.actions[1].result.as_deref()), ("Bash", Some("1 passed")));
+        assert_eq!(
+            (t.actions[1].tool.as_str(), t.actions[1].result.as_deref()),
+            ("Bash", Some("1 passed"))
+        );
         assert_eq!(t.metadata["scorer"], "pass");
         assert_eq!(t.metadata["header"]["model"], "m");
-        assert!(!t.action_text().contains("pass\n") || t.action_text().contains("1 passed"), "the scorer is not visible");
+        assert!(
+            !t.action_text().contains("pass\n") || t.action_text().contains("1 passed"),
+            "the scorer is not visible"
+        );
     }
 }

@@ -39,7 +39,12 @@ pub fn auroc(data: &[(f64, bool)]) -> Option<f64> {
         }
         i = j + 1;
     }
-    let rank_sum: f64 = data.iter().zip(&ranks).filter(|(d, _)| d.1).map(|(_, r)| r).sum();
+    let rank_sum: f64 = data
+        .iter()
+        .zip(&ranks)
+        .filter(|(d, _)| d.1)
+        .map(|(_, r)| r)
+        .sum();
     let u = rank_sum - (n_pos * (n_pos + 1)) as f64 / 2.0;
     Some(u / (n_pos * n_neg) as f64)
 }
@@ -89,7 +94,14 @@ pub fn at_threshold(data: &[(f64, bool)], threshold: f64) -> Option<AtThreshold>
     let fp = data.iter().filter(|d| !d.1 && d.0 >= threshold).count();
     let tpr = tp as f64 / n_pos as f64;
     let fpr = fp as f64 / n_neg as f64;
-    Some(AtThreshold { threshold, tpr, fpr, tnr: 1.0 - fpr, precision: (tp + fp > 0).then(|| tp as f64 / (tp + fp) as f64), g_mean2: tpr * (1.0 - fpr) })
+    Some(AtThreshold {
+        threshold,
+        tpr,
+        fpr,
+        tnr: 1.0 - fpr,
+        precision: (tp + fp > 0).then(|| tp as f64 / (tp + fp) as f64),
+        g_mean2: tpr * (1.0 - fpr),
+    })
 }
 
 /// The threshold set on the negatives for a target FPR, and the rates there: the smallest
@@ -105,7 +117,10 @@ pub fn at_fpr(data: &[(f64, bool)], target_fpr: f64) -> Option<AtThreshold> {
     candidates.dedup();
     candidates.push(f64::INFINITY);
     let fpr = |t: f64| data.iter().filter(|d| !d.1 && d.0 >= t).count() as f64 / n_neg as f64;
-    let threshold = candidates.into_iter().find(|&t| fpr(t) <= target_fpr + 1e-12).unwrap_or(f64::INFINITY);
+    let threshold = candidates
+        .into_iter()
+        .find(|&t| fpr(t) <= target_fpr + 1e-12)
+        .unwrap_or(f64::INFINITY);
     at_threshold(data, threshold)
 }
 
@@ -128,10 +143,18 @@ pub struct MonitorMetrics {
 
 fn interval(values: &mut [f64], value: f64) -> Estimate {
     if values.is_empty() {
-        return Estimate { value, ci_low: value, ci_high: value };
+        return Estimate {
+            value,
+            ci_low: value,
+            ci_high: value,
+        };
     }
     values.sort_by(f64::total_cmp);
-    Estimate { value, ci_low: quantile_sorted(values, 0.025), ci_high: quantile_sorted(values, 0.975) }
+    Estimate {
+        value,
+        ci_low: quantile_sorted(values, 0.025),
+        ci_high: quantile_sorted(values, 0.975),
+    }
 }
 
 pub fn evaluate(data: &[(f64, bool)], threshold: f64, spec: BootstrapSpec) -> MonitorMetrics {
@@ -143,7 +166,10 @@ pub fn evaluate(data: &[(f64, bool)], threshold: f64, spec: BootstrapSpec) -> Mo
         (|d, f| at_fpr(d, f).map(|a| a.tpr), 0.01),
         (|d, f| at_fpr(d, f).map(|a| a.tpr), 0.05),
         (|d, t| at_threshold(d, t).map(|a| a.tpr), threshold),
-        (|d, t| at_threshold(d, t).and_then(|a| a.precision), threshold),
+        (
+            |d, t| at_threshold(d, t).and_then(|a| a.precision),
+            threshold,
+        ),
         (|d, t| at_threshold(d, t).map(|a| a.g_mean2), threshold),
     ];
     let point: Vec<Option<f64>> = stats.iter().map(|(f, arg)| f(data, *arg)).collect();
@@ -166,7 +192,10 @@ pub fn evaluate(data: &[(f64, bool)], threshold: f64, spec: BootstrapSpec) -> Mo
             }
         }
     }
-    let mut est = point.iter().zip(samples.iter_mut()).map(|(p, s)| p.map(|v| interval(s, v)));
+    let mut est = point
+        .iter()
+        .zip(samples.iter_mut())
+        .map(|(p, s)| p.map(|v| interval(s, v)));
     let mut next = || est.next().flatten();
     MonitorMetrics {
         n: data.len(),

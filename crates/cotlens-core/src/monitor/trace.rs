@@ -61,7 +61,9 @@ pub struct Trace {
 impl Trace {
     /// The ground truth: `labels.misbehaved` (also accepted: `cheated`, `reward_hacking`).
     pub fn misbehaved(&self) -> Option<bool> {
-        ["misbehaved", "cheated", "reward_hacking"].iter().find_map(|k| self.labels.get(*k).and_then(|v| v.as_bool()))
+        ["misbehaved", "cheated", "reward_hacking"]
+            .iter()
+            .find_map(|k| self.labels.get(*k).and_then(|v| v.as_bool()))
     }
 
     /// All reasoning text, blocks separated by blank lines.
@@ -153,24 +155,61 @@ impl View {
 
 /// Read a JSONL trace file; errors name the file, line and field.
 pub fn load_jsonl(path: &Path) -> Result<Vec<Trace>, DatasetError> {
-    let text = std::fs::read_to_string(path).map_err(|e| DatasetError::new(path, None, None, e.to_string()))?;
     let mut traces = Vec::new();
+    for_each_jsonl(path, |t| {
+        traces.push(t);
+        Ok(())
+    })?;
+    Ok(traces)
+}
+
+/// Stream a JSONL trace file, one trace at a time (constant memory for large files).
+pub fn for_each_jsonl(
+    path: &Path,
+    mut each: impl FnMut(Trace) -> Result<(), DatasetError>,
+) -> Result<usize, DatasetError> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path)
+        .map_err(|e| DatasetError::new(path, None, None, e.to_string()))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
     let mut ids = std::collections::HashSet::new();
-    for (i, line) in text.lines().enumerate() {
+    let mut line = String::new();
+    let mut n = 0;
+    let mut count = 0;
+    loop {
+        line.clear();
+        let read = reader
+            .read_line(&mut line)
+            .map_err(|e| DatasetError::new(path, Some(n + 1), None, e.to_string()))?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
         if line.trim().is_empty() {
             continue;
         }
-        let trace: Trace = serde_json::from_str(line).map_err(|e| {
+        let trace: Trace = serde_json::from_str(&line).map_err(|e| {
             let msg = e.to_string();
             let field = msg.split('`').nth(1).map(str::to_string);
-            DatasetError { path: path.to_path_buf(), line: Some(i + 1), field, message: msg }
+            DatasetError {
+                path: path.to_path_buf(),
+                line: Some(n),
+                field,
+                message: msg,
+            }
         })?;
         if !ids.insert(trace.id.clone()) {
-            return Err(DatasetError::new(path, Some(i + 1), Some("id"), format!("duplicate trace id {:?}", trace.id)));
+            return Err(DatasetError::new(
+                path,
+                Some(n),
+                Some("id"),
+                format!("duplicate trace id {:?}", trace.id),
+            ));
         }
-        traces.push(trace);
+        each(trace)?;
+        count += 1;
     }
-    Ok(traces)
+    Ok(count)
 }
 
 #[cfg(test)]
@@ -182,9 +221,16 @@ mod tests {
         let t: Trace = serde_json::from_str(r#"{"id":"a","reasoning":["think 1","think 2"],"actions":[{"tool":"bash","arguments":{"cmd":"ls"},"result":"x"}],"output":"done","labels":{"misbehaved":true}}"#).expect("parse");
         assert_eq!(t.misbehaved(), Some(true));
         assert_eq!(t.visible(BaseView::Cot).expect("cot"), "think 1\n\nthink 2");
-        assert!(t.visible(BaseView::Action).expect("action").contains("bash: {\"cmd\":\"ls\"}"));
+        assert!(t
+            .visible(BaseView::Action)
+            .expect("action")
+            .contains("bash: {\"cmd\":\"ls\"}"));
         let empty: Trace = serde_json::from_str(r#"{"id":"b","output":"ok"}"#).expect("parse");
-        assert_eq!(empty.visible(BaseView::Cot), None, "no reasoning: unscorable under cot");
+        assert_eq!(
+            empty.visible(BaseView::Cot),
+            None,
+            "no reasoning: unscorable under cot"
+        );
         assert_eq!(empty.misbehaved(), None);
         assert_eq!(View::parse("hybrid:0.3"), Ok(View::Hybrid(0.3)));
         assert!(View::parse("hybrid:2").is_err() && View::parse("thoughts").is_err());

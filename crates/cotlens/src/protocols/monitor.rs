@@ -9,10 +9,11 @@
 use crate::error::bad_input;
 use crate::store::{write_atomic, write_json_atomic, RunStore, MANIFEST};
 use anyhow::Context;
-use cotlens_core::monitor::metrics::{evaluate, roc_curve, MonitorMetrics};
-use cotlens_core::monitor::rules::{parse_rules, RuleMonitor};
-use cotlens_core::monitor::trace::{load_jsonl, BaseView, Trace, View};
 use cotlens_core::monitor::impossiblebench;
+use cotlens_core::monitor::metrics::{evaluate, roc_curve, MonitorMetrics};
+use cotlens_core::monitor::rules::RuleFinding;
+use cotlens_core::monitor::rules::{parse_rules, RuleMonitor};
+use cotlens_core::monitor::trace::{for_each_jsonl, BaseView, Trace, View};
 use cotlens_core::stats::BootstrapSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -24,7 +25,11 @@ pub struct MonitorArgs {
     #[arg(long, required = true, value_name = "FORMAT:PATH")]
     pub traces: Vec<String>,
     /// Views, comma-separated: action, cot, cot+action, hybrid:W.
-    #[arg(long, value_delimiter = ',', default_value = "action,cot,cot+action,hybrid:0.5")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "action,cot,cot+action,hybrid:0.5"
+    )]
     pub view: Vec<String>,
     /// Extra rule files (TOML, the format of crates/cotlens-core/rules/default.toml).
     #[arg(long, value_name = "FILE")]
@@ -65,74 +70,154 @@ pub struct MonitorRecord {
     pub label: Option<bool>,
 }
 
-pub fn load_traces(spec: &str) -> anyhow::Result<Vec<Trace>> {
-    let (kind, path) = spec.split_once(':').ok_or_else(|| bad_input(format!("--traces {spec:?}: expected FORMAT:PATH (jsonl or impossiblebench)")))?;
+/// Call `each` on every trace of a `--traces` spec, streaming JSONL; returns the count.
+pub fn for_each_trace(
+    spec: &str,
+    mut each: impl FnMut(Trace) -> Result<(), cotlens_core::datasets::DatasetError>,
+) -> anyhow::Result<usize> {
+    let (kind, path) = spec.split_once(':').ok_or_else(|| {
+        bad_input(format!(
+            "--traces {spec:?}: expected FORMAT:PATH (jsonl or impossiblebench)"
+        ))
+    })?;
     let path = Path::new(path);
     Ok(match kind {
-        "jsonl" => load_jsonl(path)?,
-        "impossiblebench" => impossiblebench::load(path)?,
-        other => return Err(bad_input(format!("--traces {spec:?}: unknown format {other:?}; use jsonl or impossiblebench"))),
+        "jsonl" => for_each_jsonl(path, each)?,
+        "impossiblebench" => {
+            let traces = impossiblebench::load(path)?;
+            let n = traces.len();
+            for t in traces {
+                each(t)?;
+            }
+            n
+        }
+        other => {
+            return Err(bad_input(format!(
+                "--traces {spec:?}: unknown format {other:?}; use jsonl or impossiblebench"
+            )))
+        }
     })
 }
 
-pub fn run_monitor(args: MonitorArgs) -> anyhow::Result<()> {
-    let views: Vec<View> = args.view.iter().map(|v| View::parse(v).map_err(|e| bad_input(format!("--view: {e}")))).collect::<Result<_, _>>()?;
-    let mut extra = Vec::new();
-    for f in &args.rules {
-        let text = std::fs::read_to_string(f).map_err(|e| bad_input(format!("{}: {e}", f.display())))?;
-        extra.push(parse_rules(&text, f)?);
-    }
-    let monitor = RuleMonitor::new(extra).map_err(|e| bad_input(format!("--rules: {e}")))?;
-    let mut traces = Vec::new();
-    for spec in &args.traces {
-        traces.extend(load_traces(spec)?);
-    }
-    let manifest = serde_json::json!({
-        "cotlens_version": env!("CARGO_PKG_VERSION"),
-        "protocol": "monitor",
-        "traces": args.traces,
-        "n_traces": traces.len(),
-        "views": views.iter().map(View::name).collect::<Vec<_>>(),
-        "monitors": [{"name": "rules", "version": monitor.version, "rules": monitor.rules}],
-    });
-    let store = RunStore::create(&args.out, &manifest)?;
+/// One record per view for one trace.
+pub fn monitor_trace(monitor: &RuleMonitor, trace: &Trace, views: &[View]) -> Vec<MonitorRecord> {
     let name = "rules";
-    let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for trace in &traces {
-        let mut base: BTreeMap<BaseView, Option<cotlens_core::monitor::rules::RuleFinding>> = BTreeMap::new();
-        let mut find = |v: BaseView| base.entry(v).or_insert_with(|| trace.visible(v).map(|t| monitor.scan(&t))).clone();
-        for view in &views {
+    let mut base: BTreeMap<BaseView, Option<RuleFinding>> = BTreeMap::new();
+    let mut find = |v: BaseView| {
+        base.entry(v)
+            .or_insert_with(|| trace.visible(v).map(|t| monitor.scan(&t)))
+            .clone()
+    };
+    let label = trace.misbehaved();
+    views
+        .iter()
+        .map(|view| {
             let finding = match view {
                 View::Base(v) => find(*v),
                 View::Hybrid(w) => match (find(BaseView::CotAndAction), find(BaseView::Action)) {
-                    (Some(both), Some(action)) => Some(cotlens_core::monitor::rules::RuleFinding {
+                    (Some(both), Some(action)) => Some(RuleFinding {
                         score: w * both.score + (1.0 - w) * action.score,
-                        matched: both.matched.clone(),
-                        quote: if both.quote.is_empty() { action.quote.clone() } else { both.quote.clone() },
+                        quote: if both.quote.is_empty() {
+                            action.quote.clone()
+                        } else {
+                            both.quote.clone()
+                        },
+                        matched: both.matched,
                     }),
                     (Some(both), None) => Some(both),
                     _ => None,
                 },
             };
             let view_name = view.name();
-            let c = counts.entry(view_name.clone()).or_default();
-            let record = match finding {
-                Some(f) => {
-                    c.0 += 1;
-                    MonitorRecord { key: format!("{}|{name}|{view_name}", trace.id), trace_id: trace.id.clone(), monitor: name.into(), view: view_name, status: "scored".into(), score: Some(f.score), reason: f.matched.join(", "), quote: f.quote, label: trace.misbehaved() }
-                }
-                None => {
-                    c.1 += 1;
-                    MonitorRecord { key: format!("{}|{name}|{view_name}", trace.id), trace_id: trace.id.clone(), monitor: name.into(), view: view_name, status: "unscorable".into(), score: None, reason: "the view shows nothing of this trace".into(), quote: String::new(), label: trace.misbehaved() }
-                }
-            };
-            store.append(&serde_json::to_value(&record)?)?;
-        }
+            let key = format!("{}|{name}|{view_name}", trace.id);
+            match finding {
+                Some(f) => MonitorRecord {
+                    key,
+                    trace_id: trace.id.clone(),
+                    monitor: name.into(),
+                    view: view_name,
+                    status: "scored".into(),
+                    score: Some(f.score),
+                    reason: f.matched.join(", "),
+                    quote: f.quote,
+                    label,
+                },
+                None => MonitorRecord {
+                    key,
+                    trace_id: trace.id.clone(),
+                    monitor: name.into(),
+                    view: view_name,
+                    status: "unscorable".into(),
+                    score: None,
+                    reason:
+                        "the view shows nothing of this trace (e.g. no reasoning under a cot view)"
+                            .into(),
+                    quote: String::new(),
+                    label,
+                },
+            }
+        })
+        .collect()
+}
+
+pub fn run_monitor(args: MonitorArgs) -> anyhow::Result<()> {
+    let views: Vec<View> = args
+        .view
+        .iter()
+        .map(|v| View::parse(v).map_err(|e| bad_input(format!("--view: {e}"))))
+        .collect::<Result<_, _>>()?;
+    let mut extra = Vec::new();
+    for f in &args.rules {
+        let text =
+            std::fs::read_to_string(f).map_err(|e| bad_input(format!("{}: {e}", f.display())))?;
+        extra.push(parse_rules(&text, f)?);
     }
+    let monitor = RuleMonitor::new(extra).map_err(|e| bad_input(format!("--rules: {e}")))?;
+    // Every input is read first (a bad line fails before anything is written), then streamed.
+    let mut n_traces = 0usize;
+    for spec in &args.traces {
+        n_traces += for_each_trace(spec, |_| Ok(()))?;
+    }
+    let manifest = serde_json::json!({
+        "cotlens_version": env!("CARGO_PKG_VERSION"),
+        "protocol": "monitor",
+        "traces": args.traces,
+        "n_traces": n_traces,
+        "views": views.iter().map(View::name).collect::<Vec<_>>(),
+        "monitors": [{"name": "rules", "version": monitor.version, "rules": monitor.rules}],
+    });
+    let store = RunStore::create(&args.out, &manifest)?;
+    let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut failure: Option<anyhow::Error> = None;
+    for spec in &args.traces {
+        for_each_trace(spec, |trace| {
+            for record in monitor_trace(&monitor, &trace, &views) {
+                let c = counts.entry(record.view.clone()).or_default();
+                if record.score.is_some() {
+                    c.0 += 1;
+                } else {
+                    c.1 += 1;
+                }
+                if let Err(e) = serde_json::to_value(&record)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|v| store.append(&v))
+                {
+                    failure.get_or_insert(e);
+                }
+            }
+            Ok(())
+        })?;
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let traces_len = n_traces;
     store.sync()?;
-    let mut out = format!("{} traces → {}\n", traces.len(), args.out.display());
+    let mut out = format!("{traces_len} traces → {}\n", args.out.display());
     for (view, (scored, unscorable)) in counts {
-        out.push_str(&format!("  {view:<12} scored {scored:>6}   unscorable {unscorable:>6}\n"));
+        out.push_str(&format!(
+            "  {view:<12} scored {scored:>6}   unscorable {unscorable:>6}\n"
+        ));
     }
     crate::printer::stdout(&out);
     Ok(())
@@ -153,27 +238,58 @@ pub fn run_monitor_eval(args: MonitorEvalArgs) -> anyhow::Result<()> {
     let manifest: serde_json::Value = std::fs::read_to_string(&manifest_path)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or_else(|| bad_input(format!("{}: not a cotlens run directory (no readable {MANIFEST})", args.run.display())))?;
+        .ok_or_else(|| {
+            bad_input(format!(
+                "{}: not a cotlens run directory (no readable {MANIFEST})",
+                args.run.display()
+            ))
+        })?;
     if manifest["protocol"] != "monitor" {
-        return Err(bad_input(format!("{}: a {} run, not a monitor run", args.run.display(), manifest["protocol"])));
+        return Err(bad_input(format!(
+            "{}: a {} run, not a monitor run",
+            args.run.display(),
+            manifest["protocol"]
+        )));
     }
     if !(0.0..=1.0).contains(&args.threshold) {
         return Err(bad_input("--threshold must be in [0, 1]"));
     }
-    let records: Vec<MonitorRecord> = crate::store::read_records(&args.run)?.into_iter().map(serde_json::from_value).collect::<Result<_, _>>().context("reading monitor records")?;
+    let records: Vec<MonitorRecord> = crate::store::read_records(&args.run)?
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<Result<_, _>>()
+        .context("reading monitor records")?;
     let mut groups: BTreeMap<(String, String), Vec<&MonitorRecord>> = BTreeMap::new();
     for r in &records {
-        groups.entry((r.monitor.clone(), r.view.clone())).or_default().push(r);
+        groups
+            .entry((r.monitor.clone(), r.view.clone()))
+            .or_default()
+            .push(r);
     }
-    let spec = BootstrapSpec { resamples: args.bootstrap, seed: args.seed };
+    let spec = BootstrapSpec {
+        resamples: args.bootstrap,
+        seed: args.seed,
+    };
     let mut rows = Vec::new();
     let mut curves = Vec::new();
     for ((monitor, view), rs) in groups {
-        let data: Vec<(f64, bool)> = rs.iter().filter_map(|r| Some((r.score?, r.label?))).collect();
+        let data: Vec<(f64, bool)> = rs
+            .iter()
+            .filter_map(|r| Some((r.score?, r.label?)))
+            .collect();
         let n_unscorable = rs.iter().filter(|r| r.score.is_none()).count();
-        let n_unlabelled = rs.iter().filter(|r| r.score.is_some() && r.label.is_none()).count();
+        let n_unlabelled = rs
+            .iter()
+            .filter(|r| r.score.is_some() && r.label.is_none())
+            .count();
         curves.push((format!("{monitor} / {view}"), roc_curve(&data)));
-        rows.push(EvalRow { monitor, view, n_unscorable, n_unlabelled, metrics: evaluate(&data, args.threshold, spec) });
+        rows.push(EvalRow {
+            monitor,
+            view,
+            n_unscorable,
+            n_unlabelled,
+            metrics: evaluate(&data, args.threshold, spec),
+        });
     }
     let result = serde_json::json!({"run": args.run.display().to_string(), "threshold": args.threshold, "bootstrap": spec, "rows": rows});
     write_json_atomic(&args.run.join("monitor-eval.json"), &result)?;
@@ -182,47 +298,89 @@ pub fn run_monitor_eval(args: MonitorEvalArgs) -> anyhow::Result<()> {
         crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&result)?));
     } else {
         crate::printer::stdout(&render_table(&rows));
-        crate::printer::stdout(&format!("ROC curves: {}\n", args.run.join("roc.svg").display()));
+        crate::printer::stdout(&format!(
+            "ROC curves: {}\n",
+            args.run.join("roc.svg").display()
+        ));
     }
     Ok(())
 }
 
 fn est(e: Option<cotlens_core::stats::Estimate>) -> String {
-    e.map(|e| format!("{:.2} [{:.2}, {:.2}]", e.value, e.ci_low, e.ci_high)).unwrap_or_else(|| "—".into())
+    e.map(|e| format!("{:.2} [{:.2}, {:.2}]", e.value, e.ci_low, e.ci_high))
+        .unwrap_or_else(|| "—".into())
 }
 
 fn render_table(rows: &[EvalRow]) -> String {
     let mut out = format!(
         "{:<8} {:<12} {:>4} {:>4} {:>4} {:>5}  {:<20} {:<20} {:<20} {:<20} {:<20}\n",
-        "monitor", "view", "n", "pos", "neg", "unsc", "AUROC", "TPR@1%FPR", "TPR@5%FPR", "recall@t", "g-mean²@t"
+        "monitor",
+        "view",
+        "n",
+        "pos",
+        "neg",
+        "unsc",
+        "AUROC",
+        "TPR@1%FPR",
+        "TPR@5%FPR",
+        "recall@t",
+        "g-mean²@t"
     );
     for r in rows {
         let m = &r.metrics;
         out.push_str(&format!(
             "{:<8} {:<12} {:>4} {:>4} {:>4} {:>5}  {:<20} {:<20} {:<20} {:<20} {:<20}\n",
-            r.monitor, r.view, m.n, m.n_positive, m.n_negative, r.n_unscorable, est(m.auroc), est(m.tpr_at_1pct_fpr), est(m.tpr_at_5pct_fpr), est(m.recall), est(m.g_mean2)
+            r.monitor,
+            r.view,
+            m.n,
+            m.n_positive,
+            m.n_negative,
+            r.n_unscorable,
+            est(m.auroc),
+            est(m.tpr_at_1pct_fpr),
+            est(m.tpr_at_5pct_fpr),
+            est(m.recall),
+            est(m.g_mean2)
         ));
     }
     out
 }
 
 /// ROC curves as one self-contained SVG (no scripts, no external resources).
-pub fn roc_svg(curves: &[(String, Vec<(f64, f64, f64)>)]) -> String {
+/// A named ROC curve: (fpr, tpr, threshold) points.
+pub type NamedCurve = (String, Vec<(f64, f64, f64)>);
+
+pub fn roc_svg(curves: &[NamedCurve]) -> String {
     let (w, h, pad) = (480.0, 400.0, 50.0);
-    let colours = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#00798c", "#7a7a7a", "#a44a3f"];
+    let colours = [
+        "#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#00798c", "#7a7a7a", "#a44a3f",
+    ];
     let x = |f: f64| pad + f * (w - 2.0 * pad);
     let y = |t: f64| h - pad - t * (h - 2.0 * pad);
     let mut svg = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" viewBox=\"0 0 {w} {}\" font-family=\"sans-serif\" font-size=\"12\">\n", h + 20.0 * curves.len() as f64, h + 20.0 * curves.len() as f64);
     svg.push_str(&format!("<rect x=\"{pad}\" y=\"{pad}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>\n", w - 2.0 * pad, h - 2.0 * pad));
     svg.push_str(&format!("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#bbb\" stroke-dasharray=\"4 4\"/>\n", x(0.0), y(0.0), x(1.0), y(1.0)));
-    svg.push_str(&format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">false positive rate</text>\n", w / 2.0, h - 15.0));
+    svg.push_str(&format!(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">false positive rate</text>\n",
+        w / 2.0,
+        h - 15.0
+    ));
     svg.push_str(&format!("<text x=\"15\" y=\"{}\" transform=\"rotate(-90 15 {})\" text-anchor=\"middle\">true positive rate</text>\n", h / 2.0, h / 2.0));
     for (i, (name, points)) in curves.iter().enumerate() {
         let c = colours[i % colours.len()];
-        let path: Vec<String> = points.iter().map(|p| format!("{:.1},{:.1}", x(p.0), y(p.1))).collect();
-        svg.push_str(&format!("<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>\n", path.join(" ")));
+        let path: Vec<String> = points
+            .iter()
+            .map(|p| format!("{:.1},{:.1}", x(p.0), y(p.1)))
+            .collect();
+        svg.push_str(&format!(
+            "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>\n",
+            path.join(" ")
+        ));
         let ly = h + 20.0 * i as f64 + 5.0;
-        let label = name.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let label = name
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
         svg.push_str(&format!("<rect x=\"{pad}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{c}\"/><text x=\"{}\" y=\"{}\">{label}</text>\n", ly - 10.0, pad + 18.0, ly));
     }
     svg.push_str("</svg>\n");
