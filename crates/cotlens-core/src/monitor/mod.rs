@@ -7,6 +7,7 @@
 //! - [`metrics`]: AUROC, ROC curves, TPR at a fixed FPR, g-mean², precision and recall.
 
 pub mod impossiblebench;
+pub mod inspect_log;
 pub mod metrics;
 pub mod rules;
 pub mod trace;

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct MonitorArgs {
-    /// Traces: jsonl:PATH (docs/traces.md) or impossiblebench:DIR (labels.jsonl + transcripts/). Repeatable.
+    /// Traces: jsonl:PATH (docs/traces.md), inspect:LOG.eval|LOG.json (Inspect logs) or impossiblebench:DIR. Repeatable.
     #[arg(long, required = true, value_name = "FORMAT:PATH")]
     pub traces: Vec<String>,
     /// Views, comma-separated: action, cot, cot+action, hybrid:W.
@@ -85,12 +85,20 @@ pub fn for_each_trace(
 ) -> anyhow::Result<usize> {
     let (kind, path) = spec.split_once(':').ok_or_else(|| {
         bad_input(format!(
-            "--traces {spec:?}: expected FORMAT:PATH (jsonl or impossiblebench)"
+            "--traces {spec:?}: expected FORMAT:PATH (jsonl, inspect or impossiblebench)"
         ))
     })?;
     let path = Path::new(path);
     Ok(match kind {
         "jsonl" => for_each_jsonl(path, each)?,
+        "inspect" => {
+            let traces = cotlens_core::monitor::inspect_log::load(path)?;
+            let n = traces.len();
+            for t in traces {
+                each(t)?;
+            }
+            n
+        }
         "impossiblebench" => {
             let traces = impossiblebench::load(path)?;
             let n = traces.len();
@@ -101,7 +109,7 @@ pub fn for_each_trace(
         }
         other => {
             return Err(bad_input(format!(
-                "--traces {spec:?}: unknown format {other:?}; use jsonl or impossiblebench"
+                "--traces {spec:?}: unknown format {other:?}; use jsonl, inspect or impossiblebench"
             )))
         }
     })
@@ -246,9 +254,18 @@ fn read_monitor_run(run: &Path) -> anyhow::Result<Vec<MonitorRecord>> {
     let manifest: serde_json::Value = std::fs::read_to_string(&manifest_path)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or_else(|| bad_input(format!("{}: not a cotlens run directory (no readable {MANIFEST})", run.display())))?;
+        .ok_or_else(|| {
+            bad_input(format!(
+                "{}: not a cotlens run directory (no readable {MANIFEST})",
+                run.display()
+            ))
+        })?;
     if manifest["protocol"] != "monitor" {
-        return Err(bad_input(format!("{}: a {} run, not a monitor run", run.display(), manifest["protocol"])));
+        return Err(bad_input(format!(
+            "{}: a {} run, not a monitor run",
+            run.display(),
+            manifest["protocol"]
+        )));
     }
     crate::store::read_records(run)?
         .into_iter()
@@ -271,17 +288,39 @@ pub struct CompareRow {
     pub obfuscation_flag: bool,
 }
 
-fn rates(records: &[MonitorRecord], monitor: &str, view: &str, threshold: f64) -> (Option<cotlens_core::stats::Estimate>, Option<cotlens_core::stats::Estimate>) {
-    let rs: Vec<&MonitorRecord> = records.iter().filter(|r| r.monitor == monitor && r.view == view && r.score.is_some() && r.label.is_some()).collect();
+fn rates(
+    records: &[MonitorRecord],
+    monitor: &str,
+    view: &str,
+    threshold: f64,
+) -> (
+    Option<cotlens_core::stats::Estimate>,
+    Option<cotlens_core::stats::Estimate>,
+) {
+    let rs: Vec<&MonitorRecord> = records
+        .iter()
+        .filter(|r| {
+            r.monitor == monitor && r.view == view && r.score.is_some() && r.label.is_some()
+        })
+        .collect();
     let positives: Vec<&&MonitorRecord> = rs.iter().filter(|r| r.label == Some(true)).collect();
-    let caught = positives.iter().filter(|r| r.score.unwrap_or(0.0) >= threshold).count();
-    (cotlens_core::stats::wilson(positives.len() as u64, rs.len() as u64), cotlens_core::stats::wilson(caught as u64, positives.len() as u64))
+    let caught = positives
+        .iter()
+        .filter(|r| r.score.unwrap_or(0.0) >= threshold)
+        .count();
+    (
+        cotlens_core::stats::wilson(positives.len() as u64, rs.len() as u64),
+        cotlens_core::stats::wilson(caught as u64, positives.len() as u64),
+    )
 }
 
 fn run_compare(args: &MonitorEvalArgs) -> anyhow::Result<()> {
     let (a, b) = (&args.compare[0], &args.compare[1]);
     let (ra, rb) = (read_monitor_run(a)?, read_monitor_run(b)?);
-    let mut keys: Vec<(String, String)> = ra.iter().map(|r| (r.monitor.clone(), r.view.clone())).collect();
+    let mut keys: Vec<(String, String)> = ra
+        .iter()
+        .map(|r| (r.monitor.clone(), r.view.clone()))
+        .collect();
     keys.sort();
     keys.dedup();
     let mut rows = Vec::new();
@@ -289,21 +328,43 @@ fn run_compare(args: &MonitorEvalArgs) -> anyhow::Result<()> {
         let (ma, rca) = rates(&ra, &monitor, &view, args.threshold);
         let (mb, rcb) = rates(&rb, &monitor, &view, args.threshold);
         let cot_view = view.contains("cot") || view.starts_with("hybrid");
-        let recall_fell = matches!((rca, rcb), (Some(x), Some(y)) if x.value - y.value >= args.recall_drop);
-        let misbehaviour_held = matches!((ma, mb), (Some(x), Some(y)) if y.value >= x.value - args.recall_drop / 2.0);
-        rows.push(CompareRow { monitor, view, misbehaviour_a: ma, misbehaviour_b: mb, recall_a: rca, recall_b: rcb, obfuscation_flag: cot_view && recall_fell && misbehaviour_held });
+        let recall_fell =
+            matches!((rca, rcb), (Some(x), Some(y)) if x.value - y.value >= args.recall_drop);
+        let misbehaviour_held =
+            matches!((ma, mb), (Some(x), Some(y)) if y.value >= x.value - args.recall_drop / 2.0);
+        rows.push(CompareRow {
+            monitor,
+            view,
+            misbehaviour_a: ma,
+            misbehaviour_b: mb,
+            recall_a: rca,
+            recall_b: rcb,
+            obfuscation_flag: cot_view && recall_fell && misbehaviour_held,
+        });
     }
     let flagged: Vec<&CompareRow> = rows.iter().filter(|r| r.obfuscation_flag).collect();
     let result = serde_json::json!({"run_a": a.display().to_string(), "run_b": b.display().to_string(), "threshold": args.threshold, "recall_drop": args.recall_drop, "rows": rows, "obfuscation_suspected": !flagged.is_empty()});
     if args.json {
         crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&result)?));
     } else {
-        let mut out = format!("{:<8} {:<12} {:<20} {:<20} {:<20} {:<20}\n", "monitor", "view", "misbehaviour A", "misbehaviour B", "recall A", "recall B");
+        let mut out = format!(
+            "{:<8} {:<12} {:<20} {:<20} {:<20} {:<20}\n",
+            "monitor", "view", "misbehaviour A", "misbehaviour B", "recall A", "recall B"
+        );
         for r in &rows {
             out.push_str(&format!(
                 "{:<8} {:<12} {:<20} {:<20} {:<20} {:<20}{}\n",
-                r.monitor, r.view, est(r.misbehaviour_a), est(r.misbehaviour_b), est(r.recall_a), est(r.recall_b),
-                if r.obfuscation_flag { "  <-- OBFUSCATION?" } else { "" }
+                r.monitor,
+                r.view,
+                est(r.misbehaviour_a),
+                est(r.misbehaviour_b),
+                est(r.recall_a),
+                est(r.recall_b),
+                if r.obfuscation_flag {
+                    "  <-- OBFUSCATION?"
+                } else {
+                    ""
+                }
             ));
         }
         crate::printer::stdout(&out);
@@ -324,7 +385,10 @@ pub fn run_monitor_eval(args: MonitorEvalArgs) -> anyhow::Result<()> {
     if !args.compare.is_empty() {
         return run_compare(&args);
     }
-    let run = args.run.clone().ok_or_else(|| bad_input("give a run directory or --compare RUN_A RUN_B"))?;
+    let run = args
+        .run
+        .clone()
+        .ok_or_else(|| bad_input("give a run directory or --compare RUN_A RUN_B"))?;
     let records = read_monitor_run(&run)?;
     let mut groups: BTreeMap<(String, String), Vec<&MonitorRecord>> = BTreeMap::new();
     for r in &records {
@@ -365,10 +429,7 @@ pub fn run_monitor_eval(args: MonitorEvalArgs) -> anyhow::Result<()> {
         crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&result)?));
     } else {
         crate::printer::stdout(&render_table(&rows));
-        crate::printer::stdout(&format!(
-            "ROC curves: {}\n",
-            run.join("roc.svg").display()
-        ));
+        crate::printer::stdout(&format!("ROC curves: {}\n", run.join("roc.svg").display()));
     }
     Ok(())
 }
