@@ -50,7 +50,7 @@ pub enum Command {
     #[command(
         after_help = "Example:\n  cotlens monitor --traces impossiblebench:data/impossiblebench --out runs/monitor"
     )]
-    Monitor(crate::protocols::monitor::MonitorArgs),
+    Monitor(Box<crate::protocols::monitor::MonitorArgs>),
     /// How good is a monitor? AUROC, TPR at 1%/5% FPR, g-mean², ROC curves, per view.
     #[command(
         name = "monitor-eval",

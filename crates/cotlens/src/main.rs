@@ -38,7 +38,7 @@ fn main() -> ExitCode {
             cli::Command::Generate(args) => commands::generate::run(*args, quiet).await,
             cli::Command::Models(cmd) => commands::models::run(cmd, quiet).await,
             cli::Command::Merge(args) => commands::merge::run(args).await,
-            cli::Command::Monitor(args) => protocols::monitor::run_monitor(args),
+            cli::Command::Monitor(args) => protocols::monitor::run_monitor(*args, quiet).await,
             cli::Command::MonitorEval(args) => protocols::monitor::run_monitor_eval(args),
         }
     });

@@ -8,6 +8,7 @@
 
 pub mod impossiblebench;
 pub mod inspect_log;
+pub mod llm;
 pub mod metrics;
 pub mod rules;
 pub mod trace;

@@ -37,6 +37,179 @@ pub struct MonitorArgs {
     /// Run directory.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// LLM-judge monitors, comma-separated: reward-hacking, sabotage, spec-violation, or a
+    /// template file with {task}, {view} and {transcript}. They use --model.
+    #[arg(long = "llm-monitor", value_delimiter = ',', value_name = "NAME|FILE")]
+    pub llm_monitor: Vec<String>,
+    /// Do not run the rule-based detectors.
+    #[arg(long)]
+    pub no_rules: bool,
+    #[command(flatten)]
+    pub model: crate::cli::ModelArgs,
+    #[command(flatten)]
+    pub engine: crate::cli::EngineArgs,
+}
+
+/// An LLM-judge monitor: a name and its template.
+struct LlmMonitor {
+    name: String,
+    template: String,
+}
+
+fn llm_monitors(specs: &[String]) -> anyhow::Result<Vec<LlmMonitor>> {
+    use cotlens_core::monitor::llm::{check_template, BUILTIN_TEMPLATES};
+    let mut out = Vec::new();
+    for spec in specs {
+        if let Some((name, t)) = BUILTIN_TEMPLATES.iter().find(|(n, _)| n == spec) {
+            out.push(LlmMonitor {
+                name: format!("llm:{name}"),
+                template: (*t).to_string(),
+            });
+            continue;
+        }
+        let path = Path::new(spec);
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            bad_input(format!("--llm-monitor {spec:?}: not a built-in monitor (reward-hacking, sabotage, spec-violation) nor a readable template file ({e})"))
+        })?;
+        check_template(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| spec.clone());
+        out.push(LlmMonitor {
+            name: format!("llm:{stem}"),
+            template: text,
+        });
+    }
+    Ok(out)
+}
+
+/// Attempts at a well-formed reply before a view is recorded as unscorable.
+const LLM_ATTEMPTS: u64 = 3;
+
+/// Score one view of one trace with an LLM monitor: `None` when the view shows nothing,
+/// `Some(Err(reason))` when the replies stayed malformed or the requests failed.
+async fn llm_score(
+    engine: &crate::engine::Engine,
+    monitor: &LlmMonitor,
+    trace: &Trace,
+    view: BaseView,
+) -> Result<Option<Result<RuleFinding, String>>, crate::engine::Fatal> {
+    use cotlens_core::types::{ChatRequest, Message, Sampling};
+    let Some(transcript) = trace.visible(view) else {
+        return Ok(None);
+    };
+    let task: Vec<&str> = trace
+        .messages
+        .iter()
+        .filter(|m| m.role != "assistant")
+        .map(|m| m.content.as_str())
+        .collect();
+    let view_name = View::Base(view).name();
+    let prompt = cotlens_core::monitor::llm::render(
+        &monitor.template,
+        &task.join("\n\n"),
+        &view_name,
+        &transcript,
+    );
+    let mut last = String::new();
+    for attempt in 0..LLM_ATTEMPTS {
+        let sampling = Sampling {
+            temperature: if attempt == 0 { 0.0 } else { 0.7 },
+            top_p: None,
+            seed: Some(attempt),
+            max_tokens: 512,
+            stop: Vec::new(),
+        };
+        let outcome = engine
+            .chat(&ChatRequest {
+                messages: vec![Message::user(prompt.clone())],
+                assistant_prefix: None,
+                sampling,
+            })
+            .await?;
+        match outcome.result {
+            Ok(c) => match cotlens_core::monitor::llm::parse_verdict(&c.output) {
+                Ok(v) => {
+                    return Ok(Some(Ok(RuleFinding {
+                        score: v.score,
+                        matched: vec![v.reason],
+                        quote: v.quote,
+                    })))
+                }
+                Err(e) => last = format!("malformed monitor reply: {e}"),
+            },
+            Err(e) => last = format!("monitor request failed: {e}"),
+        }
+    }
+    Ok(Some(Err(format!("{last} (after {LLM_ATTEMPTS} attempts)"))))
+}
+
+/// All records of one LLM monitor for one trace.
+async fn llm_trace_records(
+    engine: &crate::engine::Engine,
+    monitor: &LlmMonitor,
+    trace: &Trace,
+    views: &[View],
+) -> Result<Vec<MonitorRecord>, crate::engine::Fatal> {
+    let mut base: BTreeMap<BaseView, Option<Result<RuleFinding, String>>> = BTreeMap::new();
+    for view in views {
+        let needed: Vec<BaseView> = match view {
+            View::Base(v) => vec![*v],
+            View::Hybrid(_) => vec![BaseView::CotAndAction, BaseView::Action],
+        };
+        for v in needed {
+            if !base.contains_key(&v) {
+                let r = llm_score(engine, monitor, trace, v).await?;
+                base.insert(v, r);
+            }
+        }
+    }
+    let label = trace.misbehaved();
+    let mut records = Vec::new();
+    for view in views {
+        let finding: Option<Result<RuleFinding, String>> = match view {
+            View::Base(v) => base.get(v).cloned().flatten(),
+            View::Hybrid(w) => match (
+                base.get(&BaseView::CotAndAction).cloned().flatten(),
+                base.get(&BaseView::Action).cloned().flatten(),
+            ) {
+                (Some(Ok(both)), Some(Ok(action))) => Some(Ok(RuleFinding {
+                    score: w * both.score + (1.0 - w) * action.score,
+                    quote: both.quote,
+                    matched: both.matched,
+                })),
+                (Some(Err(e)), _) | (_, Some(Err(e))) => Some(Err(e)),
+                (Some(Ok(both)), None) => Some(Ok(both)),
+                _ => None,
+            },
+        };
+        let view_name = view.name();
+        let key = format!("{}|{}|{view_name}", trace.id, monitor.name);
+        let (status, score, reason, quote) = match finding {
+            Some(Ok(f)) => ("scored", Some(f.score), f.matched.join("; "), f.quote),
+            Some(Err(e)) => ("unscorable", None, e, String::new()),
+            None => (
+                "unscorable",
+                None,
+                "the view shows nothing of this trace (e.g. no reasoning under a cot view)"
+                    .to_string(),
+                String::new(),
+            ),
+        };
+        records.push(MonitorRecord {
+            key,
+            trace_id: trace.id.clone(),
+            monitor: monitor.name.clone(),
+            view: view_name,
+            status: status.into(),
+            score,
+            reason,
+            quote,
+            label,
+        });
+    }
+    Ok(records)
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -176,7 +349,7 @@ pub fn monitor_trace(monitor: &RuleMonitor, trace: &Trace, views: &[View]) -> Ve
         .collect()
 }
 
-pub fn run_monitor(args: MonitorArgs) -> anyhow::Result<()> {
+pub async fn run_monitor(args: MonitorArgs, quiet: bool) -> anyhow::Result<()> {
     let views: Vec<View> = args
         .view
         .iter()
@@ -189,10 +362,38 @@ pub fn run_monitor(args: MonitorArgs) -> anyhow::Result<()> {
         extra.push(parse_rules(&text, f)?);
     }
     let monitor = RuleMonitor::new(extra).map_err(|e| bad_input(format!("--rules: {e}")))?;
+    let llm = llm_monitors(&args.llm_monitor)?;
+    if args.no_rules && llm.is_empty() {
+        return Err(bad_input("--no-rules leaves no monitor; add --llm-monitor"));
+    }
     // Every input is read first (a bad line fails before anything is written), then streamed.
     let mut n_traces = 0usize;
     for spec in &args.traces {
         n_traces += for_each_trace(spec, |_| Ok(()))?;
+    }
+    // The LLM monitors' model is opened (and its flags checked) before anything is written.
+    let engine = if llm.is_empty() {
+        None
+    } else {
+        let (spec, options) = crate::settings::backend_options(&args.model, quiet)?;
+        let config = crate::settings::engine_config(&args.engine, &spec, &options)?;
+        let cache = crate::settings::open_cache(&args.engine)?;
+        let backend = crate::model_spec::open_backend(&args.model.model, &options).await?;
+        Some(std::sync::Arc::new(crate::engine::Engine::new(
+            backend, cache, config,
+        )))
+    };
+    let mut monitors = Vec::new();
+    if !args.no_rules {
+        monitors.push(serde_json::json!({"name": "rules", "version": monitor.version, "rules": monitor.rules}));
+    }
+    for m in &llm {
+        monitors.push(serde_json::json!({
+            "name": m.name,
+            "version": cotlens_core::monitor::llm::TEMPLATE_VERSION,
+            "template_hash": cotlens_core::prompts::template_hash(&m.template),
+            "model": engine.as_ref().map(|e| e.backend().info().clone()),
+        }));
     }
     let manifest = serde_json::json!({
         "cotlens_version": env!("CARGO_PKG_VERSION"),
@@ -200,39 +401,99 @@ pub fn run_monitor(args: MonitorArgs) -> anyhow::Result<()> {
         "traces": args.traces,
         "n_traces": n_traces,
         "views": views.iter().map(View::name).collect::<Vec<_>>(),
-        "monitors": [{"name": "rules", "version": monitor.version, "rules": monitor.rules}],
+        "monitors": monitors,
     });
     let store = RunStore::create(&args.out, &manifest)?;
-    let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    let mut failure: Option<anyhow::Error> = None;
-    for spec in &args.traces {
-        for_each_trace(spec, |trace| {
-            for record in monitor_trace(&monitor, &trace, &views) {
-                let c = counts.entry(record.view.clone()).or_default();
-                if record.score.is_some() {
-                    c.0 += 1;
-                } else {
-                    c.1 += 1;
+    let mut counts: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
+    let mut tally = |record: &MonitorRecord| {
+        let c = counts
+            .entry((record.monitor.clone(), record.view.clone()))
+            .or_default();
+        if record.score.is_some() {
+            c.0 += 1;
+        } else {
+            c.1 += 1;
+        }
+    };
+    if !args.no_rules {
+        let mut failure: Option<anyhow::Error> = None;
+        for spec in &args.traces {
+            for_each_trace(spec, |trace| {
+                for record in monitor_trace(&monitor, &trace, &views) {
+                    tally(&record);
+                    if let Err(e) = serde_json::to_value(&record)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|v| store.append(&v))
+                    {
+                        failure.get_or_insert(e);
+                    }
                 }
-                if let Err(e) = serde_json::to_value(&record)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|v| store.append(&v))
-                {
-                    failure.get_or_insert(e);
+                Ok(())
+            })?;
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+    }
+    if let Some(engine) = engine {
+        let mut traces = Vec::new();
+        for spec in &args.traces {
+            for_each_trace(spec, |t| {
+                traces.push(t);
+                Ok(())
+            })?;
+        }
+        let traces = std::sync::Arc::new(traces);
+        let llm = std::sync::Arc::new(llm);
+        let views = std::sync::Arc::new(views.clone());
+        let progress =
+            crate::progress::Progress::new((traces.len() * llm.len()) as u64, "monitor", quiet);
+        let jobs: Vec<(usize, usize)> = (0..llm.len())
+            .flat_map(|m| (0..traces.len()).map(move |t| (m, t)))
+            .collect();
+        let mut queue = jobs.into_iter();
+        let mut tasks = tokio::task::JoinSet::new();
+        let limit = engine.config().concurrency.max(1) * 2;
+        let mut failure: Option<anyhow::Error> = None;
+        loop {
+            while failure.is_none() && tasks.len() < limit {
+                let Some((m, t)) = queue.next() else { break };
+                let (engine, llm, traces, views) =
+                    (engine.clone(), llm.clone(), traces.clone(), views.clone());
+                tasks.spawn(async move {
+                    llm_trace_records(&engine, &llm[m], &traces[t], &views).await
+                });
+            }
+            let Some(joined) = tasks.join_next().await else {
+                break;
+            };
+            match joined {
+                Ok(Ok(records)) => {
+                    for record in records {
+                        tally(&record);
+                        store.append(&serde_json::to_value(&record)?)?;
+                    }
+                    progress.inc(&engine.counters);
+                }
+                Ok(Err(crate::engine::Fatal(e))) => {
+                    failure.get_or_insert_with(|| anyhow::Error::new(e));
+                }
+                Err(e) => {
+                    failure.get_or_insert_with(|| anyhow::anyhow!("a monitor task panicked: {e}"));
                 }
             }
-            Ok(())
-        })?;
+        }
+        progress.finish();
+        if let Some(e) = failure {
+            store.sync()?;
+            return Err(e.context("the monitor run stopped"));
+        }
     }
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let traces_len = n_traces;
     store.sync()?;
-    let mut out = format!("{traces_len} traces → {}\n", args.out.display());
-    for (view, (scored, unscorable)) in counts {
+    let mut out = format!("{n_traces} traces → {}\n", args.out.display());
+    for ((monitor, view), (scored, unscorable)) in counts {
         out.push_str(&format!(
-            "  {view:<12} scored {scored:>6}   unscorable {unscorable:>6}\n"
+            "  {monitor:<22} {view:<12} scored {scored:>6}   unscorable {unscorable:>6}\n"
         ));
     }
     crate::printer::stdout(&out);
