@@ -159,9 +159,8 @@ async fn llm_trace_records(
             View::Hybrid(_) => vec![BaseView::CotAndAction, BaseView::Action],
         };
         for v in needed {
-            if !base.contains_key(&v) {
-                let r = llm_score(engine, monitor, trace, v).await?;
-                base.insert(v, r);
+            if let std::collections::btree_map::Entry::Vacant(slot) = base.entry(v) {
+                slot.insert(llm_score(engine, monitor, trace, v).await?);
             }
         }
     }
