@@ -11,8 +11,8 @@
 # requests/s, peak RSS and wall time, from /usr/bin/time -v.
 #
 # Usage: bash bench/vs-inspect/run.sh [N]
-# Inspect runs with --no-log-samples (its lightest configuration); drop that flag to compare
-# with sample logging, as the issue's anchor numbers were measured.
+# Inspect runs with --no-log-samples (its lightest configuration); set INSPECT_LOG_SAMPLES=1 to
+# let it log samples (its default, as the issue's anchor numbers were measured).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N="${1:-10000}"
@@ -64,10 +64,12 @@ PY
 echo "| run | requests | client CPU ms/request | requests/s | peak RSS MB | wall s |"
 echo "|---|---|---|---|---|---|"
 export OPENAI_API_KEY=bench-dummy-key INSPECT_DISPLAY=none
+NO_LOG="--no-log-samples"
+[ "${INSPECT_LOG_SAMPLES:-0}" = "1" ] && NO_LOG=""
 
 start_server
 measure inspect-mc "$VENV/bin/inspect" eval bench/vs-inspect/tasks.py@mc --model openai/canned -M responses_api=false --model-base-url "$URL" \
-  -T items="$W/items.jsonl" --max-connections 64 --log-dir "$W/inspect-logs" --display none --no-log-samples
+  -T items="$W/items.jsonl" --max-connections 64 --log-dir "$W/inspect-logs" --display none $NO_LOG
 stop_server; row inspect-mc "$SERVED"
 
 start_server
@@ -85,7 +87,7 @@ echo "| cotlens-mc-cached ($N items from cache; server saw $served requests) | $
 
 start_server
 measure inspect-faithfulness "$VENV/bin/inspect" eval bench/vs-inspect/tasks.py@faithfulness --model openai/canned -M responses_api=false --model-base-url "$URL" \
-  -T items="$W/items-f.jsonl" --max-connections 64 --log-dir "$W/inspect-logs" --display none --no-log-samples
+  -T items="$W/items-f.jsonl" --max-connections 64 --log-dir "$W/inspect-logs" --display none $NO_LOG
 stop_server; row inspect-faithfulness "$SERVED"
 
 start_server

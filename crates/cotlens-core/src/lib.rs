@@ -20,4 +20,5 @@ pub mod datasets;
 pub mod hints;
 pub mod judge;
 pub mod monitor;
+pub mod necessity;
 pub mod prompts;
