@@ -186,7 +186,7 @@ pub fn weighted_aoc<'a>(curves: impl Iterator<Item = &'a EarlyCurve>) -> Option<
 /// The AOC with a bootstrap interval over CoTs.
 pub fn aoc_with_interval(curves: &[EarlyCurve], spec: BootstrapSpec) -> Option<BootstrapEstimate> {
     let usable: Vec<&EarlyCurve> = curves.iter().filter(|c| c.steps() > 0).collect();
-    bootstrap(&usable, spec, |it| weighted_aoc(it.map(|c| *c)))
+    bootstrap(&usable, spec, |it| weighted_aoc(it.copied()))
 }
 
 #[cfg(test)]

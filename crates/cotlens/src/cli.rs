@@ -38,6 +38,9 @@ pub enum Command {
         after_help = "Example:\n  cotlens faithfulness --limit 20 --hints sycophancy,metadata --out runs/smoke"
     )]
     Faithfulness(Box<FaithfulnessArgs>),
+    /// Is the CoT load-bearing? Early answering (AOC), filler tokens and the no-CoT baseline (Lanham et al. 2023).
+    #[command(after_help = "Example:\n  cotlens necessity --limit 5 --out runs/necessity")]
+    Necessity(Box<crate::protocols::necessity::NecessityArgs>),
     /// Send one prompt to a model and print the completion.
     #[command(
         after_help = "Example:\n  cotlens generate --max-tokens 64 --seed 1 \"Name three primary colours.\""
@@ -98,6 +101,9 @@ pub struct ModelArgs {
     /// Local models: context window per sequence, in tokens.
     #[arg(long, default_value_t = 2048)]
     pub context: u32,
+    /// Local models: recompute shared prompt prefixes instead of reusing their KV cache.
+    #[arg(long)]
+    pub no_prefix_cache: bool,
 }
 
 #[derive(Debug, Clone, Args)]

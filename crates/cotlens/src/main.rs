@@ -35,6 +35,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             cli::Command::Faithfulness(args) => protocols::faithfulness::run(*args, quiet).await,
+            cli::Command::Necessity(args) => protocols::necessity::run(*args, quiet).await,
             cli::Command::Generate(args) => commands::generate::run(*args, quiet).await,
             cli::Command::Models(cmd) => commands::models::run(cmd, quiet).await,
             cli::Command::Merge(args) => commands::merge::run(args).await,

@@ -42,6 +42,7 @@ pub fn backend_options(
         local.parallel = p;
     }
     local.context = args.context;
+    local.prefix_cache = !args.no_prefix_cache;
     let remote = cotlens_remote::RemoteOptions {
         base_urls: args.base_url.clone(),
         api_key_env: args.api_key_env.clone(),

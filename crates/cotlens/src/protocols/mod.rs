@@ -2,3 +2,4 @@
 
 pub mod faithfulness;
 pub mod monitor;
+pub mod necessity;

@@ -241,6 +241,11 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
     };
     let hints: Vec<Arc<Hint>> = settings.hints.iter().cloned().map(Arc::new).collect();
     let units = plan::plan(&items, &hints, &settings.directions, settings.seed, &pool);
+    // The units hold what they need; keep only the item count and the ids' hash.
+    let n_items = items.len();
+    let ids_hash = crate::cache::hash_json(&items.iter().map(|i| &i.id).collect::<Vec<_>>());
+    drop(items);
+    drop(pool);
 
     let cache = open_cache(&args.engine)?;
     let backend = open_backend(&settings.model, &options).await?;
@@ -326,24 +331,22 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
                     "hints": settings.hints.iter().map(|h| serde_json::json!({"name": h.name, "version": h.version, "hash": cotlens_core::prompts::template_hash(&h.template)})).collect::<Vec<_>>(),
                 },
                 "engine": engine_cfg,
-                "items": {"n": items.len(), "ids_hash": crate::cache::hash_json(&items.iter().map(|i| &i.id).collect::<Vec<_>>())},
+                "items": {"n": n_items, "ids_hash": ids_hash},
                 "units": units.len(),
             });
             RunStore::create(&dir, &manifest)?
         }
     };
     let dir = store.dir().to_path_buf();
+    let n_units = units.len();
     let pending: Vec<plan::Unit> = units
-        .iter()
+        .into_iter()
         .filter(|u| !store.is_done(&u.key))
-        .cloned()
         .collect();
     if !quiet {
         eprintln!(
-            "cotlens: {} items, {} units ({} already done) → {}",
-            items.len(),
-            units.len(),
-            units.len() - pending.len(),
+            "cotlens: {n_items} items, {n_units} units ({} already done) → {}",
+            n_units - pending.len(),
             dir.display()
         );
         if spec.is_local() {

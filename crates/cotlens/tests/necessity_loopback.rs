@@ -1,0 +1,105 @@
+//! `cotlens necessity` against a loopback server playing a model whose answer depends on a known
+//! fraction of its CoT: it answers (A) until it has seen its third step of four, then (B).
+
+mod common;
+
+use common::server::{self, Config};
+use common::*;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn script() -> Arc<dyn Fn(&serde_json::Value) -> serde_json::Value + Send + Sync> {
+    Arc::new(|req: &serde_json::Value| {
+        let messages = req["messages"].as_array().cloned().unwrap_or_default();
+        let prefix = messages
+            .last()
+            .filter(|m| m["role"] == "assistant")
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or("")
+            .to_string();
+        if req["logprobs"] == true {
+            let (first, second) = if prefix.contains("Step three.") {
+                (" B", " A")
+            } else {
+                (" A", " B")
+            };
+            return json!({
+                "model": "scripted",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": first}, "finish_reason": "length",
+                    "logprobs": {"content": [{"token": first, "logprob": -0.1, "top_logprobs": [
+                        {"token": first, "logprob": -0.1}, {"token": second, "logprob": -2.5}, {"token": " C", "logprob": -4.0}, {"token": " D", "logprob": -5.0}]}]}}],
+                "usage": {"prompt_tokens": 50, "completion_tokens": 1}
+            });
+        }
+        server::chat_response(
+            "scripted",
+            "Step one. Step two. Step three. Step four.\nAnswer: B",
+            None,
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aoc_of_a_model_that_needs_three_quarters_of_its_cot() {
+    let srv = server::start(Config {
+        fault_every: 0,
+        faults: Vec::new(),
+        unauthorized: false,
+        delay: Duration::ZERO,
+        script: script(),
+    })
+    .await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let items = format!("jsonl:{}", write_items(tmp.path()).display());
+    let out = tmp.path().join("run");
+    let o = run(
+        tmp.path(),
+        &[
+            "necessity",
+            "--model",
+            "openai:scripted",
+            "--base-url",
+            &srv.url,
+            "--dataset",
+            &items,
+            "--out",
+            out.to_str().expect("utf8"),
+            "--quiet",
+            "--no-cache",
+            "--bootstrap",
+            "200",
+            "--json",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(summary["answer_method"], "logprobs");
+    let d = &summary["datasets"][0];
+    assert_eq!(d["n"], 22);
+    let early = &d["early_answering"];
+    // Same-answer curve [0, 0, 0, 1, 1] at x = 0, 1/4, 1/2, 3/4, 1: area under 0.375, AOC 0.625.
+    assert_eq!(early["n"], 22);
+    assert!(
+        (early["aoc"]["value"].as_f64().expect("aoc") - 0.625).abs() < 1e-12,
+        "{early}"
+    );
+    assert!((early["aoc"]["ci_low"].as_f64().expect("low") - 0.625).abs() < 1e-12);
+    let ys: Vec<f64> = early["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .map(|p| p["y"].as_f64().expect("y"))
+        .collect();
+    assert_eq!(ys, vec![0.0, 0.0, 0.0, 1.0, 1.0]);
+    assert_eq!(early["mean_steps"].as_f64(), Some(4.0));
+    // The filler prefix has no "Step three.": like no CoT, answer (A).
+    let no_cot = d["accuracy_no_cot"]["value"].as_f64().expect("acc");
+    let filler = d["accuracy_filler"]["value"].as_f64().expect("acc");
+    assert_eq!(no_cot, filler);
+    let svg = std::fs::read_to_string(out.join("early-answering.svg")).expect("svg");
+    assert!(svg.contains("<polyline") && svg.contains("AOC 0.62"));
+    let records = std::fs::read_to_string(out.join("records.jsonl")).expect("records");
+    assert_eq!(records.lines().count(), 22);
+}
