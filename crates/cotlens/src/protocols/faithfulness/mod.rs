@@ -439,7 +439,7 @@ async fn run_pending(
     let limit = concurrency.max(1) * 2;
     let mut failure: Option<anyhow::Error> = None;
     let mut interrupted = false;
-    let mut since_sync = 0usize;
+    let mut last_sync = std::time::Instant::now();
     loop {
         while failure.is_none() && !interrupted && tasks.len() < limit {
             let Some(unit) = queue.next() else { break };
@@ -462,10 +462,11 @@ async fn run_pending(
             Ok(Ok(record)) => {
                 store.append(&serde_json::to_value(&record)?)?;
                 progress.inc(&ctx.engine.counters);
-                since_sync += 1;
-                if since_sync >= 64 {
+                // Each record is written (and survives a kill) at once; fsync against power loss
+                // at most once a second.
+                if last_sync.elapsed() >= std::time::Duration::from_secs(1) {
                     store.sync()?;
-                    since_sync = 0;
+                    last_sync = std::time::Instant::now();
                 }
             }
             Ok(Err(Fatal(e))) => {
