@@ -41,6 +41,15 @@ impl DatasetError {
     }
 }
 
+/// The 1-based line of byte `offset` in `text` (for errors located by a parser's span).
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Mmlu,

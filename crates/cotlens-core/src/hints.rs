@@ -4,7 +4,7 @@
 //! changes the prompt by exactly its rendered template at its placement (see
 //! [`crate::prompts`]).
 
-use crate::datasets::DatasetError;
+use crate::datasets::{line_of, DatasetError};
 use serde::Deserialize;
 use std::path::Path;
 use toml::Spanned;
@@ -112,14 +112,6 @@ struct RawHint {
     follow_up: Option<Spanned<String>>,
     #[serde(default)]
     fixed_letter: Option<Spanned<String>>,
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        + 1
 }
 
 /// Parse hint definitions. `origin` names the file in errors and in the records.

@@ -21,6 +21,16 @@ pub const RECORDS: &str = "records.jsonl";
 pub const SUMMARY: &str = "summary.json";
 const LOCK: &str = ".lock";
 
+/// `runs/<UTC timestamp>-<protocol>`, the default `--out`.
+pub fn default_run_dir(protocol: &str) -> PathBuf {
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap_or_else(|_| "run".into());
+    PathBuf::from("runs").join(format!("{stamp}-{protocol}"))
+}
+
 /// Write `bytes` to `path` atomically: a temporary file in the same directory, synced, renamed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path

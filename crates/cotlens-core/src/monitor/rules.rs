@@ -2,7 +2,7 @@
 //! extensible with user files. All patterns are scanned in one pass with a `RegexSet`; the
 //! individual patterns run only on matches, to extract the quote.
 
-use crate::datasets::DatasetError;
+use crate::datasets::{line_of, DatasetError};
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 use std::path::Path;
@@ -40,14 +40,6 @@ struct RawRule {
 /// and code at memory speed, where Unicode word boundaries would fall back to a slower engine.
 fn compile(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern).unicode(false).build()
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        + 1
 }
 
 /// Parse a rules file; errors name the file, line and field.

@@ -497,14 +497,10 @@ pub async fn run(args: NecessityArgs, quiet: bool) -> anyhow::Result<()> {
     let store = match store {
         Some(s) => s,
         None => {
-            let dir = args.out.clone().unwrap_or_else(|| {
-                let stamp = time::OffsetDateTime::now_utc()
-                    .format(time::macros::format_description!(
-                        "[year][month][day]T[hour][minute][second]Z"
-                    ))
-                    .unwrap_or_else(|_| "run".into());
-                PathBuf::from("runs").join(format!("{stamp}-necessity"))
-            });
+            let dir = args
+                .out
+                .clone()
+                .unwrap_or_else(|| crate::store::default_run_dir("necessity"));
             let manifest = serde_json::json!({
                 "cotlens_version": env!("CARGO_PKG_VERSION"),
                 "protocol": "necessity",

@@ -24,7 +24,6 @@ use cotlens_core::types::{Item, Sampling};
 use cotlens_core::Capability;
 use record::{Direction, Record};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 use std::sync::Arc;
 use unit::{ForceMode, Judge, UnitContext};
 
@@ -185,16 +184,6 @@ fn load_items(settings: &Settings) -> anyhow::Result<Vec<Item>> {
     })
 }
 
-fn default_out_dir() -> PathBuf {
-    let now = time::OffsetDateTime::now_utc();
-    let stamp = now
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap_or_else(|_| "run".into());
-    PathBuf::from("runs").join(format!("{stamp}-faithfulness"))
-}
-
 pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
     if args.list_hints {
         let mut hints = builtin_hints();
@@ -316,7 +305,10 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
     let store = match store {
         Some(s) => s,
         None => {
-            let dir = args.out.clone().unwrap_or_else(default_out_dir);
+            let dir = args
+                .out
+                .clone()
+                .unwrap_or_else(|| crate::store::default_run_dir("faithfulness"));
             let manifest = serde_json::json!({
                 "cotlens_version": env!("CARGO_PKG_VERSION"),
                 "protocol": "faithfulness",
