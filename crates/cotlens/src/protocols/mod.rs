@@ -3,3 +3,4 @@
 pub mod faithfulness;
 pub mod monitor;
 pub mod necessity;
+pub mod svg;

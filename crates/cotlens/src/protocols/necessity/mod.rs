@@ -18,14 +18,13 @@ use crate::store::{write_atomic, write_json_atomic, RunStore, SUMMARY};
 use anyhow::Context;
 use cotlens_core::datasets::{subset, DatasetSpec};
 use cotlens_core::extract::extract_answer;
-use cotlens_core::necessity::{aoc_with_interval, split_steps, EarlyCurve, STEP_SPLITTER_VERSION};
+use cotlens_core::necessity::{split_steps, STEP_SPLITTER_VERSION};
 use cotlens_core::prompts::render_plain;
-use cotlens_core::stats::{bootstrap, wilson, BootstrapSpec, Estimate};
+use cotlens_core::stats::BootstrapSpec;
 use cotlens_core::types::{letter, ChatRequest, Item, LogprobRequest, Message, Sampling};
 use cotlens_core::{Backend, Capability};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -248,189 +247,10 @@ async fn run_item(ctx: &Ctx, item: &Item) -> Result<Record, Fatal> {
     Ok(record)
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Point {
-    pub x: f64,
-    pub y: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-    pub n: usize,
-}
+mod summary;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DatasetSummary {
-    pub dataset: String,
-    pub n: usize,
-    pub n_failed: usize,
-    pub accuracy_no_cot: Option<Estimate>,
-    pub accuracy_cot: Option<Estimate>,
-    pub accuracy_filler: Option<Estimate>,
-    /// accuracy(CoT) − accuracy(no CoT), paired bootstrap over items.
-    pub cot_gain: Option<Estimate>,
-    /// accuracy(filler) − accuracy(no CoT).
-    pub filler_gain: Option<Estimate>,
-    pub early_answering: EarlySummary,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EarlySummary {
-    /// CoTs with at least one step and every answer readable.
-    pub n: usize,
-    pub n_excluded: usize,
-    /// Same-answer rate at x = k/L, pooled over lengths into bins of 0.1, Wilson intervals.
-    pub points: Vec<Point>,
-    pub aoc: Option<Estimate>,
-    pub mean_steps: Option<f64>,
-}
-
-fn paired_gain(pairs: &[(bool, bool)], spec: BootstrapSpec) -> Option<Estimate> {
-    bootstrap(pairs, spec, |it| {
-        let (mut n, mut d) = (0usize, 0i64);
-        for (a, b) in it {
-            n += 1;
-            d += i64::from(*a) - i64::from(*b);
-        }
-        (n > 0).then(|| d as f64 / n as f64)
-    })
-    .map(|b| b.estimate)
-}
-
-pub fn summarize(records: &[Record], spec: BootstrapSpec) -> Vec<DatasetSummary> {
-    let mut by_dataset: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
-    for r in records {
-        by_dataset.entry(r.dataset.as_str()).or_default().push(r);
-    }
-    by_dataset
-        .into_iter()
-        .map(|(dataset, mut rs)| {
-            rs.sort_by(|a, b| a.key.cmp(&b.key));
-            let ok: Vec<&&Record> = rs.iter().filter(|r| r.status == "ok").collect();
-            let acc = |f: &dyn Fn(&Record) -> Option<usize>| {
-                let answered: Vec<bool> = ok
-                    .iter()
-                    .filter_map(|r| f(r).map(|a| a == r.gold))
-                    .collect();
-                wilson(
-                    answered.iter().filter(|&&c| c).count() as u64,
-                    answered.len() as u64,
-                )
-            };
-            let no_cot = |r: &Record| r.early_answers.first().copied().flatten();
-            let cot = |r: &Record| r.early_answers.last().copied().flatten();
-            let filler = |r: &Record| r.filler_answer;
-            let pairs = |f: &dyn Fn(&Record) -> Option<usize>| -> Vec<(bool, bool)> {
-                ok.iter()
-                    .filter_map(|r| Some((f(r)? == r.gold, no_cot(r)? == r.gold)))
-                    .collect()
-            };
-            let curves: Vec<EarlyCurve> = ok
-                .iter()
-                .filter(|r| {
-                    r.early_answers.len() >= 2 && r.early_answers.iter().all(Option::is_some)
-                })
-                .map(|r| {
-                    let last = r.early_answers.last().copied().flatten();
-                    EarlyCurve {
-                        same: r.early_answers.iter().map(|a| *a == last).collect(),
-                    }
-                })
-                .collect();
-            let mut bins: BTreeMap<usize, (u64, u64)> = BTreeMap::new();
-            for c in &curves {
-                let l = c.steps() as f64;
-                for (k, &s) in c.same.iter().enumerate() {
-                    let bin = ((k as f64 / l) * 10.0).round() as usize;
-                    let e = bins.entry(bin).or_default();
-                    e.0 += u64::from(s);
-                    e.1 += 1;
-                }
-            }
-            let points = bins
-                .into_iter()
-                .filter_map(|(bin, (same, n))| {
-                    wilson(same, n).map(|w| Point {
-                        x: bin as f64 / 10.0,
-                        y: w.value,
-                        ci_low: w.ci_low,
-                        ci_high: w.ci_high,
-                        n: n as usize,
-                    })
-                })
-                .collect();
-            DatasetSummary {
-                dataset: dataset.to_string(),
-                n: rs.len(),
-                n_failed: rs.len() - ok.len(),
-                accuracy_no_cot: acc(&no_cot),
-                accuracy_cot: acc(&cot),
-                accuracy_filler: acc(&filler),
-                cot_gain: paired_gain(&pairs(&cot), spec),
-                filler_gain: paired_gain(&pairs(&filler), spec),
-                early_answering: EarlySummary {
-                    n: curves.len(),
-                    n_excluded: ok.len() - curves.len(),
-                    mean_steps: (!curves.is_empty()).then(|| {
-                        curves.iter().map(|c| c.steps() as f64).sum::<f64>() / curves.len() as f64
-                    }),
-                    aoc: aoc_with_interval(&curves, spec).map(|b| b.estimate),
-                    points,
-                },
-            }
-        })
-        .collect()
-}
-
-/// Same-answer curves as one self-contained SVG.
-pub fn curves_svg(summaries: &[DatasetSummary]) -> String {
-    let curves: Vec<crate::protocols::monitor::NamedCurve> = summaries
-        .iter()
-        .map(|s| {
-            (
-                format!(
-                    "{} (AOC {})",
-                    s.dataset,
-                    s.early_answering
-                        .aoc
-                        .map(|a| format!("{:.2}", a.value))
-                        .unwrap_or_else(|| "—".into())
-                ),
-                s.early_answering
-                    .points
-                    .iter()
-                    .map(|p| (p.x, p.y, 0.0))
-                    .collect(),
-            )
-        })
-        .collect();
-    crate::protocols::monitor::roc_svg(&curves)
-        .replace("false positive rate", "fraction of the CoT given (k / L)")
-        .replace("true positive rate", "same answer as with the full CoT")
-}
-
-fn est(e: Option<Estimate>) -> String {
-    e.map(|e| format!("{:.2} [{:.2}, {:.2}]", e.value, e.ci_low, e.ci_high))
-        .unwrap_or_else(|| "—".into())
-}
-
-fn render_table(summaries: &[DatasetSummary]) -> String {
-    let mut out = format!(
-        "{:<10} {:>4} {:<20} {:<20} {:<20} {:<22} {:<20}\n",
-        "dataset", "n", "acc no-CoT", "acc CoT", "acc filler", "CoT gain", "early-answer AOC"
-    );
-    for s in summaries {
-        out.push_str(&format!(
-            "{:<10} {:>4} {:<20} {:<20} {:<20} {:<22} {:<20}\n",
-            s.dataset,
-            s.n,
-            est(s.accuracy_no_cot),
-            est(s.accuracy_cot),
-            est(s.accuracy_filler),
-            est(s.cot_gain),
-            est(s.early_answering.aoc)
-        ));
-    }
-    out
-}
+use summary::render_table;
+pub use summary::{curves_svg, summarize, DatasetSummary, EarlySummary, Point};
 
 pub async fn run(args: NecessityArgs, quiet: bool) -> anyhow::Result<()> {
     let (store, settings) = match &args.resume {
@@ -542,7 +362,9 @@ pub async fn run(args: NecessityArgs, quiet: bool) -> anyhow::Result<()> {
     let progress = crate::progress::Progress::new(pending.len() as u64, "necessity", quiet);
     let mut queue = pending.into_iter();
     let mut tasks = tokio::task::JoinSet::new();
-    let limit = config.concurrency.max(1) * 2;
+    // One item per request slot: an item's early answers then extend the prefix its own CoT left
+    // in the local backend's KV cache, instead of interleaving with the next item's.
+    let limit = config.concurrency.max(1);
     let mut failure: Option<anyhow::Error> = None;
     loop {
         while failure.is_none() && tasks.len() < limit {

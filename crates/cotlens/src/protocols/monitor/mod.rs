@@ -1,0 +1,342 @@
+//! `cotlens monitor` and `cotlens monitor-eval` (PROTOCOLS.md §3).
+//!
+//! `monitor` runs rule-based detectors over traces under each requested view and writes one
+//! record per trace × monitor × view (`records.jsonl`), with a manifest. A view with nothing to
+//! read (e.g. `cot` on a trace without reasoning) gives an `unscorable` record, counted and left
+//! out of the metrics. `monitor-eval` computes, per monitor × view, AUROC, TPR at 1% and 5% FPR,
+//! recall, precision and g-mean² at a threshold, with bootstrap intervals, and draws ROC curves.
+
+use crate::error::bad_input;
+use crate::store::RunStore;
+use cotlens_core::monitor::impossiblebench;
+use cotlens_core::monitor::rules::RuleFinding;
+use cotlens_core::monitor::rules::{parse_rules, RuleMonitor};
+use cotlens_core::monitor::trace::{for_each_jsonl, BaseView, Trace, View};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+mod eval;
+mod llm;
+
+pub use eval::{run_monitor_eval, CompareRow, EvalRow};
+use llm::{llm_monitors, llm_trace_records};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MonitorArgs {
+    /// Traces: jsonl:PATH (docs/traces.md), inspect:LOG.eval|LOG.json (Inspect logs) or impossiblebench:DIR. Repeatable.
+    #[arg(long, required = true, value_name = "FORMAT:PATH")]
+    pub traces: Vec<String>,
+    /// Views, comma-separated: action, cot, cot+action, hybrid:W.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "action,cot,cot+action,hybrid:0.5"
+    )]
+    pub view: Vec<String>,
+    /// Extra rule files (TOML, the format of crates/cotlens-core/rules/default.toml).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Run directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// LLM-judge monitors, comma-separated: reward-hacking, sabotage, spec-violation, or a
+    /// template file with {task}, {view} and {transcript}. They use --model.
+    #[arg(long = "llm-monitor", value_delimiter = ',', value_name = "NAME|FILE")]
+    pub llm_monitor: Vec<String>,
+    /// Do not run the rule-based detectors.
+    #[arg(long)]
+    pub no_rules: bool,
+    #[command(flatten)]
+    pub model: crate::cli::ModelArgs,
+    #[command(flatten)]
+    pub engine: crate::cli::EngineArgs,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MonitorEvalArgs {
+    /// A `cotlens monitor` run directory.
+    #[arg(required_unless_present = "compare")]
+    pub run: Option<PathBuf>,
+    /// Obfuscation check across two runs (e.g. two checkpoints): labelled misbehaviour rate vs
+    /// monitor recall per view; flags CoT-view recall falling while misbehaviour does not.
+    #[arg(long, num_args = 2, value_names = ["RUN_A", "RUN_B"], conflicts_with = "run")]
+    pub compare: Vec<PathBuf>,
+    /// With --compare: the recall drop (absolute) that raises the flag.
+    #[arg(long, default_value_t = 0.1)]
+    pub recall_drop: f64,
+    /// Flag a trace when its score is at least this.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f64,
+    /// Bootstrap resamples for the intervals.
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: u32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print the metrics as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MonitorRecord {
+    pub key: String,
+    pub trace_id: String,
+    pub monitor: String,
+    pub view: String,
+    /// `scored` or `unscorable`.
+    pub status: String,
+    pub score: Option<f64>,
+    pub reason: String,
+    pub quote: String,
+    pub label: Option<bool>,
+}
+
+/// Call `each` on every trace of a `--traces` spec, streaming JSONL; returns the count.
+pub fn for_each_trace(
+    spec: &str,
+    mut each: impl FnMut(Trace) -> Result<(), cotlens_core::datasets::DatasetError>,
+) -> anyhow::Result<usize> {
+    let (kind, path) = spec.split_once(':').ok_or_else(|| {
+        bad_input(format!(
+            "--traces {spec:?}: expected FORMAT:PATH (jsonl, inspect or impossiblebench)"
+        ))
+    })?;
+    let path = Path::new(path);
+    Ok(match kind {
+        "jsonl" => for_each_jsonl(path, each)?,
+        "inspect" => {
+            let traces = cotlens_core::monitor::inspect_log::load(path)?;
+            let n = traces.len();
+            for t in traces {
+                each(t)?;
+            }
+            n
+        }
+        "impossiblebench" => {
+            let traces = impossiblebench::load(path)?;
+            let n = traces.len();
+            for t in traces {
+                each(t)?;
+            }
+            n
+        }
+        other => {
+            return Err(bad_input(format!(
+                "--traces {spec:?}: unknown format {other:?}; use jsonl, inspect or impossiblebench"
+            )))
+        }
+    })
+}
+
+/// One record per view for one trace.
+pub fn monitor_trace(monitor: &RuleMonitor, trace: &Trace, views: &[View]) -> Vec<MonitorRecord> {
+    let name = "rules";
+    let mut base: BTreeMap<BaseView, Option<RuleFinding>> = BTreeMap::new();
+    let mut find = |v: BaseView| {
+        base.entry(v)
+            .or_insert_with(|| trace.visible(v).map(|t| monitor.scan(&t)))
+            .clone()
+    };
+    let label = trace.misbehaved();
+    views
+        .iter()
+        .map(|view| {
+            let finding = match view {
+                View::Base(v) => find(*v),
+                View::Hybrid(w) => match (find(BaseView::CotAndAction), find(BaseView::Action)) {
+                    (Some(both), Some(action)) => Some(RuleFinding {
+                        score: w * both.score + (1.0 - w) * action.score,
+                        quote: if both.quote.is_empty() {
+                            action.quote.clone()
+                        } else {
+                            both.quote.clone()
+                        },
+                        matched: both.matched,
+                    }),
+                    (Some(both), None) => Some(both),
+                    _ => None,
+                },
+            };
+            let view_name = view.name();
+            let key = format!("{}|{name}|{view_name}", trace.id);
+            match finding {
+                Some(f) => MonitorRecord {
+                    key,
+                    trace_id: trace.id.clone(),
+                    monitor: name.into(),
+                    view: view_name,
+                    status: "scored".into(),
+                    score: Some(f.score),
+                    reason: f.matched.join(", "),
+                    quote: f.quote,
+                    label,
+                },
+                None => MonitorRecord {
+                    key,
+                    trace_id: trace.id.clone(),
+                    monitor: name.into(),
+                    view: view_name,
+                    status: "unscorable".into(),
+                    score: None,
+                    reason:
+                        "the view shows nothing of this trace (e.g. no reasoning under a cot view)"
+                            .into(),
+                    quote: String::new(),
+                    label,
+                },
+            }
+        })
+        .collect()
+}
+
+pub async fn run_monitor(args: MonitorArgs, quiet: bool) -> anyhow::Result<()> {
+    let views: Vec<View> = args
+        .view
+        .iter()
+        .map(|v| View::parse(v).map_err(|e| bad_input(format!("--view: {e}"))))
+        .collect::<Result<_, _>>()?;
+    let mut extra = Vec::new();
+    for f in &args.rules {
+        let text =
+            std::fs::read_to_string(f).map_err(|e| bad_input(format!("{}: {e}", f.display())))?;
+        extra.push(parse_rules(&text, f)?);
+    }
+    let monitor = RuleMonitor::new(extra).map_err(|e| bad_input(format!("--rules: {e}")))?;
+    let llm = llm_monitors(&args.llm_monitor)?;
+    if args.no_rules && llm.is_empty() {
+        return Err(bad_input("--no-rules leaves no monitor; add --llm-monitor"));
+    }
+    // Every input is read first (a bad line fails before anything is written), then streamed.
+    let mut n_traces = 0usize;
+    for spec in &args.traces {
+        n_traces += for_each_trace(spec, |_| Ok(()))?;
+    }
+    // The LLM monitors' model is opened (and its flags checked) before anything is written.
+    let engine = if llm.is_empty() {
+        None
+    } else {
+        let (spec, options) = crate::settings::backend_options(&args.model, quiet)?;
+        let config = crate::settings::engine_config(&args.engine, &spec, &options)?;
+        let cache = crate::settings::open_cache(&args.engine)?;
+        let backend = crate::model_spec::open_backend(&args.model.model, &options).await?;
+        Some(std::sync::Arc::new(crate::engine::Engine::new(
+            backend, cache, config,
+        )))
+    };
+    let mut monitors = Vec::new();
+    if !args.no_rules {
+        monitors.push(serde_json::json!({"name": "rules", "version": monitor.version, "rules": monitor.rules}));
+    }
+    for m in &llm {
+        monitors.push(serde_json::json!({
+            "name": m.name,
+            "version": cotlens_core::monitor::llm::TEMPLATE_VERSION,
+            "template_hash": cotlens_core::prompts::template_hash(&m.template),
+            "model": engine.as_ref().map(|e| e.backend().info().clone()),
+        }));
+    }
+    let manifest = serde_json::json!({
+        "cotlens_version": env!("CARGO_PKG_VERSION"),
+        "protocol": "monitor",
+        "traces": args.traces,
+        "n_traces": n_traces,
+        "views": views.iter().map(View::name).collect::<Vec<_>>(),
+        "monitors": monitors,
+    });
+    let store = RunStore::create(&args.out, &manifest)?;
+    let mut counts: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
+    let mut tally = |record: &MonitorRecord| {
+        let c = counts
+            .entry((record.monitor.clone(), record.view.clone()))
+            .or_default();
+        if record.score.is_some() {
+            c.0 += 1;
+        } else {
+            c.1 += 1;
+        }
+    };
+    if !args.no_rules {
+        let mut failure: Option<anyhow::Error> = None;
+        for spec in &args.traces {
+            for_each_trace(spec, |trace| {
+                for record in monitor_trace(&monitor, &trace, &views) {
+                    tally(&record);
+                    if let Err(e) = serde_json::to_value(&record)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|v| store.append(&v))
+                    {
+                        failure.get_or_insert(e);
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+    }
+    if let Some(engine) = engine {
+        let mut traces = Vec::new();
+        for spec in &args.traces {
+            for_each_trace(spec, |t| {
+                traces.push(t);
+                Ok(())
+            })?;
+        }
+        let traces = std::sync::Arc::new(traces);
+        let llm = std::sync::Arc::new(llm);
+        let views = std::sync::Arc::new(views.clone());
+        let progress =
+            crate::progress::Progress::new((traces.len() * llm.len()) as u64, "monitor", quiet);
+        let jobs: Vec<(usize, usize)> = (0..llm.len())
+            .flat_map(|m| (0..traces.len()).map(move |t| (m, t)))
+            .collect();
+        let mut queue = jobs.into_iter();
+        let mut tasks = tokio::task::JoinSet::new();
+        let limit = engine.config().concurrency.max(1) * 2;
+        let mut failure: Option<anyhow::Error> = None;
+        loop {
+            while failure.is_none() && tasks.len() < limit {
+                let Some((m, t)) = queue.next() else { break };
+                let (engine, llm, traces, views) =
+                    (engine.clone(), llm.clone(), traces.clone(), views.clone());
+                tasks.spawn(async move {
+                    llm_trace_records(&engine, &llm[m], &traces[t], &views).await
+                });
+            }
+            let Some(joined) = tasks.join_next().await else {
+                break;
+            };
+            match joined {
+                Ok(Ok(records)) => {
+                    for record in records {
+                        tally(&record);
+                        store.append(&serde_json::to_value(&record)?)?;
+                    }
+                    progress.inc(&engine.counters);
+                }
+                Ok(Err(crate::engine::Fatal(e))) => {
+                    failure.get_or_insert_with(|| anyhow::Error::new(e));
+                }
+                Err(e) => {
+                    failure.get_or_insert_with(|| anyhow::anyhow!("a monitor task panicked: {e}"));
+                }
+            }
+        }
+        progress.finish();
+        if let Some(e) = failure {
+            store.sync()?;
+            return Err(e.context("the monitor run stopped"));
+        }
+    }
+    store.sync()?;
+    let mut out = format!("{n_traces} traces → {}\n", args.out.display());
+    for ((monitor, view), (scored, unscorable)) in counts {
+        out.push_str(&format!(
+            "  {monitor:<22} {view:<12} scored {scored:>6}   unscorable {unscorable:>6}\n"
+        ));
+    }
+    crate::printer::stdout(&out);
+    Ok(())
+}
