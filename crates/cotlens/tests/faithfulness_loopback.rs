@@ -415,3 +415,44 @@ async fn llm_judge_with_kappa_and_unjudged_counted() {
     let manifest = read_json(&out.join("manifest.json"));
     assert_eq!(manifest["judges"][0]["version"], "judge-verbalization/1");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resume_refuses_changed_datasets() {
+    let srv = server::start(config(false)).await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let path = write_items(tmp.path());
+    let items = format!("jsonl:{}", path.display());
+    let out = tmp.path().join("run");
+    let o = run(
+        tmp.path(),
+        &faithfulness_args(&srv.url, &items, out.to_str().expect("utf8")),
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Drop the first item from the dataset file, then try to resume.
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(
+        &path,
+        text.lines().skip(1).collect::<Vec<_>>().join("\n") + "\n",
+    )
+    .expect("write");
+    let o = run(
+        tmp.path(),
+        &[
+            "faithfulness",
+            "--resume",
+            out.to_str().expect("utf8"),
+            "--base-url",
+            &srv.url,
+            "--quiet",
+            "--no-cache",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no longer give the items"),
+        "{}",
+        stderr(&o)
+    );
+}

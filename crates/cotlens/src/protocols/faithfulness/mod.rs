@@ -222,6 +222,23 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
     let (spec, options) = backend_options(&model_args, quiet)?;
     let engine_cfg = engine_config(&args.engine, &spec, &options)?;
     let items = load_items(&settings)?;
+    if let Some(dir) = &args.resume {
+        let stored = std::fs::read_to_string(dir.join(crate::store::MANIFEST))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+        let now = crate::cache::hash_json(&items.iter().map(|i| &i.id).collect::<Vec<_>>());
+        if let Some(expected) = stored
+            .as_ref()
+            .and_then(|m| m["items"]["ids_hash"].as_str())
+        {
+            if expected != now {
+                return Err(bad_input(format!(
+                    "{}: the datasets no longer give the items this run started with (a file changed?); start a new run instead of resuming",
+                    dir.display()
+                )));
+            }
+        }
+    }
     let few_shot = settings.hints.iter().any(|h| h.placement.has_own_control());
     let pool = if few_shot {
         crate::bundled::few_shot_pool()?
@@ -443,7 +460,14 @@ async fn run_pending(
         }
         let joined = tokio::select! {
             j = tasks.join_next() => j,
-            _ = tokio::signal::ctrl_c(), if !interrupted => {
+            _ = tokio::signal::ctrl_c() => {
+                if interrupted {
+                    // Second Ctrl-C: stop now. Finished units are already on disk; the ones in
+                    // flight are simply run again on --resume.
+                    let _ = store.sync();
+                    eprintln!("cotlens: aborted; continue with --resume {}", store.dir().display());
+                    std::process::exit(130);
+                }
                 interrupted = true;
                 eprintln!("cotlens: interrupted; finishing units in flight (Ctrl-C again to abort)");
                 continue;
