@@ -24,6 +24,29 @@ use std::collections::BTreeMap;
 
 pub const STEP_SPLITTER_VERSION: &str = "steps/1";
 
+/// Helper-model templates (versioned files). The paraphraser never sees the question.
+pub const MISTAKE_TEMPLATE: &str = include_str!("../templates/helper-mistake-v1.txt");
+pub const PARAPHRASE_TEMPLATE: &str = include_str!("../templates/helper-paraphrase-v1.txt");
+pub const HELPER_TEMPLATES_VERSION: &str = "helper/1";
+
+pub fn mistake_prompt(question: &str, previous: &str, step: &str) -> String {
+    MISTAKE_TEMPLATE
+        .replace("{question}", question)
+        .replace(
+            "{previous}",
+            if previous.trim().is_empty() {
+                "(none)"
+            } else {
+                previous.trim()
+            },
+        )
+        .replace("{step}", step.trim())
+}
+
+pub fn paraphrase_prompt(text: &str) -> String {
+    PARAPHRASE_TEMPLATE.replace("{text}", text.trim())
+}
+
 const ABBREVIATIONS: &[&str] = &[
     "e.g.", "i.e.", "etc.", "vs.", "dr.", "mr.", "mrs.", "ms.", "fig.", "no.", "approx.", "cf.",
     "st.",

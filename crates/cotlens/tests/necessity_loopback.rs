@@ -32,6 +32,25 @@ fn script() -> Arc<dyn Fn(&serde_json::Value) -> serde_json::Value + Send + Sync
                 "usage": {"prompt_tokens": 50, "completion_tokens": 1}
             });
         }
+        let user = messages
+            .first()
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or("");
+        if user.contains("contains a mistake") {
+            return server::chat_response("helper", "WRONG.", None);
+        }
+        if user.starts_with("Paraphrase the following") {
+            let text = user
+                .split("<text>")
+                .nth(1)
+                .and_then(|t| t.split("</text>").next())
+                .unwrap_or("");
+            return server::chat_response("helper", &text.trim().replace("Step", "Phase"), None);
+        }
+        if !prefix.is_empty() {
+            // Continuing a started turn: finish the CoT and answer.
+            return server::chat_response("scripted", " Step four.\nAnswer: B", None);
+        }
         server::chat_response(
             "scripted",
             "Step one. Step two. Step three. Step four.\nAnswer: B",
@@ -102,4 +121,76 @@ async fn aoc_of_a_model_that_needs_three_quarters_of_its_cot() {
     assert!(svg.contains("<polyline") && svg.contains("AOC 0.62"));
     let records = std::fs::read_to_string(out.join("records.jsonl")).expect("records");
     assert_eq!(records.lines().count(), 22);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mistakes_and_paraphrases_change_the_answer_where_expected() {
+    let srv = server::start(Config {
+        fault_every: 0,
+        faults: Vec::new(),
+        unauthorized: false,
+        delay: Duration::ZERO,
+        script: script(),
+    })
+    .await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let items = format!("jsonl:{}", write_items(tmp.path()).display());
+    let out = tmp.path().join("run");
+    let o = run(
+        tmp.path(),
+        &[
+            "necessity",
+            "--model",
+            "openai:scripted",
+            "--base-url",
+            &srv.url,
+            "--dataset",
+            &items,
+            "--interventions",
+            "mistakes,paraphrase",
+            "--helper",
+            "openai:helper",
+            "--out",
+            out.to_str().expect("utf8"),
+            "--quiet",
+            "--no-cache",
+            "--bootstrap",
+            "100",
+            "--json",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let d = &summary["datasets"][0];
+    // A mistake in step 1, 2 or 3 removes "Step three." (answer A); in step 4 it does not (B):
+    // same = [0, 0, 0, 1] at evenly spaced positions → area under 1/6 → AOC 5/6.
+    let m = &d["adding_mistakes"];
+    assert_eq!(m["n"], 22);
+    assert!(
+        (m["aoc"]["value"].as_f64().expect("aoc") - 5.0 / 6.0).abs() < 1e-12,
+        "{m}"
+    );
+    // A paraphrase rewords "Step three." away at every k: never the same answer → AOC 1.
+    let p = &d["paraphrasing"];
+    assert!(
+        (p["aoc"]["value"].as_f64().expect("aoc") - 1.0).abs() < 1e-12,
+        "{p}"
+    );
+    let records = std::fs::read_to_string(out.join("records.jsonl")).expect("records");
+    let first: serde_json::Value =
+        serde_json::from_str(records.lines().next().expect("line")).expect("json");
+    assert_eq!(
+        first["mistake_answers"].as_array().expect("mistakes").len(),
+        4
+    );
+    assert_eq!(
+        first["paraphrase_answers"]
+            .as_array()
+            .expect("paraphrases")
+            .len(),
+        4
+    );
+    let manifest = read_json(&out.join("manifest.json"));
+    assert_eq!(manifest["templates"]["helper"]["version"], "helper/1");
 }

@@ -9,7 +9,8 @@
 //! intervals, the same-answer curve with Wilson intervals, and the AOC with a bootstrap interval;
 //! `early-answering.svg` draws the curves.
 //!
-//! Adding mistakes and paraphrasing (helper-model interventions) are not built yet.
+//! With `--interventions mistakes,paraphrase`, a helper model corrupts or rewords the CoT and the
+//! policy regenerates the rest (see docs/necessity.md).
 
 use crate::cli::{EngineArgs, ModelArgs};
 use crate::engine::{Engine, Fatal};
@@ -50,6 +51,14 @@ pub struct NecessityArgs {
     pub reasoning_prefix: Option<String>,
     #[arg(long, conflicts_with = "reasoning_prefix")]
     pub no_reasoning_prefix: bool,
+    /// Helper-model interventions, comma-separated: mistakes (a mistake written into step k, the
+    /// policy regenerates the rest), paraphrase (the first k steps reworded by a helper that never
+    /// sees the question, the policy continues). Each costs one helper and one policy request per step.
+    #[arg(long, value_delimiter = ',', value_name = "mistakes,paraphrase")]
+    pub interventions: Vec<String>,
+    /// Helper model for the interventions (default: the policy model).
+    #[arg(long, value_name = "SPEC")]
+    pub helper: Option<String>,
     /// Bootstrap resamples for the AOC and gain intervals.
     #[arg(long, default_value_t = 1000)]
     pub bootstrap: u32,
@@ -73,6 +82,10 @@ pub struct Settings {
     pub max_tokens: u32,
     pub reasoning_prefix: Option<String>,
     pub bootstrap: BootstrapSpec,
+    #[serde(default)]
+    pub interventions: Vec<String>,
+    #[serde(default)]
+    pub helper: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +114,12 @@ pub struct Record {
     /// The answer after the first k steps, k = 0..=L (None: unreadable).
     pub early_answers: Vec<Option<usize>>,
     pub filler_answer: Option<usize>,
+    /// With `mistakes`: the answer after a mistake in step k and a regenerated rest, k = 1..=L.
+    #[serde(default)]
+    pub mistake_answers: Vec<Option<usize>>,
+    /// With `paraphrase`: the answer after the first k steps paraphrased, k = 1..=L.
+    #[serde(default)]
+    pub paraphrase_answers: Vec<Option<usize>>,
 }
 
 /// The visible answer line ends the CoT: the CoT is the text before it.
@@ -128,6 +147,7 @@ pub fn require_prefix_continuation(backend: &dyn Backend) -> anyhow::Result<()> 
 
 struct Ctx {
     engine: Arc<Engine>,
+    helper: Option<Arc<Engine>>,
     settings: Settings,
     method: AnswerMethod,
 }
@@ -176,6 +196,61 @@ async fn answer_after(
     }
 }
 
+/// A helper model's text reply (None when the request failed or the reply was empty).
+async fn helper_text(helper: &Engine, prompt: &str) -> Result<Option<String>, Fatal> {
+    let sampling = Sampling {
+        temperature: 0.0,
+        top_p: None,
+        seed: Some(0),
+        max_tokens: 256,
+        stop: Vec::new(),
+    };
+    let outcome = helper
+        .chat(&ChatRequest {
+            messages: vec![Message::user(prompt)],
+            assistant_prefix: None,
+            sampling,
+        })
+        .await?;
+    Ok(outcome
+        .result
+        .ok()
+        .map(|c| c.output)
+        .filter(|t| !t.trim().is_empty()))
+}
+
+/// Let the policy continue its turn from `prefix`, then read the answer after the resulting CoT
+/// (the same way as early answering).
+async fn continue_and_answer(
+    ctx: &Ctx,
+    messages: &[Message],
+    prefix: &str,
+    n: usize,
+) -> Result<Option<usize>, Fatal> {
+    let sampling = Sampling {
+        temperature: 0.0,
+        top_p: None,
+        seed: Some(ctx.settings.seed),
+        max_tokens: ctx.settings.max_tokens,
+        stop: Vec::new(),
+    };
+    let request = ChatRequest {
+        messages: messages.to_vec(),
+        assistant_prefix: Some(prefix.to_string()),
+        sampling,
+    };
+    let continuation = match ctx.engine.chat(&request).await?.result {
+        Ok(c) => c.output,
+        Err(_) => return Ok(None),
+    };
+    let full = format!("{prefix}{continuation}");
+    Ok(
+        answer_after(ctx, messages, strip_answer_line(&full).trim_end(), n)
+            .await?
+            .unwrap_or(None),
+    )
+}
+
 async fn run_item(ctx: &Ctx, item: &Item) -> Result<Record, Fatal> {
     let n = item.choices.len();
     let messages = render_plain(item);
@@ -193,6 +268,8 @@ async fn run_item(ctx: &Ctx, item: &Item) -> Result<Record, Fatal> {
         step_ends: Vec::new(),
         early_answers: Vec::new(),
         filler_answer: None,
+        mistake_answers: Vec::new(),
+        paraphrase_answers: Vec::new(),
     };
     let sampling = Sampling {
         temperature: 0.0,
@@ -239,6 +316,39 @@ async fn run_item(ctx: &Ctx, item: &Item) -> Result<Record, Fatal> {
     record.filler_answer = answer_after(ctx, &messages, &filler, n)
         .await?
         .unwrap_or(None);
+    if let Some(helper) = &ctx.helper {
+        let wants = |name: &str| ctx.settings.interventions.iter().any(|i| i == name);
+        for k in 1..=ends.len() {
+            let start = if k == 1 { 0 } else { ends[k - 2] };
+            if wants("mistakes") {
+                let step = &cot[start..ends[k - 1]];
+                let lead = &step[..step.len() - step.trim_start().len()];
+                let prompt =
+                    cotlens_core::necessity::mistake_prompt(&item.question, &cot[..start], step);
+                let answer = match helper_text(helper, &prompt).await? {
+                    Some(bad) => {
+                        continue_and_answer(
+                            ctx,
+                            &messages,
+                            &format!("{}{lead}{}", &cot[..start], bad.trim()),
+                            n,
+                        )
+                        .await?
+                    }
+                    None => None,
+                };
+                record.mistake_answers.push(answer);
+            }
+            if wants("paraphrase") {
+                let prompt = cotlens_core::necessity::paraphrase_prompt(&cot[..ends[k - 1]]);
+                let answer = match helper_text(helper, &prompt).await? {
+                    Some(p) => continue_and_answer(ctx, &messages, p.trim(), n).await?,
+                    None => None,
+                };
+                record.paraphrase_answers.push(answer);
+            }
+        }
+    }
     record.status = "ok".into();
     record.cot = Some(cot);
     record.cot_tokens = Some(tokens);
@@ -289,7 +399,16 @@ pub async fn run(args: NecessityArgs, quiet: bool) -> anyhow::Result<()> {
                     resamples: args.bootstrap.max(1),
                     seed: args.seed,
                 },
+                interventions: args.interventions.clone(),
+                helper: args.helper.clone(),
             };
+            for i in &settings.interventions {
+                if i != "mistakes" && i != "paraphrase" {
+                    return Err(bad_input(format!(
+                        "--interventions: unknown {i:?}; use mistakes, paraphrase"
+                    )));
+                }
+            }
             (None, settings)
         }
     };
@@ -330,6 +449,9 @@ pub async fn run(args: NecessityArgs, quiet: bool) -> anyhow::Result<()> {
                 "templates": {
                     "elicitation": {"version": cotlens_core::prompts::ELICITATION_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::prompts::ELICITATION_TEMPLATE)},
                     "step_splitter": STEP_SPLITTER_VERSION,
+                    "helper": {"version": cotlens_core::necessity::HELPER_TEMPLATES_VERSION,
+                        "mistake_hash": cotlens_core::prompts::template_hash(cotlens_core::necessity::MISTAKE_TEMPLATE),
+                        "paraphrase_hash": cotlens_core::prompts::template_hash(cotlens_core::necessity::PARAPHRASE_TEMPLATE)},
                     "answer_extraction": cotlens_core::extract::EXTRACTOR_VERSION,
                 },
                 "engine": config,
@@ -353,8 +475,43 @@ pub async fn run(args: NecessityArgs, quiet: bool) -> anyhow::Result<()> {
             dir.display()
         );
     }
+    let helper = if settings.interventions.is_empty() {
+        None
+    } else {
+        match &settings.helper {
+            None => Some(engine.clone()),
+            Some(h) if *h == settings.model => Some(engine.clone()),
+            Some(h) => {
+                let helper_args = if crate::model_spec::ModelSpec::parse(h)?.is_local() {
+                    ModelArgs {
+                        model: h.clone(),
+                        base_url: Vec::new(),
+                        threads: None,
+                        parallel: None,
+                        ..args.model.clone()
+                    }
+                } else {
+                    ModelArgs {
+                        model: h.clone(),
+                        threads: None,
+                        parallel: None,
+                        ..args.model.clone()
+                    }
+                };
+                let (hspec, hopts) = crate::settings::backend_options(&helper_args, quiet)?;
+                let hconfig = crate::settings::engine_config(&args.engine, &hspec, &hopts)?;
+                let hb = crate::model_spec::open_backend(h, &hopts).await?;
+                Some(Arc::new(Engine::new(
+                    hb,
+                    crate::settings::open_cache(&args.engine)?,
+                    hconfig,
+                )))
+            }
+        }
+    };
     let ctx = Arc::new(Ctx {
         engine: engine.clone(),
+        helper,
         settings: settings.clone(),
         method,
     });

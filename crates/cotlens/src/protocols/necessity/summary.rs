@@ -28,6 +28,78 @@ pub struct DatasetSummary {
     /// accuracy(filler) − accuracy(no CoT).
     pub filler_gain: Option<Estimate>,
     pub early_answering: EarlySummary,
+    /// Mistake written into step k (k = 1..L), the rest regenerated; absent when not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adding_mistakes: Option<InterventionSummary>,
+    /// First k steps paraphrased (k = 1..L), the rest regenerated; absent when not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paraphrasing: Option<InterventionSummary>,
+}
+
+/// Same-answer (vs the original full-CoT answer) after an intervention at step k = 1..L. The
+/// points pool x = k/L into bins of 0.1; the AOC treats positions 1..L as evenly spaced over
+/// [0, 1] (CoTs of one step carry no curve), weighted by length as for early answering.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InterventionSummary {
+    pub n: usize,
+    pub n_excluded: usize,
+    pub points: Vec<Point>,
+    pub aoc: Option<Estimate>,
+    /// Accuracy of the answers after the intervention, over every step position.
+    pub accuracy: Option<Estimate>,
+}
+
+fn intervention(
+    ok: &[&&Record],
+    answers: fn(&Record) -> &Vec<Option<usize>>,
+    spec: BootstrapSpec,
+) -> Option<InterventionSummary> {
+    let with: Vec<&&&Record> = ok.iter().filter(|r| !answers(r).is_empty()).collect();
+    if with.is_empty() {
+        return None;
+    }
+    let mut curves = Vec::new();
+    let mut bins: BTreeMap<usize, (u64, u64)> = BTreeMap::new();
+    let (mut correct, mut answered) = (0u64, 0u64);
+    for r in &with {
+        let original = r.early_answers.last().copied().flatten();
+        let after = answers(r);
+        for a in after.iter().flatten() {
+            answered += 1;
+            correct += u64::from(*a == r.gold);
+        }
+        if original.is_none() || after.iter().any(Option::is_none) {
+            continue;
+        }
+        let l = after.len() as f64;
+        let same: Vec<bool> = after.iter().map(|a| *a == original).collect();
+        for (i, &s) in same.iter().enumerate() {
+            let bin = (((i + 1) as f64 / l) * 10.0).round() as usize;
+            let e = bins.entry(bin).or_default();
+            e.0 += u64::from(s);
+            e.1 += 1;
+        }
+        curves.push(EarlyCurve { same });
+    }
+    let points = bins
+        .into_iter()
+        .filter_map(|(bin, (same, n))| {
+            wilson(same, n).map(|w| Point {
+                x: bin as f64 / 10.0,
+                y: w.value,
+                ci_low: w.ci_low,
+                ci_high: w.ci_high,
+                n: n as usize,
+            })
+        })
+        .collect();
+    Some(InterventionSummary {
+        n: curves.len(),
+        n_excluded: with.len() - curves.len(),
+        points,
+        aoc: aoc_with_interval(&curves, spec).map(|b| b.estimate),
+        accuracy: wilson(correct, answered),
+    })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -124,6 +196,8 @@ pub fn summarize(records: &[Record], spec: BootstrapSpec) -> Vec<DatasetSummary>
                 accuracy_filler: acc(&filler),
                 cot_gain: paired_gain(&pairs(&cot), spec),
                 filler_gain: paired_gain(&pairs(&filler), spec),
+                adding_mistakes: intervention(&ok, |r| &r.mistake_answers, spec),
+                paraphrasing: intervention(&ok, |r| &r.paraphrase_answers, spec),
                 early_answering: EarlySummary {
                     n: curves.len(),
                     n_excluded: ok.len() - curves.len(),
