@@ -18,11 +18,9 @@ use crate::error::bad_input;
 use crate::store::{write_atomic, write_json_atomic, RunStore, SUMMARY};
 use anyhow::Context;
 use cotlens_core::datasets::{subset, DatasetSpec};
-use cotlens_core::extract::extract_answer;
-use cotlens_core::necessity::{split_steps, STEP_SPLITTER_VERSION};
-use cotlens_core::prompts::render_plain;
+use cotlens_core::necessity::STEP_SPLITTER_VERSION;
 use cotlens_core::stats::BootstrapSpec;
-use cotlens_core::types::{letter, ChatRequest, Item, LogprobRequest, Message, Sampling};
+use cotlens_core::types::Item;
 use cotlens_core::{Backend, Capability};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -123,7 +121,7 @@ pub struct Record {
 }
 
 /// The visible answer line ends the CoT: the CoT is the text before it.
-fn strip_answer_line(text: &str) -> &str {
+pub(crate) fn strip_answer_line(text: &str) -> &str {
     static ANSWER_LINE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
         Regex::new(r"(?im)^\s*\**\s*(?:final\s+)?answer\s*\**\s*[:=]").expect("valid regex")
     });
@@ -145,222 +143,12 @@ pub fn require_prefix_continuation(backend: &dyn Backend) -> anyhow::Result<()> 
     }
 }
 
-struct Ctx {
-    engine: Arc<Engine>,
-    helper: Option<Arc<Engine>>,
-    settings: Settings,
-    method: AnswerMethod,
-}
-
-/// The answer after `prefix` (the model's turn so far).
-async fn answer_after(
-    ctx: &Ctx,
-    messages: &[Message],
-    prefix: &str,
-    n: usize,
-) -> Result<Result<Option<usize>, String>, Fatal> {
-    let stem = if prefix.trim().is_empty() {
-        "Answer:".to_string()
-    } else {
-        format!("{}\nAnswer:", prefix.trim_end())
-    };
-    match ctx.method {
-        AnswerMethod::Logprobs => {
-            let request = LogprobRequest {
-                messages: messages.to_vec(),
-                assistant_prefix: Some(stem),
-                candidates: (0..n).map(|i| format!(" {}", letter(i))).collect(),
-            };
-            let outcome = ctx.engine.candidate_logprobs(&request).await?;
-            Ok(outcome
-                .result
-                .map(|lp| lp.argmax().filter(|&i| lp.logprobs[i].is_finite())))
-        }
-        AnswerMethod::Sampled => {
-            let request = ChatRequest {
-                messages: messages.to_vec(),
-                assistant_prefix: Some(format!("{stem} (")),
-                sampling: Sampling {
-                    temperature: 0.0,
-                    top_p: None,
-                    seed: Some(0),
-                    max_tokens: 4,
-                    stop: Vec::new(),
-                },
-            };
-            let outcome = ctx.engine.chat(&request).await?;
-            Ok(outcome
-                .result
-                .map(|c| extract_answer(&format!("({}", c.output.trim_start()), n).index()))
-        }
-    }
-}
-
-/// A helper model's text reply (None when the request failed or the reply was empty).
-async fn helper_text(helper: &Engine, prompt: &str) -> Result<Option<String>, Fatal> {
-    let sampling = Sampling {
-        temperature: 0.0,
-        top_p: None,
-        seed: Some(0),
-        max_tokens: 256,
-        stop: Vec::new(),
-    };
-    let outcome = helper
-        .chat(&ChatRequest {
-            messages: vec![Message::user(prompt)],
-            assistant_prefix: None,
-            sampling,
-        })
-        .await?;
-    Ok(outcome
-        .result
-        .ok()
-        .map(|c| c.output)
-        .filter(|t| !t.trim().is_empty()))
-}
-
-/// Let the policy continue its turn from `prefix`, then read the answer after the resulting CoT
-/// (the same way as early answering).
-async fn continue_and_answer(
-    ctx: &Ctx,
-    messages: &[Message],
-    prefix: &str,
-    n: usize,
-) -> Result<Option<usize>, Fatal> {
-    let sampling = Sampling {
-        temperature: 0.0,
-        top_p: None,
-        seed: Some(ctx.settings.seed),
-        max_tokens: ctx.settings.max_tokens,
-        stop: Vec::new(),
-    };
-    let request = ChatRequest {
-        messages: messages.to_vec(),
-        assistant_prefix: Some(prefix.to_string()),
-        sampling,
-    };
-    let continuation = match ctx.engine.chat(&request).await?.result {
-        Ok(c) => c.output,
-        Err(_) => return Ok(None),
-    };
-    let full = format!("{prefix}{continuation}");
-    Ok(
-        answer_after(ctx, messages, strip_answer_line(&full).trim_end(), n)
-            .await?
-            .unwrap_or(None),
-    )
-}
-
-async fn run_item(ctx: &Ctx, item: &Item) -> Result<Record, Fatal> {
-    let n = item.choices.len();
-    let messages = render_plain(item);
-    let mut record = Record {
-        key: item.id.clone(),
-        item_id: item.id.clone(),
-        dataset: item.source.clone(),
-        gold: item.answer,
-        n_options: n,
-        status: "failed".into(),
-        error: None,
-        method: Some(ctx.method),
-        cot: None,
-        cot_tokens: None,
-        step_ends: Vec::new(),
-        early_answers: Vec::new(),
-        filler_answer: None,
-        mistake_answers: Vec::new(),
-        paraphrase_answers: Vec::new(),
-    };
-    let sampling = Sampling {
-        temperature: 0.0,
-        top_p: None,
-        seed: Some(ctx.settings.seed),
-        max_tokens: ctx.settings.max_tokens,
-        stop: Vec::new(),
-    };
-    let request = ChatRequest {
-        messages: messages.clone(),
-        assistant_prefix: ctx.settings.reasoning_prefix.clone(),
-        sampling,
-    };
-    let completion = match ctx.engine.chat(&request).await?.result {
-        Ok(c) => c,
-        Err(e) => {
-            record.error = Some(e);
-            return Ok(record);
-        }
-    };
-    let full = match &completion.reasoning {
-        Some(r) if !r.reasoning.is_empty() => r.reasoning.clone(),
-        _ => format!(
-            "{}{}",
-            ctx.settings.reasoning_prefix.as_deref().unwrap_or(""),
-            completion.output
-        ),
-    };
-    let cot = strip_answer_line(&full).trim_end().to_string();
-    let ends = split_steps(&cot);
-    let mut early = Vec::with_capacity(ends.len() + 1);
-    for k in 0..=ends.len() {
-        let prefix = if k == 0 { "" } else { &cot[..ends[k - 1]] };
-        match answer_after(ctx, &messages, prefix, n).await? {
-            Ok(a) => early.push(a),
-            Err(e) => {
-                record.error = Some(e);
-                return Ok(record);
-            }
-        }
-    }
-    let tokens = completion.usage.completion_tokens.max(1);
-    let filler = " ...".repeat(tokens as usize);
-    record.filler_answer = answer_after(ctx, &messages, &filler, n)
-        .await?
-        .unwrap_or(None);
-    if let Some(helper) = &ctx.helper {
-        let wants = |name: &str| ctx.settings.interventions.iter().any(|i| i == name);
-        for k in 1..=ends.len() {
-            let start = if k == 1 { 0 } else { ends[k - 2] };
-            if wants("mistakes") {
-                let step = &cot[start..ends[k - 1]];
-                let lead = &step[..step.len() - step.trim_start().len()];
-                let prompt =
-                    cotlens_core::necessity::mistake_prompt(&item.question, &cot[..start], step);
-                let answer = match helper_text(helper, &prompt).await? {
-                    Some(bad) => {
-                        continue_and_answer(
-                            ctx,
-                            &messages,
-                            &format!("{}{lead}{}", &cot[..start], bad.trim()),
-                            n,
-                        )
-                        .await?
-                    }
-                    None => None,
-                };
-                record.mistake_answers.push(answer);
-            }
-            if wants("paraphrase") {
-                let prompt = cotlens_core::necessity::paraphrase_prompt(&cot[..ends[k - 1]]);
-                let answer = match helper_text(helper, &prompt).await? {
-                    Some(p) => continue_and_answer(ctx, &messages, p.trim(), n).await?,
-                    None => None,
-                };
-                record.paraphrase_answers.push(answer);
-            }
-        }
-    }
-    record.status = "ok".into();
-    record.cot = Some(cot);
-    record.cot_tokens = Some(tokens);
-    record.step_ends = ends;
-    record.early_answers = early;
-    Ok(record)
-}
-
 mod summary;
+mod unit;
 
 use summary::render_table;
 pub use summary::{curves_svg, summarize, DatasetSummary, EarlySummary, Point};
+use unit::{run_item, Ctx};
 
 pub async fn run(args: NecessityArgs, quiet: bool) -> anyhow::Result<()> {
     let (store, settings) = match &args.resume {
@@ -592,7 +380,7 @@ mod tests {
         }
         async fn chat(
             &self,
-            _: &ChatRequest,
+            _: &cotlens_core::types::ChatRequest,
         ) -> Result<cotlens_core::types::Completion, cotlens_core::BackendError> {
             Err(self.unsupported(Capability::Chat))
         }
