@@ -3,14 +3,14 @@
 # (default) and without it (--no-prefix-cache: every early-answer request re-evaluates its whole
 # prompt), on the same N items (default 30), 2 threads, no response cache.
 # Requests = per item 1 CoT + (L + 1) early answers + 1 filler; tokens = CoT tokens generated.
-# Usage: bash bench/necessity/run.sh [N]
+# Usage: bash bench/necessity/run.sh [N]   (MODES=cache to skip the slow recomputing side)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N="${1:-30}"
 W=target/bench/necessity
 mkdir -p "$W"
 cargo build --release -q -p cotlens
-for mode in cache no-cache; do
+for mode in ${MODES:-cache no-cache}; do
   flag=""; [ "$mode" = "no-cache" ] && flag="--no-prefix-cache"
   rm -rf "$W/$mode"
   /usr/bin/time -v ./target/release/cotlens necessity --limit "$N" --threads 2 --no-cache $flag --quiet --out "$W/$mode" > /dev/null 2> "$W/$mode.time"

@@ -193,4 +193,11 @@ async fn mistakes_and_paraphrases_change_the_answer_where_expected() {
     );
     let manifest = read_json(&out.join("manifest.json"));
     assert_eq!(manifest["templates"]["helper"]["version"], "helper/1");
+    let svg = std::fs::read_to_string(out.join("early-answering.svg")).expect("svg");
+    assert_eq!(
+        svg.matches("<polyline").count(),
+        3,
+        "early answering, mistakes, paraphrasing"
+    );
+    assert!(svg.contains("adding mistakes (AOC 0.83)") && svg.contains("paraphrasing (AOC 1.00)"));
 }

@@ -214,29 +214,44 @@ pub fn summarize(records: &[Record], spec: BootstrapSpec) -> Vec<DatasetSummary>
 
 /// Same-answer curves as one self-contained SVG.
 pub fn curves_svg(summaries: &[DatasetSummary]) -> String {
-    let curves: Vec<crate::protocols::svg::NamedCurve> = summaries
-        .iter()
-        .map(|s| {
-            (
-                format!(
-                    "{} (AOC {})",
-                    s.dataset,
-                    s.early_answering
-                        .aoc
-                        .map(|a| format!("{:.2}", a.value))
-                        .unwrap_or_else(|| "—".into())
-                ),
-                s.early_answering
-                    .points
-                    .iter()
-                    .map(|p| (p.x, p.y, 0.0))
-                    .collect(),
-            )
-        })
-        .collect();
+    fn curve(
+        name: String,
+        aoc: Option<Estimate>,
+        points: &[Point],
+    ) -> crate::protocols::svg::NamedCurve {
+        let aoc = aoc
+            .map(|a| format!("{:.2}", a.value))
+            .unwrap_or_else(|| "—".into());
+        (
+            format!("{name} (AOC {aoc})"),
+            points.iter().map(|p| (p.x, p.y, 0.0)).collect(),
+        )
+    }
+    let mut curves = Vec::new();
+    for s in summaries {
+        curves.push(curve(
+            format!("{} early answering", s.dataset),
+            s.early_answering.aoc,
+            &s.early_answering.points,
+        ));
+        if let Some(m) = &s.adding_mistakes {
+            curves.push(curve(
+                format!("{} adding mistakes", s.dataset),
+                m.aoc,
+                &m.points,
+            ));
+        }
+        if let Some(p) = &s.paraphrasing {
+            curves.push(curve(
+                format!("{} paraphrasing", s.dataset),
+                p.aoc,
+                &p.points,
+            ));
+        }
+    }
     crate::protocols::svg::roc_svg(&curves)
-        .replace("false positive rate", "fraction of the CoT given (k / L)")
-        .replace("true positive rate", "same answer as with the full CoT")
+        .replace("false positive rate", "fraction of the CoT (k / L)")
+        .replace("true positive rate", "same answer as with the original CoT")
 }
 
 fn est(e: Option<Estimate>) -> String {
