@@ -16,5 +16,6 @@ pub mod model_spec;
 pub mod printer;
 pub mod progress;
 pub mod protocols;
+pub mod runner;
 pub mod settings;
 pub mod store;

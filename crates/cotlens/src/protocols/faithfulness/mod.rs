@@ -10,7 +10,7 @@ pub mod summary;
 pub mod unit;
 
 use crate::cli::{DirectionArg, FaithfulnessArgs, ForceAnswer};
-use crate::engine::{Engine, Fatal};
+use crate::engine::Engine;
 use crate::error::bad_input;
 use crate::model_spec::open_backend;
 use crate::progress::Progress;
@@ -434,8 +434,8 @@ fn read_lines<T: serde::de::DeserializeOwned>(dir: &std::path::Path) -> anyhow::
     Ok(out)
 }
 
-/// Run units with at most `concurrency` (×2, to keep the pipe full) in flight; stop at the
-/// first fatal error or Ctrl-C, letting units in flight finish and be recorded.
+/// Run units with at most `concurrency` (×2, to keep the pipe full) in flight, appending each
+/// record as it finishes (see [`crate::runner`]).
 async fn run_pending(
     ctx: Arc<UnitContext>,
     store: Arc<RunStore>,
@@ -443,61 +443,28 @@ async fn run_pending(
     concurrency: usize,
     progress: &Progress,
 ) -> anyhow::Result<()> {
-    let mut queue = pending.into_iter();
-    let mut tasks = tokio::task::JoinSet::new();
-    let limit = concurrency.max(1) * 2;
-    let mut failure: Option<anyhow::Error> = None;
-    let mut interrupted = false;
     let mut last_sync = std::time::Instant::now();
-    loop {
-        while failure.is_none() && !interrupted && tasks.len() < limit {
-            let Some(unit) = queue.next() else { break };
-            let ctx = ctx.clone();
-            tasks.spawn(async move { unit::run_unit(&ctx, &unit).await });
+    let work = |unit: plan::Unit| {
+        let ctx = ctx.clone();
+        async move { unit::run_unit(&ctx, &unit).await }
+    };
+    let done = |record: Record| -> anyhow::Result<()> {
+        store.append(&serde_json::to_value(&record)?)?;
+        progress.inc(&ctx.engine.counters);
+        // Each record is written (and survives a kill) at once; fsync against power loss at
+        // most once a second.
+        if last_sync.elapsed() >= std::time::Duration::from_secs(1) {
+            store.sync()?;
+            last_sync = std::time::Instant::now();
         }
-        if tasks.is_empty() {
-            break;
-        }
-        let joined = tokio::select! {
-            j = tasks.join_next() => j,
-            _ = tokio::signal::ctrl_c() => {
-                if interrupted {
-                    // Second Ctrl-C: stop now. Finished units are already on disk; the ones in
-                    // flight are simply run again on --resume.
-                    let _ = store.sync();
-                    eprintln!("cotlens: aborted; continue with --resume {}", store.dir().display());
-                    std::process::exit(130);
-                }
-                interrupted = true;
-                eprintln!("cotlens: interrupted; finishing units in flight (Ctrl-C again to abort)");
-                continue;
-            }
-        };
-        let Some(joined) = joined else { break };
-        match joined {
-            Ok(Ok(record)) => {
-                store.append(&serde_json::to_value(&record)?)?;
-                progress.inc(&ctx.engine.counters);
-                // Each record is written (and survives a kill) at once; fsync against power loss
-                // at most once a second.
-                if last_sync.elapsed() >= std::time::Duration::from_secs(1) {
-                    store.sync()?;
-                    last_sync = std::time::Instant::now();
-                }
-            }
-            Ok(Err(Fatal(e))) => {
-                failure.get_or_insert_with(|| anyhow::Error::new(e));
-            }
-            Err(join) => {
-                failure.get_or_insert_with(|| anyhow::anyhow!("a unit panicked: {join}"));
-            }
-        }
-    }
-    if let Some(f) = failure {
-        return Err(f);
-    }
-    if interrupted {
-        anyhow::bail!("interrupted");
-    }
-    Ok(())
+        Ok(())
+    };
+    let abort = || {
+        let _ = store.sync();
+        eprintln!(
+            "cotlens: aborted; continue with --resume {}",
+            store.dir().display()
+        );
+    };
+    crate::runner::run_bounded(pending, concurrency.max(1) * 2, work, done, abort).await
 }

@@ -292,38 +292,31 @@ pub async fn run_monitor(args: MonitorArgs, quiet: bool) -> anyhow::Result<()> {
         let jobs: Vec<(usize, usize)> = (0..llm.len())
             .flat_map(|m| (0..traces.len()).map(move |t| (m, t)))
             .collect();
-        let mut queue = jobs.into_iter();
-        let mut tasks = tokio::task::JoinSet::new();
-        let limit = engine.config().concurrency.max(1) * 2;
-        let mut failure: Option<anyhow::Error> = None;
-        loop {
-            while failure.is_none() && tasks.len() < limit {
-                let Some((m, t)) = queue.next() else { break };
-                let (engine, llm, traces, views) =
-                    (engine.clone(), llm.clone(), traces.clone(), views.clone());
-                tasks.spawn(async move {
-                    llm_trace_records(&engine, &llm[m], &traces[t], &views).await
-                });
+        let work = |(m, t): (usize, usize)| {
+            let (engine, llm, traces, views) =
+                (engine.clone(), llm.clone(), traces.clone(), views.clone());
+            async move { llm_trace_records(&engine, &llm[m], &traces[t], &views).await }
+        };
+        let done = |records: Vec<MonitorRecord>| -> anyhow::Result<()> {
+            for record in records {
+                tally(&record);
+                store.append(&serde_json::to_value(&record)?)?;
             }
-            let Some(joined) = tasks.join_next().await else {
-                break;
-            };
-            match joined {
-                Ok(Ok(records)) => {
-                    for record in records {
-                        tally(&record);
-                        store.append(&serde_json::to_value(&record)?)?;
-                    }
-                    progress.inc(&engine.counters);
-                }
-                Ok(Err(crate::engine::Fatal(e))) => {
-                    failure.get_or_insert_with(|| anyhow::Error::new(e));
-                }
-                Err(e) => {
-                    failure.get_or_insert_with(|| anyhow::anyhow!("a monitor task panicked: {e}"));
-                }
-            }
-        }
+            progress.inc(&engine.counters);
+            Ok(())
+        };
+        let abort = || {
+            let _ = store.sync();
+        };
+        let failure = crate::runner::run_bounded(
+            jobs,
+            engine.config().concurrency.max(1) * 2,
+            work,
+            done,
+            abort,
+        )
+        .await
+        .err();
         progress.finish();
         if let Some(e) = failure {
             store.sync()?;

@@ -13,7 +13,7 @@
 //! policy regenerates the rest (see docs/necessity.md).
 
 use crate::cli::{EngineArgs, ModelArgs};
-use crate::engine::{Engine, Fatal};
+use crate::engine::Engine;
 use crate::error::bad_input;
 use crate::store::{write_atomic, write_json_atomic, RunStore, SUMMARY};
 use anyhow::Context;
@@ -305,34 +305,23 @@ pub async fn run(args: NecessityArgs, quiet: bool) -> anyhow::Result<()> {
     });
     let store = Arc::new(store);
     let progress = crate::progress::Progress::new(pending.len() as u64, "necessity", quiet);
-    let mut queue = pending.into_iter();
-    let mut tasks = tokio::task::JoinSet::new();
     // One item per request slot: an item's early answers then extend the prefix its own CoT left
     // in the local backend's KV cache, instead of interleaving with the next item's.
-    let limit = config.concurrency.max(1);
-    let mut failure: Option<anyhow::Error> = None;
-    loop {
-        while failure.is_none() && tasks.len() < limit {
-            let Some(item) = queue.next() else { break };
-            let ctx = ctx.clone();
-            tasks.spawn(async move { run_item(&ctx, &item).await });
-        }
-        let Some(joined) = tasks.join_next().await else {
-            break;
-        };
-        match joined {
-            Ok(Ok(record)) => {
-                store.append(&serde_json::to_value(&record)?)?;
-                progress.inc(&engine.counters);
-            }
-            Ok(Err(Fatal(e))) => {
-                failure.get_or_insert_with(|| anyhow::Error::new(e));
-            }
-            Err(e) => {
-                failure.get_or_insert_with(|| anyhow::anyhow!("a unit panicked: {e}"));
-            }
-        }
-    }
+    let work = |item: Item| {
+        let ctx = ctx.clone();
+        async move { run_item(&ctx, &item).await }
+    };
+    let done = |record: Record| -> anyhow::Result<()> {
+        store.append(&serde_json::to_value(&record)?)?;
+        progress.inc(&engine.counters);
+        Ok(())
+    };
+    let abort = || {
+        let _ = store.sync();
+    };
+    let failure = crate::runner::run_bounded(pending, config.concurrency, work, done, abort)
+        .await
+        .err();
     progress.finish();
     store.sync()?;
     if let Some(e) = failure {

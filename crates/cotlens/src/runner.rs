@@ -1,0 +1,71 @@
+//! Running units of work with bounded concurrency: the loop every protocol shares.
+//!
+//! At most `limit` units are in flight; each finished unit's result goes to `done` (which
+//! appends it to the run store) in completion order. The first fatal error stops new units from
+//! starting; the ones in flight finish and are recorded, then the error is returned. A first
+//! Ctrl-C does the same ("interrupted"); a second one calls `abort` and exits at once (finished
+//! units are already on disk; the ones in flight run again on --resume).
+
+use crate::engine::Fatal;
+use std::future::Future;
+
+pub async fn run_bounded<U, R, F, Fut>(
+    units: impl IntoIterator<Item = U>,
+    limit: usize,
+    work: F,
+    mut done: impl FnMut(R) -> anyhow::Result<()>,
+    abort: impl Fn(),
+) -> anyhow::Result<()>
+where
+    R: Send + 'static,
+    F: Fn(U) -> Fut,
+    Fut: Future<Output = Result<R, Fatal>> + Send + 'static,
+{
+    let mut queue = units.into_iter();
+    let mut tasks = tokio::task::JoinSet::new();
+    let limit = limit.max(1);
+    let mut failure: Option<anyhow::Error> = None;
+    let mut interrupted = false;
+    loop {
+        while failure.is_none() && !interrupted && tasks.len() < limit {
+            let Some(unit) = queue.next() else { break };
+            tasks.spawn(work(unit));
+        }
+        if tasks.is_empty() {
+            break;
+        }
+        let joined = tokio::select! {
+            j = tasks.join_next() => j,
+            _ = tokio::signal::ctrl_c() => {
+                if interrupted {
+                    abort();
+                    std::process::exit(130);
+                }
+                interrupted = true;
+                eprintln!("cotlens: interrupted; finishing units in flight (Ctrl-C again to abort)");
+                continue;
+            }
+        };
+        let Some(joined) = joined else { break };
+        match joined {
+            Ok(Ok(result)) => {
+                if let Err(e) = done(result) {
+                    failure.get_or_insert(e);
+                }
+            }
+            Ok(Err(Fatal(e))) => {
+                failure.get_or_insert_with(|| anyhow::Error::new(e));
+            }
+            Err(join) => {
+                failure.get_or_insert_with(|| anyhow::anyhow!("a unit panicked: {join}"));
+            }
+        }
+    }
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    if interrupted {
+        anyhow::bail!("interrupted");
+    }
+    Ok(())
+}
