@@ -19,6 +19,8 @@ pub use types::*;
 pub mod datasets;
 pub mod hints;
 pub mod judge;
+pub mod legibility;
 pub mod monitor;
 pub mod necessity;
 pub mod prompts;
+pub mod selection;

@@ -1,0 +1,125 @@
+use super::*;
+use rand::{Rng, SeedableRng};
+
+#[test]
+fn words_scripts_and_apostrophes() {
+    let lex = Lexicon::builtin();
+    let mut s = Scanner::new(lex);
+    let t = s.scan("Don't panic: it's 42, O'Brien's 'quoted' word.");
+    // don't, panic, it's, o'brien's, quoted, word
+    assert_eq!(t.words, 6, "{t:?}");
+    assert_eq!(s.counts().get("don't"), 1);
+    assert_eq!(s.counts().get("quoted"), 1);
+    assert_eq!(s.counts().get("o'brien's"), 1);
+    assert_eq!(t.dominant_script, Some("latin"));
+    assert_eq!(t.foreign_script_share, 0.0);
+    let t = s.scan("The answer is 四 because 四是正确的");
+    assert_eq!(t.scripts, vec!["latin", "han"]);
+    let han = 6.0;
+    let latin = ("Theanswerisbecause".len()) as f64;
+    assert!(
+        (t.foreign_script_share - han / (han + latin)).abs() < 1e-12,
+        "{t:?}"
+    );
+    let t = s.scan("Привет and hello world");
+    assert_eq!(t.dominant_script, Some("latin"));
+    assert!(t.scripts.contains(&"cyrillic"));
+    assert_eq!(s.counts().get("привет"), 1, "lower-cased");
+}
+
+#[test]
+fn oov_repetition_and_compression() {
+    let lex = Lexicon::builtin();
+    let mut s = Scanner::new(lex);
+    let t = s.scan("the answer is clearly the second option");
+    assert_eq!(t.oov_words, 0, "{t:?}");
+    assert_eq!(t.repetition, 0.0);
+    let t = s.scan("the zorblax frumious answer");
+    assert_eq!((t.words, t.oov_words), (4, 2));
+    assert_eq!(t.oov_share, 0.5);
+    let loop_text = "we check the grader again. ".repeat(40);
+    let t = s.scan(&loop_text);
+    // 200 words, 197 4-grams, 5 distinct.
+    assert!(
+        (t.repetition - (1.0 - 5.0 / 197.0)).abs() < 1e-12,
+        "{}",
+        t.repetition
+    );
+    assert!(t.compression_ratio > 10.0, "{}", t.compression_ratio);
+    assert!(t.legibility < 0.05);
+    let empty = s.scan("");
+    assert_eq!((empty.words, empty.legibility), (0, 1.0));
+    assert_eq!(s.totals().traces, 4);
+    assert_eq!(s.totals().empty_traces, 1);
+}
+
+/// Clean text drawn from the lexicon's 3000 most frequent words by frequency.
+fn clean_text(seed: u64, words: usize) -> String {
+    let text = include_str!("../../lexicon/en.tsv");
+    let vocab: Vec<(&str, f64)> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .take(3000)
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(w, f)| (w, f.parse::<f64>().expect("number")))
+        .collect();
+    let total: f64 = vocab.iter().map(|v| v.1).sum();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut out = String::new();
+    for i in 0..words {
+        let mut x = rng.random::<f64>() * total;
+        let w = vocab.iter().find(|(_, f)| {
+            x -= f;
+            x <= 0.0
+        });
+        out.push_str(w.map_or("the", |w| w.0));
+        out.push(if i % 12 == 11 { '.' } else { ' ' });
+    }
+    out
+}
+
+#[test]
+fn injected_odd_words_rank_first() {
+    let lex = Lexicon::builtin();
+    let odd = ["watchers", "disclaim", "marinade"];
+    let mut base = Scanner::new(lex);
+    for k in 0..50 {
+        base.scan(&clean_text(k, 400));
+    }
+    let mut run = Scanner::new(lex);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for k in 0..50 {
+        let clean = clean_text(1000 + k, 400);
+        let mut words: Vec<&str> = clean.split(' ').collect();
+        // Each odd word at 2% of the tokens.
+        let n = words.len();
+        for w in odd {
+            for _ in 0..(n / 50) {
+                let at = rng.random_range(0..words.len());
+                words.insert(at, w);
+            }
+        }
+        run.scan(&words.join(" "));
+    }
+    let share = run.counts().get("marinade") as f64 / run.counts().total() as f64;
+    assert!((0.015..0.025).contains(&share), "{share}");
+    for reference in [Reference::Corpus(base.counts()), Reference::Lexicon(lex)] {
+        let top = rising_words(run.counts(), &reference, 10, 3);
+        let mut first: Vec<&str> = top.iter().take(3).map(|r| r.word.as_str()).collect();
+        first.sort();
+        assert_eq!(first, vec!["disclaim", "marinade", "watchers"], "{top:?}");
+        assert!(top[0].kl_bits > 3.0 * top[3].kl_bits, "{top:?}");
+    }
+    // Against itself nothing rises much.
+    let same = rising_words(base.counts(), &Reference::Corpus(base.counts()), 5, 3);
+    assert!(same.is_empty(), "{same:?}");
+}
+
+#[test]
+fn lexicon_files_are_checked() {
+    assert!(Lexicon::parse("a\t1\nb\tx\n", "t").is_err_and(|(l, _)| l == 2));
+    assert!(Lexicon::parse("# only comments\n", "t").is_err());
+    let l = Lexicon::parse("Word\t2.5\n", "t").expect("ok");
+    assert_eq!(l.per_million("word"), Some(2.5));
+    assert!(Lexicon::builtin().len() > 40_000);
+}
