@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
 """Rebuild en.tsv, the reference word-frequency list of `cotlens legibility`.
 
-Source: the frequency lists of zxcvbn (MIT licence; see ATTRIBUTION.md), fetched with the
-ordinary client:  python3 -m pip download --no-deps zxcvbn==4.5.0
-Two ranked lists are used: `english_wikipedia` (30,000 words) and `us_tv_and_film` (19,160;
-zxcvbn removed words already in a better-ranked list). zxcvbn keeps ranks, not counts, so each
-list's frequencies are estimated with a Zipf–Mandelbrot law, p(r) ∝ 1/(r + 2.7), normalized
-per list, and the two lists are averaged. Words must match the tokenizer of cotlens legibility
-(letters with inner apostrophes); others (digits, "u.s.") are left out.
+Source: `frequency_dictionary_en_82_765.txt` of SymSpell as shipped in the PyPI wheel
+symspellpy 6.10.1 (MIT licence; see ATTRIBUTION.md), fetched with the ordinary client:
+    python3 -m pip download --no-deps symspellpy==6.10.1
+The file holds 82,765 English words with their counts in the Google Books Ngram data
+(intersected with SCOWL by SymSpell's author). Counts become frequencies per million words;
+words the legibility tokenizer cannot produce (letters with inner apostrophes) are left out.
 
 Usage: python3 vendor.py [WHEEL]   (downloads the wheel when not given)
 """
-import os, re, subprocess, sys, tempfile, zipfile, hashlib
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
 
-VERSION = "4.5.0"
-SHA256 = None  # printed on every run; recorded in ATTRIBUTION.md
+VERSION = "6.10.1"
+MEMBER = "symspellpy/frequency_dictionary_en_82_765.txt"
 
 
 def main():
@@ -22,30 +27,25 @@ def main():
         wheel = sys.argv[1]
     else:
         tmp = tempfile.mkdtemp()
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", f"zxcvbn=={VERSION}", "-d", tmp], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", f"symspellpy=={VERSION}", "-d", tmp], check=True)
         wheel = os.path.join(tmp, [f for f in os.listdir(tmp) if f.endswith(".whl")][0])
     digest = hashlib.sha256(open(wheel, "rb").read()).hexdigest()
     with zipfile.ZipFile(wheel) as z:
-        src = z.read("zxcvbn/frequency_lists.py").decode()
-    ns = {}
-    exec(compile(src, "frequency_lists.py", "exec"), ns)
-    lists = ns["FREQUENCY_LISTS"]
+        lines = z.read(MEMBER).decode("utf-8").splitlines()
     word_re = re.compile(r"^[a-z]+(?:'[a-z]+)*$")
-    freq = {}
-    for name in ["english_wikipedia", "us_tv_and_film"]:
-        words = lists[name]
-        weights = [1.0 / (r + 1 + 2.7) for r in range(len(words))]
-        total = sum(weights)
-        for w, x in zip(words, weights):
-            if word_re.match(w):
-                freq[w] = freq.get(w, 0.0) + 0.5 * x / total * 1e6
+    counts = {}
+    for line in lines:
+        w, c = line.split()
+        if word_re.match(w):
+            counts[w] = counts.get(w, 0) + int(c)
+    total = sum(counts.values())
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "en.tsv")
     with open(out, "w") as f:
-        f.write(f"# cotlens reference lexicon: zxcvbn {VERSION} english_wikipedia + us_tv_and_film (MIT), wheel sha256 {digest}\n")
-        f.write("# word\tper_million (Zipf-Mandelbrot estimate from ranks; see vendor.py)\n")
-        for w, p in sorted(freq.items(), key=lambda kv: (-kv[1], kv[0])):
-            f.write(f"{w}\t{p:.4g}\n")
-    print(f"{len(freq)} words -> {out}; wheel sha256 {digest}")
+        f.write(f"# cotlens reference lexicon: SymSpell {MEMBER} from symspellpy {VERSION} (MIT), wheel sha256 {digest}\n")
+        f.write(f"# word\tper_million (count / {total} Google Books Ngram words x 1e6)\n")
+        for w, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            f.write(f"{w}\t{c / total * 1e6:.4g}\n")
+    print(f"{len(counts)} words -> {out}; wheel sha256 {digest}")
 
 
 if __name__ == "__main__":

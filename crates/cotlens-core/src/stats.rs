@@ -36,6 +36,30 @@ pub fn wilson(successes: u64, n: u64) -> Option<Estimate> {
     })
 }
 
+/// The mean of `values` with a normal-approximation (CLT) 95% interval, mean ± z·s/√n, for
+/// large samples where a bootstrap would be slow; `None` for no values. One value: a point.
+pub fn mean_interval(values: &[f64]) -> Option<Estimate> {
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    if values.len() == 1 {
+        return Some(Estimate {
+            value: mean,
+            ci_low: mean,
+            ci_high: mean,
+        });
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let half = Z95 * (var / n).sqrt();
+    Some(Estimate {
+        value: mean,
+        ci_low: mean - half,
+        ci_high: mean + half,
+    })
+}
+
 /// Settings of a percentile bootstrap; recorded with every bootstrap interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BootstrapSpec {
@@ -204,5 +228,16 @@ mod tests {
                 prop_assert!((-1.0 - 1e-12..=1.0 + 1e-12).contains(&k));
             }
         }
+    }
+
+    #[test]
+    fn mean_interval_by_hand() {
+        // 1, 2, 3, 4: mean 2.5, s² = 5/3, half = 1.96·√(5/12).
+        let e = mean_interval(&[1.0, 2.0, 3.0, 4.0]).expect("some");
+        let half = Z95 * (5.0f64 / 12.0).sqrt();
+        assert!((e.value - 2.5).abs() < 1e-12);
+        assert!((e.ci_high - 2.5 - half).abs() < 1e-12 && (2.5 - e.ci_low - half).abs() < 1e-12);
+        assert_eq!(mean_interval(&[]), None);
+        assert_eq!(mean_interval(&[0.5]).map(|e| e.ci_low), Some(0.5));
     }
 }

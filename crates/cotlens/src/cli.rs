@@ -60,6 +60,11 @@ pub enum Command {
         after_help = "Example:\n  cotlens monitor-eval runs/monitor --threshold 0.5"
     )]
     MonitorEval(crate::protocols::monitor::MonitorEvalArgs),
+    /// Legibility and drift of reasoning language: odd words, script mixing, repetition, compression.
+    #[command(
+        after_help = "Examples:\n  cotlens legibility traces.jsonl --baseline before.jsonl\n  cotlens legibility run:runs/sample --out runs/legibility --perplexity"
+    )]
+    Legibility(Box<crate::protocols::legibility::LegibilityArgs>),
     /// Combine the run directories of shards (--shard i/n) into one run.
     #[command(after_help = "Example:\n  cotlens merge --out runs/all runs/shard1 runs/shard2")]
     Merge(MergeArgs),

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
             cli::Command::Merge(args) => commands::merge::run(args).await,
             cli::Command::Monitor(args) => protocols::monitor::run_monitor(*args, quiet).await,
             cli::Command::MonitorEval(args) => protocols::monitor::run_monitor_eval(args),
+            cli::Command::Legibility(args) => protocols::legibility::run(*args, quiet).await,
         }
     });
     match result {

@@ -11,10 +11,14 @@ pub struct Lexicon {
 const BUILTIN: &str = include_str!("../../lexicon/en.tsv");
 
 impl Lexicon {
-    /// The built-in English lexicon (zxcvbn's Wikipedia and TV/film lists; MIT).
+    /// The built-in English lexicon (SymSpell's Google Books word counts; MIT).
     pub fn builtin() -> &'static Lexicon {
         static L: std::sync::LazyLock<Lexicon> = std::sync::LazyLock::new(|| {
-            Lexicon::parse(BUILTIN, "builtin:en (zxcvbn 4.5.0, MIT)").unwrap_or_else(|_| Lexicon {
+            Lexicon::parse(
+                BUILTIN,
+                "builtin:en (SymSpell frequency_dictionary_en_82_765, symspellpy 6.10.1, MIT)",
+            )
+            .unwrap_or_else(|_| Lexicon {
                 freq: HashMap::default(),
                 min: 1.0,
                 origin: "empty".into(),

@@ -1,0 +1,436 @@
+//! `cotlens legibility`: legibility and drift of reasoning language (PROTOCOLS.md §5), per trace
+//! and per corpus, against the reference lexicon and a `--baseline` corpus (docs/legibility.md).
+
+use super::legibility_ppl::Perplexity;
+use crate::cli::{EngineArgs, ModelArgs};
+use crate::error::bad_input;
+use crate::store::write_json_atomic;
+use cotlens_core::legibility::input::{for_each_text, TextField};
+use cotlens_core::legibility::{rising_words, Lexicon, Reference, RisingWord, Scanner, TraceStats};
+use cotlens_core::stats::{mean_interval, Estimate};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct LegibilityArgs {
+    /// Texts to measure: jsonl:PATH (traces, docs/traces.md), run:DIR (a cotlens run's
+    /// records, e.g. `cotlens sample`), or a plain path (a file is JSONL, a directory a run).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// A baseline corpus (same forms) to compare with: before/after, or two checkpoints. Repeatable.
+    #[arg(long, value_name = "INPUT")]
+    pub baseline: Vec<String>,
+    /// Which text to measure: the reasoning (`reasoning` or `cot` fields) or the final output.
+    #[arg(long, value_enum, default_value_t = FieldArg::Cot)]
+    pub field: FieldArg,
+    /// Reference lexicon: word<TAB>per_million lines (default: built-in English, SymSpell's Google Books counts, MIT).
+    #[arg(long, value_name = "FILE")]
+    pub lexicon: Option<PathBuf>,
+    /// Rising words to list.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Ignore words seen fewer times than this in the rising-word lists.
+    #[arg(long, default_value_t = 3)]
+    pub min_count: u64,
+    /// Also measure perplexity of each text under --model (default: the embedded model).
+    #[arg(long)]
+    pub perplexity: bool,
+    /// Perplexity reads at most this many characters of each text (to fit the context).
+    #[arg(long, default_value_t = 3000)]
+    pub perplexity_max_chars: usize,
+    /// Write manifest.json, records.jsonl (one line per trace) and summary.json here.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FieldArg {
+    Cot,
+    Output,
+}
+
+/// One corpus, summarized.
+#[derive(Debug, Clone, Serialize)]
+pub struct CorpusSummary {
+    pub inputs: Vec<String>,
+    pub traces: usize,
+    pub empty_traces: usize,
+    pub bytes: u64,
+    pub words: u64,
+    /// Pooled over words.
+    pub oov_share: f64,
+    /// Pooled over letters.
+    pub foreign_script_share: f64,
+    pub script_shares: BTreeMap<&'static str, f64>,
+    /// Pooled over 4-grams.
+    pub repetition: f64,
+    pub compression_ratio: f64,
+    /// Means over traces with a 95% normal-approximation interval (n = traces).
+    pub mean_oov_share: Option<Estimate>,
+    pub mean_foreign_script_share: Option<Estimate>,
+    pub mean_repetition: Option<Estimate>,
+    pub mean_compression_ratio: Option<Estimate>,
+    pub mean_legibility: Option<Estimate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_perplexity: Option<Estimate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub perplexity_n: Option<usize>,
+}
+
+#[derive(Default)]
+struct PerTrace {
+    oov: Vec<f64>,
+    foreign: Vec<f64>,
+    rep: Vec<f64>,
+    compression: Vec<f64>,
+    legibility: Vec<f64>,
+}
+
+impl PerTrace {
+    fn push(&mut self, t: &TraceStats) {
+        self.oov.push(t.oov_share);
+        self.foreign.push(t.foreign_script_share);
+        self.rep.push(t.repetition);
+        self.compression.push(t.compression_ratio);
+        self.legibility.push(t.legibility);
+    }
+}
+
+/// `jsonl:PATH`, `run:DIR` or a plain path → the JSONL file to read.
+pub fn input_path(spec: &str) -> anyhow::Result<PathBuf> {
+    let (kind, path) = match spec.split_once(':') {
+        Some((k @ ("jsonl" | "run"), p)) => (k, PathBuf::from(p)),
+        _ => {
+            let p = PathBuf::from(spec);
+            (if p.is_dir() { "run" } else { "jsonl" }, p)
+        }
+    };
+    let file = if kind == "run" {
+        path.join(crate::store::RECORDS)
+    } else {
+        path
+    };
+    if !file.is_file() {
+        return Err(bad_input(format!(
+            "{spec}: no such file ({})",
+            file.display()
+        )));
+    }
+    Ok(file)
+}
+
+fn summarize(inputs: &[String], s: &Scanner, per: &PerTrace, ppl: &[f64]) -> CorpusSummary {
+    let t = s.totals();
+    let letters: u64 = t.letters.values().sum();
+    let dominant = t.letters.values().copied().max().unwrap_or(0);
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    CorpusSummary {
+        inputs: inputs.to_vec(),
+        traces: t.traces,
+        empty_traces: t.empty_traces,
+        bytes: t.bytes,
+        words: t.words,
+        oov_share: ratio(t.oov_words, t.words),
+        foreign_script_share: if letters == 0 {
+            0.0
+        } else {
+            1.0 - ratio(dominant, letters)
+        },
+        script_shares: t
+            .letters
+            .iter()
+            .map(|(k, v)| (*k, ratio(*v, letters)))
+            .collect(),
+        repetition: ratio(t.repeated_ngrams, t.ngrams),
+        compression_ratio: if t.compressed_bytes == 0 {
+            1.0
+        } else {
+            ratio(t.bytes, t.compressed_bytes)
+        },
+        mean_oov_share: mean_interval(&per.oov),
+        mean_foreign_script_share: mean_interval(&per.foreign),
+        mean_repetition: mean_interval(&per.rep),
+        mean_compression_ratio: mean_interval(&per.compression),
+        mean_legibility: mean_interval(&per.legibility),
+        mean_perplexity: mean_interval(ppl),
+        perplexity_n: (!ppl.is_empty()).then_some(ppl.len()),
+    }
+}
+
+#[derive(Serialize)]
+struct TraceRecord<'a> {
+    key: String,
+    id: &'a str,
+    input: &'a str,
+    #[serde(flatten)]
+    stats: &'a TraceStats,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    perplexity: Option<f64>,
+}
+
+/// records.jsonl written to a temporary file and renamed into place at the end.
+struct RecordWriter {
+    out: std::io::BufWriter<tempfile::NamedTempFile>,
+    path: PathBuf,
+}
+
+impl RecordWriter {
+    fn new(dir: &Path) -> anyhow::Result<Self> {
+        let tmp = tempfile::Builder::new()
+            .prefix(".tmp-records")
+            .tempfile_in(dir)?;
+        Ok(Self {
+            out: std::io::BufWriter::with_capacity(1 << 20, tmp),
+            path: dir.join(crate::store::RECORDS),
+        })
+    }
+    fn write(&mut self, rec: &TraceRecord) -> anyhow::Result<()> {
+        use std::io::Write;
+        serde_json::to_writer(&mut self.out, rec)?;
+        self.out.write_all(b"\n")?;
+        Ok(())
+    }
+    fn finish(self) -> anyhow::Result<()> {
+        let tmp = self.out.into_inner().map_err(|e| e.into_error())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&self.path)?;
+        Ok(())
+    }
+}
+
+pub async fn run(args: LegibilityArgs, quiet: bool) -> anyhow::Result<()> {
+    let field = match args.field {
+        FieldArg::Cot => TextField::Cot,
+        FieldArg::Output => TextField::Output,
+    };
+    let owned;
+    let lexicon: &Lexicon = match &args.lexicon {
+        None => Lexicon::builtin(),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| bad_input(format!("{}: {e}", p.display())))?;
+            owned = Lexicon::parse(&text, &p.display().to_string())
+                .map_err(|(line, m)| bad_input(format!("{}:{line}: {m}", p.display())))?;
+            &owned
+        }
+    };
+    let resolve = |specs: &[String]| -> anyhow::Result<Vec<(String, PathBuf)>> {
+        specs
+            .iter()
+            .map(|s| Ok((s.clone(), input_path(s)?)))
+            .collect()
+    };
+    let (files, base_files) = (resolve(&args.inputs)?, resolve(&args.baseline)?);
+    let perplexity = match args.perplexity {
+        true => Some(
+            Perplexity::open(&args.model, &args.engine, args.perplexity_max_chars, quiet).await?,
+        ),
+        false => None,
+    };
+    if let Some(dir) = &args.out {
+        if dir.join(crate::store::MANIFEST).exists() {
+            return Err(bad_input(format!(
+                "{} already holds a run; choose another --out",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir)?;
+        write_json_atomic(
+            &dir.join(crate::store::MANIFEST),
+            &serde_json::json!({
+                "cotlens_version": env!("CARGO_PKG_VERSION"),
+                "protocol": "legibility",
+                "version": cotlens_core::legibility::LEGIBILITY_VERSION,
+                "inputs": args.inputs, "baseline": args.baseline, "field": field,
+                "lexicon": {"origin": lexicon.origin, "words": lexicon.len()},
+                "perplexity": perplexity.as_ref().map(|p| p.manifest()),
+                "top": args.top, "min_count": args.min_count,
+            }),
+        )?;
+    }
+    // The corpus: measured in one streaming pass; records written as they come (without
+    // perplexity) or after the perplexity pass.
+    let mut writer = match (&args.out, &perplexity) {
+        (Some(dir), None) => Some(RecordWriter::new(dir)?),
+        _ => None,
+    };
+    let mut corpus = Scanner::new(lexicon);
+    let mut per = PerTrace::default();
+    let mut texts: Vec<(String, String, String)> = Vec::new();
+    let mut failure: Option<anyhow::Error> = None;
+    for (spec, path) in &files {
+        for_each_text(path, field, |id, text| {
+            let stats = corpus.scan(text);
+            per.push(&stats);
+            if let Some(w) = writer.as_mut() {
+                let rec = TraceRecord {
+                    key: format!("{spec}|{id}"),
+                    id,
+                    input: spec,
+                    stats: &stats,
+                    perplexity: None,
+                };
+                if let Err(e) = w.write(&rec) {
+                    failure.get_or_insert(e);
+                }
+            }
+            if perplexity.is_some() {
+                texts.push((spec.clone(), id.to_string(), text.to_string()));
+            }
+        })?;
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if let Some(w) = writer {
+        w.finish()?;
+    }
+    let mut ppl_values = Vec::new();
+    if let Some(p) = &perplexity {
+        let values = p.measure(texts.iter().map(|t| t.2.as_str()), quiet).await?;
+        if let Some(dir) = &args.out {
+            let mut w = RecordWriter::new(dir)?;
+            let mut rescan = Scanner::new(lexicon);
+            for ((spec, id, text), v) in texts.iter().zip(&values) {
+                let stats = rescan.scan(text);
+                w.write(&TraceRecord {
+                    key: format!("{spec}|{id}"),
+                    id,
+                    input: spec,
+                    stats: &stats,
+                    perplexity: *v,
+                })?;
+            }
+            w.finish()?;
+        }
+        ppl_values = values.into_iter().flatten().collect();
+    }
+    let corpus_summary = summarize(&args.inputs, &corpus, &per, &ppl_values);
+    let vs_reference = rising_words(
+        corpus.counts(),
+        &Reference::Lexicon(lexicon),
+        args.top,
+        args.min_count,
+    );
+    let (baseline_summary, vs_baseline) = if base_files.is_empty() {
+        (None, Vec::new())
+    } else {
+        let mut base = Scanner::new(lexicon);
+        let mut base_per = PerTrace::default();
+        for (_, path) in &base_files {
+            for_each_text(path, field, |_, text| base_per.push(&base.scan(text)))?;
+        }
+        let rising = rising_words(
+            corpus.counts(),
+            &Reference::Corpus(base.counts()),
+            args.top,
+            args.min_count,
+        );
+        (
+            Some(summarize(&args.baseline, &base, &base_per, &[])),
+            rising,
+        )
+    };
+    let summary = serde_json::json!({
+        "protocol": "legibility",
+        "version": cotlens_core::legibility::LEGIBILITY_VERSION,
+        "field": field,
+        "lexicon": lexicon.origin,
+        "corpus": corpus_summary,
+        "baseline": baseline_summary,
+        "rising_vs_reference": vs_reference,
+        "rising_vs_baseline": vs_baseline,
+    });
+    if let Some(dir) = &args.out {
+        write_json_atomic(&dir.join(crate::store::SUMMARY), &summary)?;
+    }
+    if args.json {
+        crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&summary)?));
+    } else {
+        crate::printer::stdout(&render(
+            &corpus_summary,
+            baseline_summary.as_ref(),
+            &vs_reference,
+            &vs_baseline,
+            args.out.as_deref(),
+        ));
+    }
+    Ok(())
+}
+
+fn est(e: &Option<Estimate>, pct: bool) -> String {
+    match e {
+        None => "-".into(),
+        Some(e) if pct => format!(
+            "{:.2}% [{:.2}, {:.2}]",
+            e.value * 100.0,
+            e.ci_low * 100.0,
+            e.ci_high * 100.0
+        ),
+        Some(e) => format!("{:.3} [{:.3}, {:.3}]", e.value, e.ci_low, e.ci_high),
+    }
+}
+
+fn render(
+    c: &CorpusSummary,
+    b: Option<&CorpusSummary>,
+    vs_ref: &[RisingWord],
+    vs_base: &[RisingWord],
+    out: Option<&Path>,
+) -> String {
+    let mut s = String::new();
+    let mut rows = vec![("corpus", c)];
+    if let Some(b) = b {
+        rows.push(("baseline", b));
+    }
+    s.push_str("legibility/1 (means over traces, 95% intervals)\n");
+    for (name, x) in &rows {
+        s.push_str(&format!(
+            "{name:<9} traces {} (empty {}), words {}\n  legibility {}\n  oov words  {}\n  foreign script {}\n  repeated 4-grams {}\n  compression ratio {}\n",
+            x.traces, x.empty_traces, x.words,
+            est(&x.mean_legibility, false), est(&x.mean_oov_share, true),
+            est(&x.mean_foreign_script_share, true), est(&x.mean_repetition, true),
+            est(&x.mean_compression_ratio, false),
+        ));
+        if let Some(p) = &x.mean_perplexity {
+            s.push_str(&format!(
+                "  perplexity {} (n = {})\n",
+                est(&Some(*p), false),
+                x.perplexity_n.unwrap_or(0)
+            ));
+        }
+    }
+    let table = |title: &str, words: &[RisingWord], s: &mut String| {
+        if words.is_empty() {
+            return;
+        }
+        s.push_str(&format!(
+            "\n{title}\n  {:<20} {:>8} {:>12} {:>12} {:>9} {:>9}\n",
+            "word", "count", "per million", "reference", "ratio", "KL bits"
+        ));
+        for w in words {
+            s.push_str(&format!(
+                "  {:<20} {:>8} {:>12.1} {:>12.2} {:>9.1} {:>9.5}\n",
+                w.word, w.count, w.per_million, w.reference_per_million, w.ratio, w.kl_bits
+            ));
+        }
+    };
+    table("words whose use rose most vs the baseline", vs_base, &mut s);
+    table(
+        "words whose use rose most vs the reference lexicon",
+        vs_ref,
+        &mut s,
+    );
+    if let Some(o) = out {
+        s.push_str(&format!("\nrun directory: {}\n", o.display()));
+    }
+    s
+}
