@@ -133,7 +133,7 @@ fn check_unique_ids(path: &Path, items: &[Item]) -> Result<(), DatasetError> {
 
 /// Pick `limit` items deterministically by `seed` (all when `limit` is `None` or larger),
 /// keeping the dataset's order.
-pub fn subset(items: Vec<Item>, limit: Option<usize>, seed: u64) -> Vec<Item> {
+pub fn subset<T>(items: Vec<T>, limit: Option<usize>, seed: u64) -> Vec<T> {
     let Some(limit) = limit.filter(|&l| l < items.len()) else {
         return items;
     };
@@ -141,7 +141,7 @@ pub fn subset(items: Vec<Item>, limit: Option<usize>, seed: u64) -> Vec<Item> {
     indices.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
     let mut keep: Vec<usize> = indices.into_iter().take(limit).collect();
     keep.sort_unstable();
-    let mut items: Vec<Option<Item>> = items.into_iter().map(Some).collect();
+    let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
     keep.into_iter().filter_map(|i| items[i].take()).collect()
 }
 

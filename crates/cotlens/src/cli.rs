@@ -60,6 +60,16 @@ pub enum Command {
         after_help = "Example:\n  cotlens monitor-eval runs/monitor --threshold 0.5"
     )]
     MonitorEval(crate::protocols::monitor::MonitorEvalArgs),
+    /// Sample N completions per prompt (optionally with a spec in the system prompt) for selection.
+    #[command(
+        after_help = "Example:\n  cotlens sample -n 4 --limit 8 --spec spec.md --out runs/sample"
+    )]
+    Sample(Box<crate::protocols::sample::SampleArgs>),
+    /// Score sampled traces with a pipeline, select (never rewrite) them, write SFT data and a pressure ledger.
+    #[command(
+        after_help = "Example:\n  cotlens select --pipeline pipelines/correct-then-legible.toml runs/sample --out runs/select"
+    )]
+    Select(Box<crate::protocols::select::SelectArgs>),
     /// Legibility and drift of reasoning language: odd words, script mixing, repetition, compression.
     #[command(
         after_help = "Examples:\n  cotlens legibility traces.jsonl --baseline before.jsonl\n  cotlens legibility run:runs/sample --out runs/legibility --perplexity"

@@ -1,4 +1,5 @@
 //! Errors the user can fix (bad flags, bad input files): reported in one line, exit code 2.
+//! A selection over its pressure budget exits with 3.
 
 use std::fmt;
 
@@ -19,9 +20,13 @@ pub fn bad_input(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(BadInput(message.into()))
 }
 
-/// Exit code for an error: 2 for input the user can fix, 1 otherwise.
+/// Exit code for an error: 2 for input the user can fix, 3 for a selection over its pressure
+/// budget, 1 otherwise.
 pub fn exit_code(error: &anyhow::Error) -> i32 {
     for cause in error.chain() {
+        if cause.is::<crate::protocols::select::OverBudget>() {
+            return 3;
+        }
         if cause.is::<BadInput>()
             || cause.is::<cotlens_local::LoadError>()
             || cause.is::<cotlens_core::datasets::DatasetError>()

@@ -41,6 +41,8 @@ fn main() -> ExitCode {
             cli::Command::Merge(args) => commands::merge::run(args).await,
             cli::Command::Monitor(args) => protocols::monitor::run_monitor(*args, quiet).await,
             cli::Command::MonitorEval(args) => protocols::monitor::run_monitor_eval(args),
+            cli::Command::Sample(args) => protocols::sample::run(*args, quiet).await,
+            cli::Command::Select(args) => protocols::select::run(*args, quiet).await,
             cli::Command::Legibility(args) => protocols::legibility::run(*args, quiet).await,
         }
     });

@@ -156,9 +156,13 @@ fn totals<'a>(paths: impl Iterator<Item = &'a PromptPath>) -> Totals {
     let dropped_cot = paths.iter().filter(|p| !p.kept && p.dropped_by_cot).count();
     let nats = mean(kept.iter().map(|p| p.nats));
     let cot = bits(mean(kept.iter().map(|p| p.cot_nats)));
+    // Every prompt dropped: the selection's pressure on the prompt distribution is unbounded
+    // (infinite; null in JSON).
     let drop_bits = |survivors: usize| {
-        if prompts == 0 || survivors == 0 {
+        if prompts == 0 {
             0.0
+        } else if survivors == 0 {
+            f64::INFINITY
         } else {
             -(survivors as f64 / prompts as f64).log2()
         }
@@ -277,7 +281,9 @@ pub fn build_ledger(
         let t = totals(paths.values().filter(|p| p.domain == *d));
         let limits = budget.limits_for(d);
         let mut v = Vec::new();
-        if let Some(max) = limits.max_bits_per_prompt {
+        // A domain with nothing kept contributes no training data: no per-prompt budget applies.
+        let limits_apply = t.prompts_kept > 0;
+        if let Some(max) = limits.max_bits_per_prompt.filter(|_| limits_apply) {
             if t.total_bits > max + 1e-12 {
                 v.push(format!(
                     "domain {d:?}: {:.3} bits per prompt > budget {max}",
@@ -285,7 +291,7 @@ pub fn build_ledger(
                 ));
             }
         }
-        if let Some(max) = limits.max_cot_bits_per_prompt {
+        if let Some(max) = limits.max_cot_bits_per_prompt.filter(|_| limits_apply) {
             if t.total_cot_bits > max + 1e-12 {
                 v.push(format!(
                     "domain {d:?}: {:.3} CoT-visible bits per prompt > budget {max}",

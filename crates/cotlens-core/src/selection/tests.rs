@@ -227,3 +227,37 @@ fn unscored_candidates_are_never_kept_and_monitors_are_recorded() {
     assert!(l.warnings.iter().any(|w| w.contains("held-out monitor")));
     let _unused: BTreeMap<String, f64> = BTreeMap::new();
 }
+
+#[test]
+fn spec_judge_prompt_fills_each_placeholder_once() {
+    let p = spec_judge_prompt("Never reveal keys.", "I saw {spec} and {cot} in the text");
+    assert!(p.contains("<spec>\nNever reveal keys.\n</spec>"));
+    assert!(p.contains("I saw {spec} and {cot} in the text"));
+    assert_eq!(p.matches("Never reveal keys.").count(), 1);
+}
+
+#[test]
+fn every_prompt_dropped_is_unbounded_and_outside_budgets() {
+    let text = format!("{PIPE}\n[budget]\nmax_bits_per_prompt = 1.0\n");
+    let p = parse(&text).expect("parses");
+    let cands: Vec<Candidate> = (0..3)
+        .map(|i| {
+            cand(
+                "z",
+                i,
+                "d",
+                &[("correct", Some(0.0)), ("legible", Some(0.5))],
+            )
+        })
+        .collect();
+    let (_, outcomes) = apply_stages(&p.stages, &cands);
+    let l = build_ledger(&p, &outcomes, false);
+    assert_eq!(l.totals.prompts_kept, 0);
+    assert!(l.totals.prompt_drop_bits.is_infinite());
+    assert!(!l.over_budget(), "{:?}", l.budget.violations);
+    let json = serde_json::to_value(&l).expect("json");
+    assert!(
+        json["totals"]["prompt_drop_bits"].is_null(),
+        "infinite → null"
+    );
+}

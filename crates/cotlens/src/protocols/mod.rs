@@ -5,4 +5,6 @@ pub mod legibility;
 pub mod legibility_ppl;
 pub mod monitor;
 pub mod necessity;
+pub mod sample;
+pub mod select;
 pub mod svg;

@@ -20,7 +20,7 @@ mod eval;
 mod llm;
 
 pub use eval::{run_monitor_eval, CompareRow, EvalRow};
-use llm::{llm_monitors, llm_trace_records};
+pub(crate) use llm::{llm_monitors, llm_trace_records, LlmMonitor};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct MonitorArgs {

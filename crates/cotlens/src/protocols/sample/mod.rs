@@ -1,0 +1,413 @@
+//! `cotlens sample`: N completions per prompt, recorded with the hash of each request and of
+//! each completion's content, the raw material of `cotlens select` (PROTOCOLS.md §4).
+//!
+//! A spec file, when given, is the system prompt of every request; the recorded `prompt` is
+//! the prompt without it (what the SFT data shows). Every sample is one unit of work in the
+//! run store: a killed run resumes with `--resume`.
+
+use crate::cache::hash_json;
+use crate::cli::{EngineArgs, ModelArgs};
+use crate::engine::{Attempt, Engine, Fatal};
+use crate::error::bad_input;
+use crate::store::{write_json_atomic, RunStore, SUMMARY};
+use anyhow::Context;
+use cotlens_core::datasets::{subset, DatasetSpec};
+use cotlens_core::selection::verbatim::{content_hash, split, SplitText};
+use cotlens_core::stats::{wilson, Estimate};
+use cotlens_core::types::{ChatRequest, Completion, Message, Sampling};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+mod prompts;
+pub use prompts::{load_prompts, Prompt};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SampleArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Multiple-choice dataset(s) as for faithfulness (default: the bundled sample).
+    #[arg(long, value_name = "FORMAT:PATH", conflicts_with = "prompts")]
+    pub dataset: Vec<String>,
+    /// Free-form prompts: JSONL with {"id", "prompt", "gold"?, "domain"?, "system"?}.
+    #[arg(long, value_name = "FILE")]
+    pub prompts: Option<PathBuf>,
+    /// Completions per prompt.
+    #[arg(short = 'n', long, default_value_t = 4)]
+    pub n: usize,
+    /// A spec (policy, constitution) placed in the system prompt of every request.
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+    /// Prompts to use, picked by --seed (default: 8 with the embedded model, all otherwise).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Seed for the prompt subset and the samples (sample i of a prompt uses seed·1000003 + i).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Sampling temperature.
+    #[arg(long, default_value_t = 0.8)]
+    pub temperature: f64,
+    /// Nucleus sampling mass.
+    #[arg(long)]
+    pub top_p: Option<f64>,
+    /// Maximum tokens per completion (default: 160 for local models, 4096 for servers).
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
+    /// Start the model's turn with this text (default for local models: "Let's think step by step.").
+    #[arg(long)]
+    pub reasoning_prefix: Option<String>,
+    #[arg(long, conflicts_with = "reasoning_prefix")]
+    pub no_reasoning_prefix: bool,
+    /// Run directory (default: runs/<UTC timestamp>-sample).
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Continue an interrupted run.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub model: String,
+    pub datasets: Vec<String>,
+    pub prompts_file: Option<PathBuf>,
+    pub n: usize,
+    pub spec: Option<String>,
+    pub spec_hash: Option<String>,
+    pub limit: Option<usize>,
+    pub seed: u64,
+    pub temperature: f64,
+    pub top_p: Option<f64>,
+    pub max_tokens: u32,
+    pub reasoning_prefix: Option<String>,
+}
+
+/// One recorded sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleRecord {
+    pub key: String,
+    pub prompt_id: String,
+    pub sample: usize,
+    pub dataset: String,
+    pub domain: String,
+    pub gold: Option<String>,
+    pub gold_index: Option<usize>,
+    pub n_options: Option<usize>,
+    /// The prompt without the spec.
+    pub prompt: Vec<Message>,
+    /// The exact request (spec in the system message, started turn, sampling).
+    pub request: ChatRequest,
+    pub request_hash: String,
+    /// `ok` or `failed`.
+    pub status: String,
+    pub error: Option<String>,
+    pub attempts: Vec<Attempt>,
+    pub cached: bool,
+    pub completion: Option<Completion>,
+    /// The CoT and the answer, split without changing a byte (see docs/selection.md).
+    #[serde(flatten)]
+    pub text: Option<SplitText>,
+    pub content_hash: Option<String>,
+}
+
+fn sample_key(prompt: &str, i: usize) -> String {
+    format!("{prompt}#{i}")
+}
+
+pub async fn run(args: SampleArgs, quiet: bool) -> anyhow::Result<()> {
+    let (store, settings) = match &args.resume {
+        Some(dir) => {
+            let (store, manifest) = RunStore::resume(dir)?;
+            let settings: Settings = serde_json::from_value(manifest["settings"].clone())
+                .map_err(|e| bad_input(format!("{}: not a sample run ({e})", dir.display())))?;
+            (Some(store), settings)
+        }
+        None => {
+            let (spec, _) = crate::settings::backend_options(&args.model, true)?;
+            let local = spec.is_local();
+            if args.n == 0 {
+                return Err(bad_input("-n must be at least 1"));
+            }
+            let spec_text = match &args.spec {
+                None => None,
+                Some(p) => {
+                    let t = std::fs::read_to_string(p)
+                        .map_err(|e| bad_input(format!("--spec {}: {e}", p.display())))?;
+                    if t.trim().is_empty() {
+                        return Err(bad_input(format!(
+                            "--spec {}: the file is empty",
+                            p.display()
+                        )));
+                    }
+                    Some(t)
+                }
+            };
+            let datasets = if args.prompts.is_some() {
+                Vec::new()
+            } else if args.dataset.is_empty() {
+                crate::bundled::default_datasets()?
+            } else {
+                args.dataset.clone()
+            };
+            for d in &datasets {
+                DatasetSpec::parse(d).map_err(bad_input)?;
+            }
+            let settings = Settings {
+                model: args.model.model.clone(),
+                datasets,
+                prompts_file: args.prompts.clone(),
+                n: args.n,
+                spec_hash: spec_text
+                    .as_deref()
+                    .map(cotlens_core::prompts::template_hash),
+                spec: spec_text,
+                limit: args.limit.or(local.then_some(8)),
+                seed: args.seed,
+                temperature: args.temperature,
+                top_p: args.top_p,
+                max_tokens: args.max_tokens.unwrap_or(if local { 160 } else { 4096 }),
+                reasoning_prefix: if args.no_reasoning_prefix {
+                    None
+                } else {
+                    args.reasoning_prefix
+                        .clone()
+                        .or_else(|| local.then(|| "Let's think step by step.".to_string()))
+                },
+            };
+            if settings.n > 1 && settings.temperature == 0.0 && !quiet {
+                eprintln!("cotlens: warning: -n {} at temperature 0 gives near-identical samples; selection then has nothing to choose from", settings.n);
+            }
+            (None, settings)
+        }
+    };
+    let prompts = load_all(&settings)?;
+    let mut model_args = args.model.clone();
+    model_args.model = settings.model.clone();
+    let (spec, options) = crate::settings::backend_options(&model_args, quiet)?;
+    let config = crate::settings::engine_config(&args.engine, &spec, &options)?;
+    let backend = crate::model_spec::open_backend(&settings.model, &options).await?;
+    if settings.reasoning_prefix.is_some() {
+        crate::protocols::necessity::require_prefix_continuation(backend.as_ref())?;
+    }
+    let engine = Arc::new(Engine::new(
+        backend,
+        crate::settings::open_cache(&args.engine)?,
+        config.clone(),
+    ));
+    let store = match store {
+        Some(s) => s,
+        None => {
+            let dir = args
+                .out
+                .clone()
+                .unwrap_or_else(|| crate::store::default_run_dir("sample"));
+            let manifest = serde_json::json!({
+                "cotlens_version": env!("CARGO_PKG_VERSION"),
+                "protocol": "sample",
+                "settings": settings,
+                "model": engine.backend().info(),
+                "templates": {"elicitation": {"version": cotlens_core::prompts::ELICITATION_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::prompts::ELICITATION_TEMPLATE)}},
+                "engine": config,
+                "prompts": prompts.len(),
+            });
+            RunStore::create(&dir, &manifest)?
+        }
+    };
+    let dir = store.dir().to_path_buf();
+    let units: Vec<(Prompt, usize)> = prompts
+        .iter()
+        .flat_map(|p| (0..settings.n).map(move |i| (p.clone(), i)))
+        .filter(|(p, i)| !store.is_done(&sample_key(&p.id, *i)))
+        .collect();
+    if !quiet {
+        eprintln!(
+            "cotlens: {} prompts × {} samples ({} already done) → {}",
+            prompts.len(),
+            settings.n,
+            prompts.len() * settings.n - units.len(),
+            dir.display()
+        );
+    }
+    let store = Arc::new(store);
+    let settings = Arc::new(settings);
+    let progress = crate::progress::Progress::new(units.len() as u64, "sample", quiet);
+    let work = |(prompt, i): (Prompt, usize)| {
+        let (engine, settings) = (engine.clone(), settings.clone());
+        async move { sample_one(&engine, &settings, &prompt, i).await }
+    };
+    let done = |record: SampleRecord| -> anyhow::Result<()> {
+        store.append(&serde_json::to_value(&record)?)?;
+        progress.inc(&engine.counters);
+        Ok(())
+    };
+    let abort = || {
+        let _ = store.sync();
+    };
+    let failure = crate::runner::run_bounded(units, config.concurrency, work, done, abort)
+        .await
+        .err();
+    progress.finish();
+    store.sync()?;
+    if let Some(e) = failure {
+        return Err(e.context(format!(
+            "the run stopped; continue with: cotlens sample --resume {}",
+            dir.display()
+        )));
+    }
+    let records: Vec<SampleRecord> = crate::store::read_records(&dir)?
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<Result<_, _>>()
+        .context("reading sample records")?;
+    let summary = summarize(&records, &settings);
+    write_json_atomic(&dir.join(SUMMARY), &summary)?;
+    if args.json {
+        crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&summary)?));
+    } else {
+        let acc = summary.correct.map_or("-".to_string(), |e| {
+            format!(
+                "{:.1}% [{:.1}, {:.1}]",
+                e.value * 100.0,
+                e.ci_low * 100.0,
+                e.ci_high * 100.0
+            )
+        });
+        crate::printer::stdout(&format!(
+            "{} prompts, {} samples: {} ok, {} failed; answers correct {} (n = {}, Wilson 95%); mean completion tokens {:.1}\nrun directory: {}\nnext: cotlens select --pipeline PIPELINE.toml {}\n",
+            summary.prompts, summary.samples, summary.ok, summary.failed, acc, summary.graded, summary.mean_completion_tokens, dir.display(), dir.display()
+        ));
+    }
+    Ok(())
+}
+
+fn load_all(settings: &Settings) -> anyhow::Result<Vec<Prompt>> {
+    let prompts = match &settings.prompts_file {
+        Some(p) => load_prompts(p)?,
+        None => {
+            let mut items = Vec::new();
+            for d in &settings.datasets {
+                items.extend(DatasetSpec::parse(d).map_err(bad_input)?.load()?);
+            }
+            items.iter().map(Prompt::from_item).collect()
+        }
+    };
+    Ok(subset(prompts, settings.limit, settings.seed))
+}
+
+async fn sample_one(
+    engine: &Engine,
+    settings: &Settings,
+    prompt: &Prompt,
+    i: usize,
+) -> Result<SampleRecord, Fatal> {
+    let mut messages = Vec::new();
+    if let Some(spec) = &settings.spec {
+        messages.push(Message::system(spec.clone()));
+    }
+    messages.extend(prompt.messages.iter().cloned());
+    let request = ChatRequest {
+        messages,
+        assistant_prefix: settings.reasoning_prefix.clone(),
+        sampling: Sampling {
+            temperature: settings.temperature,
+            top_p: settings.top_p,
+            seed: Some(settings.seed.wrapping_mul(1_000_003).wrapping_add(i as u64)),
+            max_tokens: settings.max_tokens,
+            stop: Vec::new(),
+        },
+    };
+    let outcome = engine.chat(&request).await?;
+    let mut record = SampleRecord {
+        key: sample_key(&prompt.id, i),
+        prompt_id: prompt.id.clone(),
+        sample: i,
+        dataset: prompt.dataset.clone(),
+        domain: prompt.domain.clone(),
+        gold: prompt.gold.clone(),
+        gold_index: prompt.gold_index,
+        n_options: prompt.n_options,
+        prompt: prompt.messages.clone(),
+        request_hash: hash_json(&request),
+        request,
+        status: "ok".into(),
+        error: None,
+        attempts: outcome.attempts,
+        cached: outcome.cached,
+        completion: None,
+        text: None,
+        content_hash: None,
+    };
+    match outcome.result {
+        Ok(c) => {
+            let prefix = record.request.assistant_prefix.as_deref();
+            record.content_hash = Some(content_hash(&c, prefix));
+            record.text = Some(split(&c, prefix));
+            record.completion = Some(c);
+        }
+        Err(e) => {
+            record.status = "failed".into();
+            record.error = Some(e);
+        }
+    }
+    Ok(record)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleSummary {
+    pub protocol: &'static str,
+    pub model: String,
+    pub prompts: usize,
+    pub samples: usize,
+    pub ok: usize,
+    pub failed: usize,
+    /// Samples with a gold answer whose answer was read (unparseable answers count as wrong and
+    /// are counted in `unparseable`).
+    pub graded: usize,
+    pub unparseable: usize,
+    pub correct: Option<Estimate>,
+    pub mean_completion_tokens: f64,
+}
+
+pub fn summarize(records: &[SampleRecord], settings: &Settings) -> SampleSummary {
+    let ok: Vec<&SampleRecord> = records.iter().filter(|r| r.status == "ok").collect();
+    let (mut graded, mut correct, mut unparseable) = (0u64, 0u64, 0usize);
+    for r in &ok {
+        if let (Some(c), Some(g), Some(n)) = (&r.completion, r.gold_index, r.n_options) {
+            let reasoning = c.reasoning.as_ref().map(|x| x.reasoning.as_str());
+            graded += 1;
+            match cotlens_core::extract::extract_from_completion(&c.output, reasoning, n).index() {
+                Some(a) if a == g => correct += 1,
+                Some(_) => {}
+                None => unparseable += 1,
+            }
+        }
+    }
+    let prompts: std::collections::BTreeSet<&str> =
+        records.iter().map(|r| r.prompt_id.as_str()).collect();
+    let tokens: Vec<f64> = ok
+        .iter()
+        .filter_map(|r| r.completion.as_ref())
+        .map(|c| c.usage.completion_tokens as f64)
+        .collect();
+    SampleSummary {
+        protocol: "sample",
+        model: settings.model.clone(),
+        prompts: prompts.len(),
+        samples: records.len(),
+        ok: ok.len(),
+        failed: records.len() - ok.len(),
+        graded: graded as usize,
+        unparseable,
+        correct: wilson(correct, graded),
+        mean_completion_tokens: if tokens.is_empty() {
+            0.0
+        } else {
+            tokens.iter().sum::<f64>() / tokens.len() as f64
+        },
+    }
+}

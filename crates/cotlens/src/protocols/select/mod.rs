@@ -1,0 +1,329 @@
+//! `cotlens select`: score the samples of a `cotlens sample` run with a pipeline's scorers,
+//! select among them (best-of-N, thresholds, top-k, in stages), and write SFT data with the
+//! reasoning verbatim, a kept/dropped manifest and the pressure ledger (PROTOCOLS.md §4;
+//! docs/selection.md).
+//!
+//! Outputs in the run directory: `records.jsonl` (one score record per sample, resumable),
+//! `selection.jsonl` (every sample, kept or dropped, with the stage and reason), `ledger.json`,
+//! `sft.jsonl`, `summary.json`. Over budget (without `--allow-over-budget`), the ledger and the
+//! selection are written, `sft.jsonl` is not, and the exit code is 3.
+
+use crate::cli::{EngineArgs, ModelArgs};
+use crate::engine::Engine;
+use crate::error::bad_input;
+use crate::protocols::sample::SampleRecord;
+use crate::store::{write_atomic, write_json_atomic, RunStore, SUMMARY};
+use anyhow::Context;
+use cotlens_core::datasets::DatasetError;
+use cotlens_core::selection::pipeline::ScorerKind;
+use cotlens_core::selection::{apply_stages, build_ledger, parse_pipeline, Candidate, Fate};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub mod emit;
+pub mod report;
+pub mod score;
+
+pub use emit::{read_samples, SftFormat};
+pub use score::ScoreRecord;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SelectArgs {
+    /// A `cotlens sample` run directory.
+    #[arg(value_name = "SAMPLES_DIR")]
+    pub samples: PathBuf,
+    /// The pipeline file (TOML: scorers, stages, budgets; docs/selection.md).
+    #[arg(long, value_name = "FILE")]
+    pub pipeline: PathBuf,
+    /// SFT form of the reasoning: inline `<think>…</think>` before the answer, or a separate field.
+    #[arg(long, value_enum, default_value_t = SftFormat::Inline)]
+    pub format: SftFormat,
+    /// With --format field: the name of the assistant message's reasoning field.
+    #[arg(long, default_value = "reasoning")]
+    pub reasoning_field: String,
+    /// Write the SFT data even when a pressure budget is exceeded (the ledger records it).
+    #[arg(long)]
+    pub allow_over_budget: bool,
+    /// Run directory (default: runs/<UTC timestamp>-select).
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Continue an interrupted run (scoring resumes; selection is redone).
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+    /// Print the ledger as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// The judge model of spec-judge and LLM-monitor scorers without their own `model`.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Run-level settings, stored in the manifest.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Settings {
+    pub samples: PathBuf,
+    pub pipeline: PathBuf,
+    pub pipeline_text: String,
+    pub judge_model: String,
+}
+
+/// The budget was exceeded: exit code 3.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct OverBudget(pub String);
+
+pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
+    let (store, settings) = match &args.resume {
+        Some(dir) => {
+            let (store, manifest) = RunStore::resume(dir)?;
+            let settings: Settings = serde_json::from_value(manifest["settings"].clone())
+                .map_err(|e| bad_input(format!("{}: not a select run ({e})", dir.display())))?;
+            (Some(store), settings)
+        }
+        None => {
+            let text = std::fs::read_to_string(&args.pipeline)
+                .map_err(|e| bad_input(format!("{}: {e}", args.pipeline.display())))?;
+            let settings = Settings {
+                samples: args.samples.clone(),
+                pipeline: args.pipeline.clone(),
+                pipeline_text: text,
+                judge_model: args.model.model.clone(),
+            };
+            (None, settings)
+        }
+    };
+    let pipeline = parse_pipeline(&settings.pipeline_text, &settings.pipeline)?;
+    let sample_manifest = read_sample_manifest(&settings.samples)?;
+    let samples = read_samples(&settings.samples)?;
+    let spec = sample_manifest["settings"]["spec"]
+        .as_str()
+        .map(str::to_string);
+    if spec.is_none()
+        && pipeline
+            .scorers
+            .iter()
+            .any(|s| s.kind == ScorerKind::SpecJudge)
+    {
+        return Err(bad_input(format!(
+            "{}: a spec-judge scorer needs a sample run made with --spec (this one has none)",
+            settings.pipeline.display()
+        )));
+    }
+    // Engines for the LLM scorers, opened before anything is written.
+    let mut engines = HashMap::new();
+    let mut llm_monitors = HashMap::new();
+    for s in &pipeline.scorers {
+        let needs_model = s.kind == ScorerKind::SpecJudge
+            || (s.kind == ScorerKind::Monitor && s.monitor.as_deref() != Some("rules"));
+        if !needs_model {
+            continue;
+        }
+        if s.kind == ScorerKind::Monitor {
+            let m =
+                crate::protocols::monitor::llm_monitors(&[s.monitor.clone().unwrap_or_default()])?;
+            llm_monitors.insert(s.name.clone(), m.into_iter().next().context("monitor")?);
+        }
+        let spec_name = s
+            .model
+            .clone()
+            .unwrap_or_else(|| settings.judge_model.clone());
+        if let std::collections::hash_map::Entry::Vacant(slot) = engines.entry(spec_name.clone()) {
+            let mut margs = args.model.clone();
+            margs.model = spec_name.clone();
+            let (mspec, options) = crate::settings::backend_options(&margs, quiet)?;
+            let config = crate::settings::engine_config(&args.engine, &mspec, &options)?;
+            let backend = crate::model_spec::open_backend(&spec_name, &options).await?;
+            slot.insert(Arc::new(Engine::new(
+                backend,
+                crate::settings::open_cache(&args.engine)?,
+                config,
+            )));
+        }
+    }
+    let rules = cotlens_core::monitor::rules::RuleMonitor::new(Vec::new())
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let store = match store {
+        Some(s) => s,
+        None => {
+            let dir = args
+                .out
+                .clone()
+                .unwrap_or_else(|| crate::store::default_run_dir("select"));
+            let manifest = serde_json::json!({
+                "cotlens_version": env!("CARGO_PKG_VERSION"),
+                "protocol": "select",
+                "settings": settings,
+                "pipeline": pipeline,
+                "pipeline_hash": cotlens_core::prompts::template_hash(&settings.pipeline_text),
+                "sample_run": {"dir": settings.samples, "model": sample_manifest["model"], "settings": sample_manifest["settings"]},
+                "judges": engines.iter().map(|(k, e)| (k.clone(), serde_json::to_value(e.backend().info()).unwrap_or_default())).collect::<BTreeMap<_, _>>(),
+                "templates": {
+                    "spec_judge": {"version": cotlens_core::selection::SPEC_JUDGE_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::selection::SPEC_JUDGE_TEMPLATE)},
+                    "monitor": cotlens_core::monitor::llm::TEMPLATE_VERSION,
+                    "rules": rules.version,
+                    "legibility": cotlens_core::legibility::LEGIBILITY_VERSION,
+                    "ledger": cotlens_core::selection::ledger::LEDGER_VERSION,
+                },
+            });
+            RunStore::create(&dir, &manifest)?
+        }
+    };
+    let dir = store.dir().to_path_buf();
+    let scoring = Arc::new(score::Scoring {
+        scorers: pipeline.scorers.clone(),
+        spec,
+        rules,
+        engines,
+        default_judge: Some(settings.judge_model.clone()),
+        llm_monitors,
+    });
+    let pending: Vec<SampleRecord> = samples
+        .iter()
+        .filter(|(_, r)| r.status == "ok" && !store.is_done(&r.key))
+        .map(|(_, r)| r.clone())
+        .collect();
+    let store = Arc::new(store);
+    let progress = crate::progress::Progress::new(pending.len() as u64, "score", quiet);
+    let counters = crate::engine::Counters::default();
+    let concurrency = scoring
+        .engines
+        .values()
+        .map(|e| e.config().concurrency)
+        .max()
+        .unwrap_or(4);
+    let work = |r: SampleRecord| {
+        let scoring = scoring.clone();
+        async move { score::score_sample(&scoring, &r).await }
+    };
+    let done = |rec: ScoreRecord| -> anyhow::Result<()> {
+        store.append(&serde_json::to_value(&rec)?)?;
+        progress.inc(&counters);
+        Ok(())
+    };
+    let failure = crate::runner::run_bounded(pending, concurrency, work, done, || {})
+        .await
+        .err();
+    progress.finish();
+    store.sync()?;
+    if let Some(e) = failure {
+        return Err(e.context(format!(
+            "scoring stopped; continue with: cotlens select --resume {}",
+            dir.display()
+        )));
+    }
+    let scores: HashMap<String, ScoreRecord> = crate::store::read_records(&dir)?
+        .into_iter()
+        .map(|v| serde_json::from_value::<ScoreRecord>(v).map(|r| (r.key.clone(), r)))
+        .collect::<Result<_, _>>()
+        .context("reading score records")?;
+    // Candidates in a fixed order: by prompt, then sample index.
+    let mut ok: Vec<&(usize, SampleRecord)> =
+        samples.iter().filter(|(_, r)| r.status == "ok").collect();
+    ok.sort_by(|a, b| (&a.1.prompt_id, a.1.sample).cmp(&(&b.1.prompt_id, b.1.sample)));
+    let candidates: Vec<Candidate> = ok
+        .iter()
+        .map(|(_, r)| Candidate {
+            key: r.key.clone(),
+            prompt_id: r.prompt_id.clone(),
+            domain: r.domain.clone(),
+            scores: scores
+                .get(&r.key)
+                .map(|s| s.scores.clone())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let (fates, outcomes) = apply_stages(&pipeline.stages, &candidates);
+    let ledger = build_ledger(&pipeline, &outcomes, args.allow_over_budget);
+    let kept: Vec<&Fate> = fates.iter().filter(|f| f.kept).collect();
+    let by_key: HashMap<&str, &(usize, SampleRecord)> =
+        samples.iter().map(|s| (s.1.key.as_str(), s)).collect();
+    let mut ledger_json = serde_json::to_value(&ledger)?;
+    ledger_json["base_policy"] = serde_json::json!({
+        "samples_run": settings.samples,
+        "model": sample_manifest["model"]["spec"],
+        "n": sample_manifest["settings"]["n"],
+        "temperature": sample_manifest["settings"]["temperature"],
+        "spec_hash": sample_manifest["settings"]["spec_hash"],
+        "failed_samples": samples.iter().filter(|(_, r)| r.status != "ok").count(),
+    });
+    ledger_json["selected"] = kept
+        .iter()
+        .map(|f| serde_json::json!({"key": f.key, "content_hash": by_key.get(f.key.as_str()).and_then(|s| s.1.content_hash.clone())}))
+        .collect();
+    write_json_atomic(&dir.join("ledger.json"), &ledger_json)?;
+    emit::write_selection(&dir, &samples, &fates, &scores)?;
+    let summary = serde_json::json!({
+        "protocol": "select",
+        "samples": samples.len(),
+        "candidates": candidates.len(),
+        "kept": kept.len(),
+        "totals": ledger.totals,
+        "budget_violations": ledger.budget.violations,
+        "warnings": ledger.warnings,
+        "sft": if ledger.over_budget() { serde_json::Value::Null } else { "sft.jsonl".into() },
+    });
+    let table = report::render(&ledger, candidates.len(), kept.len(), &dir);
+    if ledger.over_budget() {
+        write_json_atomic(&dir.join(SUMMARY), &summary)?;
+        if args.json {
+            crate::printer::stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&ledger_json)?
+            ));
+        } else {
+            crate::printer::stdout(&table);
+        }
+        return Err(anyhow::Error::new(OverBudget(format!(
+            "over the pressure budget ({}); no sft.jsonl written (ledger: {}); rerun with --allow-over-budget to write it anyway",
+            ledger.budget.violations.join("; "),
+            dir.join("ledger.json").display()
+        ))));
+    }
+    let sft = emit::build_sft(
+        &settings.samples,
+        &kept,
+        &by_key,
+        &scores,
+        args.format,
+        &args.reasoning_field,
+    )?;
+    write_atomic(&dir.join("sft.jsonl"), &sft)?;
+    write_json_atomic(&dir.join(SUMMARY), &summary)?;
+    if args.json {
+        crate::printer::stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&ledger_json)?
+        ));
+    } else {
+        crate::printer::stdout(&table);
+    }
+    Ok(())
+}
+
+fn read_sample_manifest(dir: &Path) -> anyhow::Result<serde_json::Value> {
+    let path = dir.join(crate::store::MANIFEST);
+    let text = std::fs::read_to_string(&path).map_err(|_| {
+        bad_input(format!(
+            "{}: not a cotlens run directory (no manifest.json)",
+            dir.display()
+        ))
+    })?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    if v["protocol"] != "sample" {
+        return Err(anyhow::Error::new(DatasetError::new(
+            &path,
+            None,
+            Some("protocol"),
+            format!(
+                "{} is a {} run, not a `cotlens sample` run",
+                dir.display(),
+                v["protocol"]
+            ),
+        )));
+    }
+    Ok(v)
+}
