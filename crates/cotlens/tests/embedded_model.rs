@@ -94,3 +94,117 @@ fn generate_is_reproducible() {
     assert!(!a.stdout.is_empty());
     assert_eq!(a.stdout, b.stdout);
 }
+
+/// sample → score → select → SFT file + ledger, on the embedded model.
+#[test]
+fn sample_then_select_on_the_embedded_model() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let samples = tmp.path().join("samples");
+    let spec = tmp.path().join("spec.md");
+    std::fs::write(
+        &spec,
+        "Explain each step in plain words before answering.\n",
+    )
+    .expect("spec");
+    let o = run(
+        &home(),
+        &[
+            "sample",
+            "-n",
+            "3",
+            "--limit",
+            "2",
+            "--max-tokens",
+            "40",
+            "--threads",
+            "1",
+            "--spec",
+            spec.to_str().expect("utf8"),
+            "--out",
+            samples.to_str().expect("utf8"),
+            "--quiet",
+            "--no-cache",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(samples.join("records.jsonl"))
+        .expect("records")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(records.len(), 6);
+    for r in &records {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(
+            r["request"]["messages"][0]["role"], "system",
+            "the spec is the system prompt"
+        );
+        assert_eq!(
+            r["prompt"].as_array().expect("prompt").len(),
+            1,
+            "the SFT prompt has no spec"
+        );
+        assert_eq!(r["content_hash"].as_str().map(str::len), Some(64));
+    }
+    let pipe = tmp.path().join("pipe.toml");
+    std::fs::write(
+        &pipe,
+        "[[scorer]]\nname = \"legible\"\ntype = \"legibility\"\n[[scorer]]\nname = \"suspicion\"\ntype = \"monitor\"\nmonitor = \"rules\"\n[[scorer]]\nname = \"correct\"\ntype = \"correctness\"\n[[stage]]\npolicy = \"best-of-n\"\nweights = { legible = 1.0, suspicion = -1.0 }\n",
+    )
+    .expect("pipe");
+    let out = tmp.path().join("select");
+    let o = run(
+        &home(),
+        &[
+            "select",
+            samples.to_str().expect("utf8"),
+            "--pipeline",
+            pipe.to_str().expect("utf8"),
+            "--out",
+            out.to_str().expect("utf8"),
+            "--quiet",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sft: Vec<serde_json::Value> = std::fs::read_to_string(out.join("sft.jsonl"))
+        .expect("sft")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(sft.len(), 2, "one example per prompt");
+    for ex in &sft {
+        let r = records
+            .iter()
+            .find(|r| r["key"] == ex["id"])
+            .expect("its sample");
+        let expected = format!(
+            "<think>{}</think>{}",
+            r["cot"].as_str().expect("cot"),
+            r["answer"].as_str().expect("answer")
+        );
+        assert_eq!(ex["messages"][1]["content"], expected.as_str(), "verbatim");
+        let turn = format!(
+            "Let's think step by step.{}",
+            r["completion"]["output"].as_str().expect("output")
+        );
+        assert_eq!(
+            format!(
+                "{}{}",
+                r["cot"].as_str().expect("cot"),
+                r["answer"].as_str().expect("answer")
+            ),
+            turn
+        );
+        assert_eq!(ex["content_hash"], r["content_hash"]);
+    }
+    let ledger = read_json(&out.join("ledger.json"));
+    let best_of_3 = 3f64.ln() - 2.0 / 3.0;
+    assert!(
+        (ledger["totals"]["nats_per_prompt"].as_f64().expect("nats") - best_of_3).abs() < 1e-9,
+        "{ledger}"
+    );
+    assert_eq!(ledger["stages"][0]["cot_visible"], true);
+    assert_eq!(ledger["base_policy"]["n"], 3);
+}
