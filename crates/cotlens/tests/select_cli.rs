@@ -296,3 +296,86 @@ fn pipeline_errors_name_the_line_and_budgets_fail_the_run() {
     assert!(out.join("sft.jsonl").exists());
     assert!(String::from_utf8_lossy(&o.stdout).contains("over budget"));
 }
+
+#[test]
+fn monitor_eval_refuses_a_monitor_that_selected_the_traces() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let samples = tmp.path().join("samples");
+    write_sample_run(&samples);
+    let pipe = tmp.path().join("pipe.toml");
+    std::fs::write(&pipe, PIPELINE).expect("pipe");
+    let sel = tmp.path().join("sel");
+    let o = select(tmp.path(), &samples, &pipe, &sel, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for traces in [
+        format!("sft:{}", sel.join("sft.jsonl").display()),
+        format!("run:{}", samples.display()),
+    ] {
+        let mon = tmp.path().join(format!("mon-{}", &traces[..3]));
+        let o = run(
+            tmp.path(),
+            &[
+                "monitor",
+                "--traces",
+                &traces,
+                "--view",
+                "cot",
+                "--out",
+                mon.to_str().expect("utf8"),
+            ],
+            &[],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = run(
+            tmp.path(),
+            &["monitor-eval", mon.to_str().expect("utf8")],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(2), "{traces}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("contaminated evaluation") && stderr(&o).contains("\"rules\""),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!mon.join("monitor-eval.json").exists());
+        let o = run(
+            tmp.path(),
+            &[
+                "monitor-eval",
+                mon.to_str().expect("utf8"),
+                "--allow-contaminated",
+                "--json",
+            ],
+            &[],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        assert!(v["contaminated"]["rules"].is_array(), "{v}");
+    }
+    // Traces the monitor did not select (a run with no ledger) are not refused.
+    let other = tmp.path().join("other.jsonl");
+    std::fs::write(
+        &other,
+        "{\"id\":\"x\",\"reasoning\":\"fine\",\"labels\":{\"misbehaved\":false}}\n",
+    )
+    .expect("write");
+    let mon = tmp.path().join("mon-other");
+    let o = run(
+        tmp.path(),
+        &[
+            "monitor",
+            "--traces",
+            &format!("jsonl:{}", other.display()),
+            "--out",
+            mon.to_str().expect("utf8"),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(
+        tmp.path(),
+        &["monitor-eval", mon.to_str().expect("utf8")],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -22,7 +22,10 @@ pub struct EvalRow {
     pub metrics: MonitorMetrics,
 }
 
-fn read_monitor_run(run: &Path) -> anyhow::Result<Vec<MonitorRecord>> {
+fn read_monitor_run(
+    run: &Path,
+    guard: &super::contamination::Guard,
+) -> anyhow::Result<(Vec<MonitorRecord>, super::contamination::Found)> {
     let manifest_path = run.join(MANIFEST);
     let manifest: serde_json::Value = std::fs::read_to_string(&manifest_path)
         .ok()
@@ -40,11 +43,13 @@ fn read_monitor_run(run: &Path) -> anyhow::Result<Vec<MonitorRecord>> {
             manifest["protocol"]
         )));
     }
-    crate::store::read_records(run)?
+    let records = crate::store::read_records(run)?
         .into_iter()
         .map(serde_json::from_value)
         .collect::<Result<Vec<MonitorRecord>, _>>()
-        .with_context(|| format!("reading monitor records of {}", run.display()))
+        .with_context(|| format!("reading monitor records of {}", run.display()))?;
+    let contaminated = super::contamination::check(run, &manifest, &records, guard)?;
+    Ok((records, contaminated))
 }
 
 /// One monitor × view compared across two runs.
@@ -89,7 +94,11 @@ fn rates(
 
 fn run_compare(args: &MonitorEvalArgs) -> anyhow::Result<()> {
     let (a, b) = (&args.compare[0], &args.compare[1]);
-    let (ra, rb) = (read_monitor_run(a)?, read_monitor_run(b)?);
+    let guard = super::contamination::Guard {
+        allow: args.allow_contaminated,
+        ledgers: args.ledger.clone(),
+    };
+    let ((ra, _), (rb, _)) = (read_monitor_run(a, &guard)?, read_monitor_run(b, &guard)?);
     let mut keys: Vec<(String, String)> = ra
         .iter()
         .map(|r| (r.monitor.clone(), r.view.clone()))
@@ -162,7 +171,11 @@ pub fn run_monitor_eval(args: MonitorEvalArgs) -> anyhow::Result<()> {
         .run
         .clone()
         .ok_or_else(|| bad_input("give a run directory or --compare RUN_A RUN_B"))?;
-    let records = read_monitor_run(&run)?;
+    let guard = super::contamination::Guard {
+        allow: args.allow_contaminated,
+        ledgers: args.ledger.clone(),
+    };
+    let (records, contaminated) = read_monitor_run(&run, &guard)?;
     let mut groups: BTreeMap<(String, String), Vec<&MonitorRecord>> = BTreeMap::new();
     for r in &records {
         groups
@@ -195,7 +208,7 @@ pub fn run_monitor_eval(args: MonitorEvalArgs) -> anyhow::Result<()> {
             metrics: evaluate(&data, args.threshold, spec),
         });
     }
-    let result = serde_json::json!({"run": run.display().to_string(), "threshold": args.threshold, "bootstrap": spec, "rows": rows});
+    let result = serde_json::json!({"run": run.display().to_string(), "threshold": args.threshold, "bootstrap": spec, "rows": rows, "contaminated": contaminated});
     write_json_atomic(&run.join("monitor-eval.json"), &result)?;
     write_atomic(&run.join("roc.svg"), roc_svg(&curves).as_bytes())?;
     if args.json {

@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub mod contamination;
 mod eval;
+pub mod from_runs;
 mod llm;
 
 pub use eval::{run_monitor_eval, CompareRow, EvalRow};
@@ -24,7 +26,8 @@ pub(crate) use llm::{llm_monitors, llm_trace_records, LlmMonitor};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct MonitorArgs {
-    /// Traces: jsonl:PATH (docs/traces.md), inspect:LOG.eval|LOG.json (Inspect logs) or impossiblebench:DIR. Repeatable.
+    /// Traces: jsonl:PATH (docs/traces.md), inspect:LOG.eval|LOG.json (Inspect logs), impossiblebench:DIR,
+    /// sft:PATH (`cotlens select` output) or run:DIR (a sample or faithfulness run). Repeatable.
     #[arg(long, required = true, value_name = "FORMAT:PATH")]
     pub traces: Vec<String>,
     /// Views, comma-separated: action, cot, cot+action, hybrid:W.
@@ -76,6 +79,13 @@ pub struct MonitorEvalArgs {
     /// Print the metrics as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Evaluate even when a monitor selected these traces (a `cotlens select` ledger says so);
+    /// the output is marked contaminated.
+    #[arg(long)]
+    pub allow_contaminated: bool,
+    /// Selection ledgers to check besides the ones found next to the traces (repeatable).
+    #[arg(long, value_name = "LEDGER.json")]
+    pub ledger: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,7 +109,7 @@ pub fn for_each_trace(
 ) -> anyhow::Result<usize> {
     let (kind, path) = spec.split_once(':').ok_or_else(|| {
         bad_input(format!(
-            "--traces {spec:?}: expected FORMAT:PATH (jsonl, inspect or impossiblebench)"
+            "--traces {spec:?}: expected FORMAT:PATH (jsonl, inspect, impossiblebench, sft or run)"
         ))
     })?;
     let path = Path::new(path);
@@ -107,6 +117,18 @@ pub fn for_each_trace(
         "jsonl" => for_each_jsonl(path, each)?,
         "inspect" => {
             let traces = cotlens_core::monitor::inspect_log::load(path)?;
+            let n = traces.len();
+            for t in traces {
+                each(t)?;
+            }
+            n
+        }
+        "sft" | "run" => {
+            let traces = if kind == "sft" {
+                from_runs::load_sft(path)?
+            } else {
+                from_runs::load_run(path)?
+            };
             let n = traces.len();
             for t in traces {
                 each(t)?;
@@ -123,7 +145,7 @@ pub fn for_each_trace(
         }
         other => {
             return Err(bad_input(format!(
-                "--traces {spec:?}: unknown format {other:?}; use jsonl, inspect or impossiblebench"
+                "--traces {spec:?}: unknown format {other:?}; use jsonl, inspect, impossiblebench, sft or run"
             )))
         }
     })

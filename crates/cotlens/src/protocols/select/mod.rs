@@ -282,6 +282,7 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
             dir.join("ledger.json").display()
         ))));
     }
+    record_selection(&settings.samples, &dir, &ledger)?;
     let sft = emit::build_sft(
         &settings.samples,
         &kept,
@@ -326,4 +327,26 @@ fn read_sample_manifest(dir: &Path) -> anyhow::Result<serde_json::Value> {
         )));
     }
     Ok(v)
+}
+
+/// Tell the sample run which ledger selected from it (for monitor-eval's contamination guard):
+/// one line appended to `selected-by.jsonl` in the sample run directory.
+fn record_selection(
+    samples: &Path,
+    dir: &Path,
+    ledger: &cotlens_core::selection::Ledger,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let ledger_path =
+        std::fs::canonicalize(dir.join("ledger.json")).unwrap_or_else(|_| dir.join("ledger.json"));
+    let line =
+        serde_json::json!({"ledger": ledger_path, "selector_monitors": ledger.selector_monitors});
+    let path = samples.join("selected-by.jsonl");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    f.write_all(format!("{line}\n").as_bytes())?;
+    Ok(())
 }
