@@ -48,7 +48,7 @@ fn injected_odd_words_rank_first_against_a_clean_baseline() {
             out.push(w.to_string());
             for o in odd {
                 k += 1;
-                if k % 50 == 0 {
+                if k.is_multiple_of(50) {
                     out.push(o.to_string());
                 }
             }
