@@ -14,6 +14,7 @@
 //! Per corpus, [`rising_words`] ranks the words whose use rose most against a reference (the
 //! lexicon or a baseline corpus) by their contribution to KL(corpus ‖ reference), in bits.
 
+mod grams;
 pub mod input;
 mod lexicon;
 pub mod script;
@@ -108,7 +109,7 @@ fn hash_key(packed: [u64; 2], bytes: &[u8]) -> u64 {
 pub struct Scanner<'l> {
     lexicon: &'l Lexicon,
     counts: Counts,
-    ngrams: hashbrown::HashTable<u64>,
+    ngrams: grams::GramSet,
     word_buf: Vec<u8>,
     recent: [u64; NGRAM],
     compressed: Vec<u8>,
@@ -141,7 +142,7 @@ impl<'l> Scanner<'l> {
                 words: Vec::new(),
                 total: 0,
             },
-            ngrams: hashbrown::HashTable::with_capacity(1 << 12),
+            ngrams: grams::GramSet::new(),
             word_buf: Vec::with_capacity(64),
             recent: [0; NGRAM],
             compressed: Vec::new(),
@@ -162,7 +163,7 @@ impl<'l> Scanner<'l> {
         let bytes = text.as_bytes();
         let mut scripts = [0usize; SCRIPTS.len()];
         let (mut words, mut oov, mut ngrams_total) = (0usize, 0usize, 0usize);
-        self.ngrams.clear();
+        self.ngrams.start();
         let mut i = 0;
         let n = bytes.len();
         while i < n {
@@ -274,16 +275,15 @@ impl<'l> Scanner<'l> {
             words += 1;
             if words >= NGRAM {
                 ngrams_total += 1;
-                let mut g: u64 = 0x9e37_79b9_7f4a_7c15;
-                for k in 0..NGRAM {
-                    let w = self.recent[(words - NGRAM + k) % NGRAM];
-                    g = (g ^ w).wrapping_mul(0x100_0000_01b3).rotate_left(23);
-                }
-                if let hashbrown::hash_table::Entry::Vacant(v) =
-                    self.ngrams.entry(g, |x| *x == g, |x| *x)
-                {
-                    v.insert(g);
-                }
+                let r = &self.recent;
+                let w = words;
+                let g = grams::GramSet::gram([
+                    r[w % 4],
+                    r[(w + 1) % 4],
+                    r[(w + 2) % 4],
+                    r[(w + 3) % 4],
+                ]);
+                self.ngrams.insert(g);
             }
         }
         self.counts.total += words as u64;
