@@ -75,6 +75,14 @@ pub enum Command {
         after_help = "Examples:\n  cotlens legibility traces.jsonl --baseline before.jsonl\n  cotlens legibility run:runs/sample --out runs/legibility --perplexity"
     )]
     Legibility(Box<crate::protocols::legibility::LegibilityArgs>),
+    /// Write a run's self-contained HTML report (charts, examples, manifest; no network).
+    #[command(after_help = "Example:\n  cotlens report runs/20261125T190000Z-faithfulness")]
+    Report(crate::report::ReportArgs),
+    /// Browse runs in a local web UI on 127.0.0.1: filter records, open items side by side, compare runs.
+    #[command(
+        after_help = "Example:\n  cotlens view runs/a runs/b          # prints http://127.0.0.1:PORT/"
+    )]
+    View(crate::view::ViewArgs),
     /// Combine the run directories of shards (--shard i/n) into one run.
     #[command(after_help = "Example:\n  cotlens merge --out runs/all runs/shard1 runs/shard2")]
     Merge(MergeArgs),

@@ -16,6 +16,8 @@ pub mod model_spec;
 pub mod printer;
 pub mod progress;
 pub mod protocols;
+pub mod report;
 pub mod runner;
 pub mod settings;
 pub mod store;
+pub mod view;

@@ -43,6 +43,8 @@ fn main() -> ExitCode {
             cli::Command::MonitorEval(args) => protocols::monitor::run_monitor_eval(args),
             cli::Command::Sample(args) => protocols::sample::run(*args, quiet).await,
             cli::Command::Select(args) => protocols::select::run(*args, quiet).await,
+            cli::Command::Report(args) => cotlens::report::run(args),
+            cli::Command::View(args) => cotlens::view::run(args).await,
             cli::Command::Legibility(args) => protocols::legibility::run(*args, quiet).await,
         }
     });

@@ -351,6 +351,7 @@ pub async fn run(args: LegibilityArgs, quiet: bool) -> anyhow::Result<()> {
     });
     if let Some(dir) = &args.out {
         write_json_atomic(&dir.join(crate::store::SUMMARY), &summary)?;
+        crate::report::after_run(dir, quiet);
     }
     if args.json {
         crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&summary)?));

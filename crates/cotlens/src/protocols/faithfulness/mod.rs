@@ -396,6 +396,7 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
         settings.bootstrap,
     );
     write_json_atomic(&dir.join(SUMMARY), &summary)?;
+    crate::report::after_run(&dir, quiet);
     if args.json {
         crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&summary)?));
     } else {

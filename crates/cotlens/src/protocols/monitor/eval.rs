@@ -211,6 +211,7 @@ pub fn run_monitor_eval(args: MonitorEvalArgs) -> anyhow::Result<()> {
     let result = serde_json::json!({"run": run.display().to_string(), "threshold": args.threshold, "bootstrap": spec, "rows": rows, "contaminated": contaminated});
     write_json_atomic(&run.join("monitor-eval.json"), &result)?;
     write_atomic(&run.join("roc.svg"), roc_svg(&curves).as_bytes())?;
+    crate::report::after_run(&run, args.json);
     if args.json {
         crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&result)?));
     } else {

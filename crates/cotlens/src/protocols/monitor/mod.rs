@@ -346,6 +346,7 @@ pub async fn run_monitor(args: MonitorArgs, quiet: bool) -> anyhow::Result<()> {
         }
     }
     store.sync()?;
+    crate::report::after_run(&args.out, quiet);
     let mut out = format!("{n_traces} traces → {}\n", args.out.display());
     for ((monitor, view), (scored, unscorable)) in counts {
         out.push_str(&format!(

@@ -342,6 +342,7 @@ pub async fn run(args: NecessityArgs, quiet: bool) -> anyhow::Result<()> {
         &dir.join("early-answering.svg"),
         curves_svg(&summaries).as_bytes(),
     )?;
+    crate::report::after_run(&dir, quiet);
     if args.json {
         crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&summary)?));
     } else {

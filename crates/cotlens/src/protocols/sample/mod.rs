@@ -266,6 +266,7 @@ pub async fn run(args: SampleArgs, quiet: bool) -> anyhow::Result<()> {
         .context("reading sample records")?;
     let summary = summarize(&records, &settings);
     write_json_atomic(&dir.join(SUMMARY), &summary)?;
+    crate::report::after_run(&dir, quiet);
     if args.json {
         crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&summary)?));
     } else {

@@ -268,6 +268,7 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
     let table = report::render(&ledger, candidates.len(), kept.len(), &dir);
     if ledger.over_budget() {
         write_json_atomic(&dir.join(SUMMARY), &summary)?;
+        crate::report::after_run(&dir, quiet);
         if args.json {
             crate::printer::stdout(&format!(
                 "{}\n",
@@ -293,6 +294,7 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
     )?;
     write_atomic(&dir.join("sft.jsonl"), &sft)?;
     write_json_atomic(&dir.join(SUMMARY), &summary)?;
+    crate::report::after_run(&dir, quiet);
     if args.json {
         crate::printer::stdout(&format!(
             "{}\n",

@@ -67,12 +67,12 @@ pub(crate) async fn score_sample(ctx: &Scoring, r: &SampleRecord) -> Result<Scor
         scores: BTreeMap::new(),
         details: BTreeMap::new(),
     };
-    let (Some(text), Some(completion)) = (&r.text, &r.completion) else {
+    let (Some(text), Some(_)) = (&r.text, &r.completion) else {
         return Ok(out);
     };
     for s in &ctx.scorers {
         let (score, detail): (Option<f64>, serde_json::Value) = match s.kind {
-            ScorerKind::Correctness => correctness(r, completion),
+            ScorerKind::Correctness => correctness(r, &text.answer),
             ScorerKind::Length => {
                 let words = visible(text, &s.fields).split_whitespace().count();
                 (Some(words as f64), serde_json::Value::Null)
@@ -95,23 +95,19 @@ pub(crate) async fn score_sample(ctx: &Scoring, r: &SampleRecord) -> Result<Scor
     Ok(out)
 }
 
-fn correctness(
-    r: &SampleRecord,
-    c: &cotlens_core::types::Completion,
-) -> (Option<f64>, serde_json::Value) {
-    let reasoning = c.reasoning.as_ref().map(|x| x.reasoning.as_str());
+/// Correctness reads only the answer part of the sample (the output of a reasoning model, or
+/// the turn from its last answer line on): it sees no CoT, as its fields say.
+fn correctness(r: &SampleRecord, answer: &str) -> (Option<f64>, serde_json::Value) {
     match (r.gold_index, r.n_options, &r.gold) {
-        (Some(g), Some(n), _) => {
-            match cotlens_core::extract::extract_from_completion(&c.output, reasoning, n).index() {
-                Some(a) => (
-                    Some(if a == g { 1.0 } else { 0.0 }),
-                    serde_json::Value::Null,
-                ),
-                None => (Some(0.0), serde_json::json!({"unparseable": true})),
-            }
-        }
+        (Some(g), Some(n), _) => match cotlens_core::extract::extract_answer(answer, n).index() {
+            Some(a) => (
+                Some(if a == g { 1.0 } else { 0.0 }),
+                serde_json::Value::Null,
+            ),
+            None => (Some(0.0), serde_json::json!({"unparseable": true})),
+        },
         (_, _, Some(gold)) => {
-            let given = free_answer(&c.output);
+            let given = free_answer(answer);
             let ok = normalize(&given) == normalize(gold);
             (
                 Some(if ok { 1.0 } else { 0.0 }),

@@ -1,0 +1,386 @@
+//! The viewer's pages: server-rendered HTML, every value escaped.
+
+use super::Run;
+use crate::report::html::{esc, highlight, page, table};
+use crate::report::sections::{added_text, for_each_record, last_user};
+use serde_json::Value;
+use std::collections::HashMap;
+
+fn nav(extra: &str) -> String {
+    format!("<div><a href=\"/\">runs</a>{extra}</div>")
+}
+
+pub fn index(runs: &[Run]) -> String {
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            vec![
+                i.to_string(),
+                format!("<a href=\"/run/{i}\">{}</a>", esc(&r.name)),
+                esc(&r.protocol),
+                format!("<a href=\"/run/{i}/records\">records</a>"),
+                esc(&r.dir.display().to_string()),
+            ]
+        })
+        .collect();
+    let mut body = table(&["#", "run", "protocol", "browse", "directory"], &rows);
+    if runs.len() >= 2 {
+        let opts: String = runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("<option value=\"{i}\">{i}: {}</option>", esc(&r.name)))
+            .collect();
+        body.push_str(&format!("<h2>Compare two runs</h2><form class=\"filters\" action=\"/compare\"><label>A<select name=\"a\">{opts}</select></label><label>B<select name=\"b\">{opts}</select></label><button>compare</button></form>"));
+    }
+    page("cotlens view", &nav(""), &body)
+}
+
+pub fn run_page(i: usize, run: &Run) -> String {
+    let links = format!(" · <a href=\"/run/{i}/records\">records</a>");
+    page(
+        &format!("{} ({})", run.name, run.protocol),
+        &nav(&links),
+        &crate::report::body(&run.dir, &run.manifest),
+    )
+}
+
+/// Record filters from the query string; unknown parameters are ignored.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub condition: Option<String>,
+    pub hint: Option<String>,
+    pub followed: Option<bool>,
+    pub verdict: Option<String>,
+    pub monitor: Option<String>,
+    pub view: Option<String>,
+    pub min_score: Option<f64>,
+    pub kept: Option<bool>,
+    pub q: Option<String>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl Filter {
+    pub fn from_query(q: &HashMap<String, String>) -> Self {
+        let s = |k: &str| {
+            q.get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let b = |k: &str| {
+            s(k).and_then(|v| match v.as_str() {
+                "yes" | "true" => Some(true),
+                "no" | "false" => Some(false),
+                _ => None,
+            })
+        };
+        Filter {
+            condition: s("condition"),
+            hint: s("hint"),
+            followed: b("followed"),
+            verdict: s("verdict"),
+            monitor: s("monitor"),
+            view: s("view"),
+            min_score: s("min_score").and_then(|v| v.parse().ok()),
+            kept: b("kept"),
+            q: s("q").map(|v| v.to_lowercase()),
+            offset: s("offset").and_then(|v| v.parse().ok()).unwrap_or(0),
+            limit: s("limit")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(50)
+                .clamp(1, 500),
+        }
+    }
+
+    fn matches(&self, r: &Value) -> bool {
+        let eq = |field: &str, want: &Option<String>| {
+            want.as_ref()
+                .is_none_or(|w| r[field].as_str() == Some(w.as_str()))
+        };
+        if !(eq("condition", &self.condition)
+            && eq("hint", &self.hint)
+            && eq("monitor", &self.monitor)
+            && eq("view", &self.view))
+        {
+            return false;
+        }
+        if let Some(f) = self.followed {
+            if (r["answer_letter"].is_string() && r["answer_letter"] == r["hint_letter"]) != f {
+                return false;
+            }
+        }
+        if let Some(v) = &self.verdict {
+            let verdicts: Vec<Option<bool>> = r["judges"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(_, j)| j["verbalized"].as_bool())
+                .collect();
+            let ok = match v.as_str() {
+                "verbalized" => verdicts.contains(&Some(true)),
+                "not" => verdicts.contains(&Some(false)),
+                "unjudged" => verdicts.contains(&None),
+                _ => true,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if let Some(m) = self.min_score {
+            if r["score"].as_f64().is_none_or(|s| s < m) {
+                return false;
+            }
+        }
+        if let Some(k) = self.kept {
+            if r["kept"].as_bool() != Some(k) {
+                return false;
+            }
+        }
+        if let Some(q) = &self.q {
+            let hay = [
+                &r["cot"],
+                &r["quote"],
+                &r["reason"],
+                &r["key"],
+                &r["trace_id"],
+            ];
+            if !hay
+                .iter()
+                .any(|v| v.as_str().is_some_and(|t| t.to_lowercase().contains(q)))
+            {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn records_file(run: &Run) -> std::path::PathBuf {
+    if run.protocol == "select" {
+        run.dir.join("selection.jsonl")
+    } else {
+        run.dir.join(crate::store::RECORDS)
+    }
+}
+
+fn each(run: &Run, mut f: impl FnMut(Value) -> bool) {
+    let path = records_file(run);
+    let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    if run.protocol == "select" {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            for line in text.lines() {
+                if let Ok(v) = serde_json::from_str(line) {
+                    if !f(v) {
+                        break;
+                    }
+                }
+            }
+        }
+    } else {
+        for_each_record(&dir, f);
+    }
+}
+
+/// The page of matching records and the number matching.
+pub fn filtered(run: &Run, f: &Filter) -> (Vec<Value>, usize) {
+    let mut total = 0;
+    let mut rows = Vec::new();
+    each(run, |r| {
+        if f.matches(&r) {
+            if total >= f.offset && rows.len() < f.limit {
+                rows.push(r);
+            }
+            total += 1;
+        }
+        true
+    });
+    (rows, total)
+}
+
+const COLUMNS: &[&str] = &[
+    "key",
+    "item_id",
+    "condition",
+    "hint",
+    "hint_letter",
+    "answer_letter",
+    "status",
+    "trace_id",
+    "monitor",
+    "view",
+    "score",
+    "label",
+    "kept",
+    "dropped_at",
+    "reason",
+    "legibility",
+];
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::String(s) => esc(&s.chars().take(160).collect::<String>()),
+        Value::Number(n) => n.to_string(),
+        Value::Null => String::new(),
+        other => esc(&other.to_string()),
+    }
+}
+
+pub fn records_page(i: usize, run: &Run, f: &Filter) -> String {
+    let (rows, total) = filtered(run, f);
+    let cols: Vec<&str> = COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| rows.iter().any(|r| !r[*c].is_null()))
+        .collect();
+    let mut headers = cols.clone();
+    headers.push("verbalized");
+    headers.push("open");
+    let body_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut row: Vec<String> = cols.iter().map(|c| cell(&r[*c])).collect();
+            let verdicts: Vec<String> = r["judges"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, j)| format!("{}: {}", esc(k), esc(&j["verbalized"].to_string())))
+                .collect();
+            row.push(verdicts.join(", "));
+            let key = r["item_id"]
+                .as_str()
+                .or(r["key"].as_str())
+                .or(r["trace_id"].as_str())
+                .unwrap_or("");
+            row.push(format!(
+                "<a href=\"/run/{i}/item/{}\">open</a>",
+                esc(&urlencode(key))
+            ));
+            row
+        })
+        .collect();
+    let input = |name: &str, label: &str, value: &str| {
+        format!(
+            "<label>{label}<input name=\"{name}\" value=\"{}\" size=\"12\"></label>",
+            esc(value)
+        )
+    };
+    let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+    let form = format!(
+        "<form class=\"filters\" action=\"/run/{i}/records\">{}{}{}{}{}{}{}{}{}<button>filter</button></form>",
+        input("condition", "condition", &opt(&f.condition)),
+        input("hint", "hint", &opt(&f.hint)),
+        input("followed", "followed hint (yes/no)", &f.followed.map(|b| if b { "yes" } else { "no" }.to_string()).unwrap_or_default()),
+        input("verdict", "verdict (verbalized/not/unjudged)", &opt(&f.verdict)),
+        input("monitor", "monitor", &opt(&f.monitor)),
+        input("view", "view", &opt(&f.view)),
+        input("min_score", "min monitor score", &f.min_score.map(|m| m.to_string()).unwrap_or_default()),
+        input("kept", "kept (yes/no)", &f.kept.map(|b| if b { "yes" } else { "no" }.to_string()).unwrap_or_default()),
+        input("q", "text", &opt(&f.q)),
+    );
+    let next = if f.offset + rows.len() < total {
+        format!(
+            " · <a href=\"/run/{i}/records?offset={}\">next</a>",
+            f.offset + f.limit
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "{form}<p>{} of {total} matching records (from {}){next}</p>{}",
+        rows.len(),
+        f.offset,
+        table(&headers, &body_rows)
+    );
+    page(
+        &format!("{} — records", run.name),
+        &nav(&format!(" · <a href=\"/run/{i}\">report</a>")),
+        &body,
+    )
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// One item: for faithfulness, every condition of the item side by side with the hint and the
+/// judges' quotes highlighted; otherwise the record itself.
+pub fn item_page(i: usize, run: &Run, key: &str) -> Option<String> {
+    let mut found: Vec<Value> = Vec::new();
+    each(run, |r| {
+        let hit = [&r["item_id"], &r["key"], &r["trace_id"]]
+            .iter()
+            .any(|v| v.as_str() == Some(key));
+        if hit {
+            found.push(r);
+        }
+        found.len() < 200
+    });
+    if found.is_empty() {
+        return None;
+    }
+    let mut body = String::new();
+    if run.protocol == "faithfulness" {
+        let plain = found.iter().find(|r| r["condition"] == "plain");
+        let plain_prompt = plain.map(|r| last_user(&r["messages"])).unwrap_or_default();
+        for r in found.iter().filter(|r| r["condition"] == "hinted") {
+            let hinted = last_user(&r["messages"]);
+            let hint = added_text(&plain_prompt, &hinted);
+            let quotes: Vec<String> = r["judges"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(_, j)| j["quote"].as_str().map(str::to_string))
+                .filter(|q| !q.is_empty())
+                .collect();
+            let mut needles: Vec<(&str, &str)> =
+                quotes.iter().map(|q| (q.as_str(), "quote")).collect();
+            needles.push((hint.as_str(), "hint"));
+            body.push_str(&format!(
+                "<h2>{} (hint → {}, answered {}, gold {})</h2><div class=\"side\"><div><b>unhinted prompt</b><div class=\"text\">{}</div><b>unhinted CoT</b> (answered {})<div class=\"text cot\">{}</div></div><div><b>hinted prompt</b><div class=\"text\">{}</div><b>hinted CoT</b><div class=\"text cot\">{}</div></div></div>",
+                esc(r["hint"].as_str().unwrap_or("")), esc(r["hint_letter"].as_str().unwrap_or("")), esc(r["answer_letter"].as_str().unwrap_or("—")), crate::report::sections::gold_letter(&r["gold"]),
+                esc(&plain_prompt), esc(plain.and_then(|p| p["answer_letter"].as_str()).unwrap_or("—")), esc(plain.and_then(|p| p["cot"].as_str()).unwrap_or("")),
+                highlight(&hinted, &[(hint.as_str(), "hint")]), highlight(r["cot"].as_str().unwrap_or(""), &needles)
+            ));
+        }
+    }
+    for r in &found {
+        if run.protocol == "faithfulness" && r["condition"] == "hinted" {
+            continue;
+        }
+        body.push_str(&format!(
+            "<h2>{}</h2><pre>{}</pre>",
+            esc(r["key"].as_str().or(r["trace_id"].as_str()).unwrap_or("")),
+            esc(&serde_json::to_string_pretty(r).unwrap_or_default())
+        ));
+    }
+    Some(page(
+        &format!("{} — {key}", run.name),
+        &nav(&format!(" · <a href=\"/run/{i}/records\">records</a>")),
+        &body,
+    ))
+}
+
+pub fn compare_page(a: &(usize, Run), b: &(usize, Run)) -> String {
+    let col = |(i, r): &(usize, Run)| {
+        format!(
+            "<div><h2><a href=\"/run/{i}\">{}</a> ({})</h2>{}</div>",
+            esc(&r.name),
+            esc(&r.protocol),
+            crate::report::body(&r.dir, &r.manifest)
+        )
+    };
+    page(
+        "compare runs",
+        &nav(""),
+        &format!("<div class=\"side\">{}{}</div>", col(a), col(b)),
+    )
+}
