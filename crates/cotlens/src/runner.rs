@@ -69,3 +69,42 @@ where
     }
     Ok(())
 }
+
+/// [`run_bounded`] into a run store: each unit's result is appended as one record, a progress
+/// bar counts them, and a stopped run's error says how to continue (`resume`: the command).
+#[allow(clippy::too_many_arguments)]
+pub async fn run_into_store<U, R, F, Fut>(
+    store: &crate::store::RunStore,
+    units: Vec<U>,
+    limit: usize,
+    label: &str,
+    counters: &crate::engine::Counters,
+    quiet: bool,
+    resume: &str,
+    work: F,
+) -> anyhow::Result<()>
+where
+    R: serde::Serialize + Send + 'static,
+    F: Fn(U) -> Fut,
+    Fut: Future<Output = Result<R, Fatal>> + Send + 'static,
+{
+    let progress = crate::progress::Progress::new(units.len() as u64, label, quiet);
+    let done = |record: R| -> anyhow::Result<()> {
+        store.append(&serde_json::to_value(&record)?)?;
+        progress.inc(counters);
+        Ok(())
+    };
+    let abort = || {
+        let _ = store.sync();
+    };
+    let failure = run_bounded(units, limit, work, done, abort).await.err();
+    progress.finish();
+    store.sync()?;
+    match failure {
+        Some(e) => Err(e.context(format!(
+            "the run stopped; continue with: {resume} --resume {}",
+            store.dir().display()
+        ))),
+        None => Ok(()),
+    }
+}

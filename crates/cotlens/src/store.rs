@@ -219,6 +219,18 @@ fn repair_and_read_keys(path: &Path) -> anyhow::Result<HashSet<String>> {
 }
 
 /// Read all complete records of a run directory.
+/// The records of a run as `T`, or an error naming the run directory.
+pub fn read_typed<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    what: &str,
+) -> anyhow::Result<Vec<T>> {
+    read_records(dir)?
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("reading the {what} records of {}", dir.display()))
+}
+
 pub fn read_records(dir: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
     let path = dir.join(RECORDS);
     let file = File::open(&path).with_context(|| format!("opening {}", path.display()))?;

@@ -16,7 +16,6 @@ use crate::cli::{EngineArgs, ModelArgs};
 use crate::engine::Engine;
 use crate::error::bad_input;
 use crate::store::{write_atomic, write_json_atomic, RunStore, SUMMARY};
-use anyhow::Context;
 use cotlens_core::datasets::{subset, DatasetSpec};
 use cotlens_core::necessity::STEP_SPLITTER_VERSION;
 use cotlens_core::stats::BootstrapSpec;
@@ -303,38 +302,24 @@ pub async fn run(args: NecessityArgs, quiet: bool) -> anyhow::Result<()> {
         settings: settings.clone(),
         method,
     });
-    let store = Arc::new(store);
-    let progress = crate::progress::Progress::new(pending.len() as u64, "necessity", quiet);
     // One item per request slot: an item's early answers then extend the prefix its own CoT left
     // in the local backend's KV cache, instead of interleaving with the next item's.
     let work = |item: Item| {
         let ctx = ctx.clone();
         async move { run_item(&ctx, &item).await }
     };
-    let done = |record: Record| -> anyhow::Result<()> {
-        store.append(&serde_json::to_value(&record)?)?;
-        progress.inc(&engine.counters);
-        Ok(())
-    };
-    let abort = || {
-        let _ = store.sync();
-    };
-    let failure = crate::runner::run_bounded(pending, config.concurrency, work, done, abort)
-        .await
-        .err();
-    progress.finish();
-    store.sync()?;
-    if let Some(e) = failure {
-        return Err(e.context(format!(
-            "the run stopped; continue with: cotlens necessity --resume {}",
-            dir.display()
-        )));
-    }
-    let records: Vec<Record> = crate::store::read_records(&dir)?
-        .into_iter()
-        .map(serde_json::from_value)
-        .collect::<Result<_, _>>()
-        .context("reading necessity records")?;
+    crate::runner::run_into_store(
+        &store,
+        pending,
+        config.concurrency,
+        "necessity",
+        &engine.counters,
+        quiet,
+        "cotlens necessity",
+        work,
+    )
+    .await?;
+    let records: Vec<Record> = crate::store::read_typed(&dir, "necessity")?;
     let summaries = summarize(&records, settings.bootstrap);
     let summary = serde_json::json!({"protocol": "necessity", "model": settings.model, "answer_method": method, "bootstrap": settings.bootstrap, "datasets": summaries});
     write_json_atomic(&dir.join(SUMMARY), &summary)?;

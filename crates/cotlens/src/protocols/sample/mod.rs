@@ -10,7 +10,6 @@ use crate::cli::{EngineArgs, ModelArgs};
 use crate::engine::{Attempt, Engine, Fatal};
 use crate::error::bad_input;
 use crate::store::{write_json_atomic, RunStore, SUMMARY};
-use anyhow::Context;
 use cotlens_core::datasets::{subset, DatasetSpec};
 use cotlens_core::selection::verbatim::{content_hash, split, SplitText};
 use cotlens_core::stats::{wilson, Estimate};
@@ -233,37 +232,23 @@ pub async fn run(args: SampleArgs, quiet: bool) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    let store = Arc::new(store);
     let settings = Arc::new(settings);
-    let progress = crate::progress::Progress::new(units.len() as u64, "sample", quiet);
     let work = |(prompt, i): (Prompt, usize)| {
         let (engine, settings) = (engine.clone(), settings.clone());
         async move { sample_one(&engine, &settings, &prompt, i).await }
     };
-    let done = |record: SampleRecord| -> anyhow::Result<()> {
-        store.append(&serde_json::to_value(&record)?)?;
-        progress.inc(&engine.counters);
-        Ok(())
-    };
-    let abort = || {
-        let _ = store.sync();
-    };
-    let failure = crate::runner::run_bounded(units, config.concurrency, work, done, abort)
-        .await
-        .err();
-    progress.finish();
-    store.sync()?;
-    if let Some(e) = failure {
-        return Err(e.context(format!(
-            "the run stopped; continue with: cotlens sample --resume {}",
-            dir.display()
-        )));
-    }
-    let records: Vec<SampleRecord> = crate::store::read_records(&dir)?
-        .into_iter()
-        .map(serde_json::from_value)
-        .collect::<Result<_, _>>()
-        .context("reading sample records")?;
+    crate::runner::run_into_store(
+        &store,
+        units,
+        config.concurrency,
+        "sample",
+        &engine.counters,
+        quiet,
+        "cotlens sample",
+        work,
+    )
+    .await?;
+    let records: Vec<SampleRecord> = crate::store::read_typed(&dir, "sample")?;
     let summary = summarize(&records, &settings);
     write_json_atomic(&dir.join(SUMMARY), &summary)?;
     crate::report::after_run(&dir, quiet);

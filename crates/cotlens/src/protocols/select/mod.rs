@@ -185,8 +185,6 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
         .filter(|(_, r)| r.status == "ok" && !store.is_done(&r.key))
         .map(|(_, r)| r.clone())
         .collect();
-    let store = Arc::new(store);
-    let progress = crate::progress::Progress::new(pending.len() as u64, "score", quiet);
     let counters = crate::engine::Counters::default();
     let concurrency = scoring
         .engines
@@ -198,27 +196,22 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
         let scoring = scoring.clone();
         async move { score::score_sample(&scoring, &r).await }
     };
-    let done = |rec: ScoreRecord| -> anyhow::Result<()> {
-        store.append(&serde_json::to_value(&rec)?)?;
-        progress.inc(&counters);
-        Ok(())
-    };
-    let failure = crate::runner::run_bounded(pending, concurrency, work, done, || {})
-        .await
-        .err();
-    progress.finish();
-    store.sync()?;
-    if let Some(e) = failure {
-        return Err(e.context(format!(
-            "scoring stopped; continue with: cotlens select --resume {}",
-            dir.display()
-        )));
-    }
-    let scores: HashMap<String, ScoreRecord> = crate::store::read_records(&dir)?
-        .into_iter()
-        .map(|v| serde_json::from_value::<ScoreRecord>(v).map(|r| (r.key.clone(), r)))
-        .collect::<Result<_, _>>()
-        .context("reading score records")?;
+    crate::runner::run_into_store(
+        &store,
+        pending,
+        concurrency,
+        "score",
+        &counters,
+        quiet,
+        "cotlens select",
+        work,
+    )
+    .await?;
+    let scores: HashMap<String, ScoreRecord> =
+        crate::store::read_typed::<ScoreRecord>(&dir, "score")?
+            .into_iter()
+            .map(|r| (r.key.clone(), r))
+            .collect();
     // Candidates in a fixed order: by prompt, then sample index.
     let mut ok: Vec<&(usize, SampleRecord)> =
         samples.iter().filter(|(_, r)| r.status == "ok").collect();
@@ -266,33 +259,20 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
         "sft": if ledger.over_budget() { serde_json::Value::Null } else { "sft.jsonl".into() },
     });
     let table = report::render(&ledger, candidates.len(), kept.len(), &dir);
-    if ledger.over_budget() {
-        write_json_atomic(&dir.join(SUMMARY), &summary)?;
-        crate::report::after_run(&dir, quiet);
-        if args.json {
-            crate::printer::stdout(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&ledger_json)?
-            ));
-        } else {
-            crate::printer::stdout(&table);
-        }
-        return Err(anyhow::Error::new(OverBudget(format!(
-            "over the pressure budget ({}); no sft.jsonl written (ledger: {}); rerun with --allow-over-budget to write it anyway",
-            ledger.budget.violations.join("; "),
-            dir.join("ledger.json").display()
-        ))));
+    let over = ledger.over_budget();
+    if !over {
+        // Every kept sample is checked against its recorded content before anything is written.
+        let sft = emit::build_sft(
+            &settings.samples,
+            &kept,
+            &by_key,
+            &scores,
+            args.format,
+            &args.reasoning_field,
+        )?;
+        write_atomic(&dir.join("sft.jsonl"), &sft)?;
+        record_selection(&settings.samples, &dir, &ledger)?;
     }
-    record_selection(&settings.samples, &dir, &ledger)?;
-    let sft = emit::build_sft(
-        &settings.samples,
-        &kept,
-        &by_key,
-        &scores,
-        args.format,
-        &args.reasoning_field,
-    )?;
-    write_atomic(&dir.join("sft.jsonl"), &sft)?;
     write_json_atomic(&dir.join(SUMMARY), &summary)?;
     crate::report::after_run(&dir, quiet);
     if args.json {
@@ -302,6 +282,13 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
         ));
     } else {
         crate::printer::stdout(&table);
+    }
+    if over {
+        return Err(anyhow::Error::new(OverBudget(format!(
+            "over the pressure budget ({}); no sft.jsonl written (ledger: {}); rerun with --allow-over-budget to write it anyway",
+            ledger.budget.violations.join("; "),
+            dir.join("ledger.json").display()
+        ))));
     }
     Ok(())
 }
