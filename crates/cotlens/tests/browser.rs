@@ -145,6 +145,10 @@ fn report_renders_in_chromium_and_the_canary_stays_inert() {
         dom.contains("data:image/svg+xml;base64,"),
         "ROC curves embedded"
     );
+    assert!(
+        dom.contains("<td>0.747 ["),
+        "the action view's AUROC (0.747 on these transcripts) is in the table"
+    );
     chrome(
         &bin,
         &profile,

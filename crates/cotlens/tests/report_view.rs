@@ -125,6 +125,11 @@ async fn viewer_routes_filter_and_serve_nothing_outside_the_runs() {
     let (s, body) = get(&app, "/run/0/records?hint=sycophancy&q=professor").await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("4 of 4 matching"), "{body}");
+    let (_, body) = get(&app, "/run/0/records?condition=hinted&limit=1").await;
+    assert!(
+        body.contains("/run/0/records?condition=hinted&amp;limit=1&amp;offset=1"),
+        "next page keeps the filters: {body}"
+    );
     let (s, body) = get(&app, "/run/0/item/q0").await;
     assert_eq!(s, StatusCode::OK);
     assert!(

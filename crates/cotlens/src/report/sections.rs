@@ -233,7 +233,8 @@ pub fn monitor(dir: &Path) -> String {
     match read_json(&dir.join("monitor-eval.json")) {
         Some(eval) => {
             let rows: Vec<Vec<String>> = eval["rows"].as_array().into_iter().flatten().map(|r| {
-                let m = &r["metrics"];
+                // The metrics are flattened into the row.
+                let m = r;
                 vec![esc(r["monitor"].as_str().unwrap_or("")), esc(r["view"].as_str().unwrap_or("")), num(&m["n"]), est(&m["auroc"]), est(&m["tpr_at_1pct_fpr"]), est(&m["tpr_at_5pct_fpr"]), est(&m["recall"]), est(&m["g_mean2"])]
             }).collect();
             s.push_str("<h2>Monitor evaluation</h2>");

@@ -93,6 +93,29 @@ impl Filter {
         }
     }
 
+    /// The query string of this filter at another offset (for the next page).
+    pub fn query(&self, offset: usize) -> String {
+        let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+        let pairs = [
+            ("condition", self.condition.clone()),
+            ("hint", self.hint.clone()),
+            ("followed", self.followed.map(yes_no)),
+            ("verdict", self.verdict.clone()),
+            ("monitor", self.monitor.clone()),
+            ("view", self.view.clone()),
+            ("min_score", self.min_score.map(|m| m.to_string())),
+            ("kept", self.kept.map(yes_no)),
+            ("q", self.q.clone()),
+            ("limit", Some(self.limit.to_string())),
+            ("offset", Some(offset.to_string())),
+        ];
+        pairs
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", urlencode(v))))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
     fn matches(&self, r: &Value) -> bool {
         let eq = |field: &str, want: &Option<String>| {
             want.as_ref()
@@ -280,8 +303,8 @@ pub fn records_page(i: usize, run: &Run, f: &Filter) -> String {
     );
     let next = if f.offset + rows.len() < total {
         format!(
-            " · <a href=\"/run/{i}/records?offset={}\">next</a>",
-            f.offset + f.limit
+            " · <a href=\"/run/{i}/records?{}\">next</a>",
+            esc(&f.query(f.offset + f.limit))
         )
     } else {
         String::new()
