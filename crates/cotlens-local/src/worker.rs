@@ -569,20 +569,34 @@ impl<'m> Worker<'m> {
                     "candidate {candidate:?} has no tokens"
                 )));
             }
+            let n = tokens.len();
+            if n + ctoks.len() > self.config.context_per_slot as usize {
+                return Err(BackendError::InvalidRequest(format!(
+                    "prompt ({n} tokens) and candidate ({} tokens) exceed the context of {} tokens",
+                    ctoks.len(),
+                    self.config.context_per_slot
+                )));
+            }
             let mut total = first[ctoks[0].0 as usize];
-            if ctoks.len() > 1 {
-                // Evaluate all but the last candidate token after the prompt, then drop them.
-                let n = tokens.len() as i32;
-                let mut batch = LlamaBatch::new(ctoks.len(), 1);
-                for (i, &t) in ctoks[..ctoks.len() - 1].iter().enumerate() {
+            // Evaluate all but the last candidate token after the prompt, in batches of at most
+            // `batch` tokens (llama.cpp's limit per decode), then drop them.
+            let rest = &ctoks[..ctoks.len() - 1];
+            let step = (self.config.batch as usize).max(1);
+            for (c, chunk) in rest.chunks(step).enumerate() {
+                let offset = n + c * step;
+                let mut batch = LlamaBatch::new(chunk.len(), 1);
+                for (i, &t) in chunk.iter().enumerate() {
                     batch
-                        .add(t, n + i as i32, &[seq], true)
+                        .add(t, (offset + i) as i32, &[seq], true)
                         .map_err(model_error)?;
                 }
                 self.ctx.decode(&mut batch).map_err(model_error)?;
-                for (i, &next) in ctoks[1..].iter().enumerate() {
+                for i in 0..chunk.len() {
+                    let next = ctoks[c * step + i + 1];
                     total += self.log_softmax(i as i32)[next.0 as usize];
                 }
+            }
+            if !rest.is_empty() {
                 self.ctx
                     .kv_cache_seq_rm(seq, Some(n as u32), None)
                     .map_err(model_error)?;

@@ -197,3 +197,43 @@ fn stop_sequences_and_limits() {
         (3, cotlens_core::types::FinishReason::Length)
     );
 }
+
+/// A candidate longer than one decode batch (256 tokens here) is scored in chunks: the chain
+/// rule holds (log p(A B) = log p(A) + log p(B | A)), and one longer than the context is a
+/// recorded error, not an abort.
+#[test]
+fn long_candidates_are_scored_in_chunks() {
+    let rt = runtime();
+    let b = backend();
+    let sentence =
+        "The committee reviewed the proposal carefully and asked for more data about costs. ";
+    // Split before a space, so that the pieces tokenize as the whole does (" The" is one token).
+    let a = sentence.repeat(12).trim_end().to_string();
+    let rest = format!(" {}", sentence.repeat(10).trim_end());
+    let lp = |prefix: Option<String>, candidate: &str| {
+        rt.block_on(b.candidate_logprobs(&LogprobRequest {
+            messages: question(),
+            assistant_prefix: prefix,
+            candidates: vec![candidate.to_string()],
+        }))
+    };
+    let whole = lp(None, &format!("{a}{rest}")).expect("whole");
+    assert!(whole.token_counts[0] > 256, "{:?}", whole.token_counts);
+    let first = lp(None, &a).expect("first");
+    let second = lp(Some(a.clone()), &rest).expect("second");
+    assert_eq!(
+        whole.token_counts[0],
+        first.token_counts[0] + second.token_counts[0]
+    );
+    let sum = first.logprobs[0] + second.logprobs[0];
+    assert!(
+        (whole.logprobs[0] - sum).abs() < 0.05,
+        "{} vs {sum}",
+        whole.logprobs[0]
+    );
+    let too_long = lp(None, &sentence.repeat(80));
+    assert!(
+        matches!(too_long, Err(cotlens_core::BackendError::InvalidRequest(_))),
+        "{too_long:?}"
+    );
+}
