@@ -170,6 +170,25 @@ fn select_writes_verbatim_sft_and_a_closed_form_ledger() {
     let selection = std::fs::read_to_string(out.join("selection.jsonl")).expect("selection");
     assert_eq!(selection.lines().count(), 12);
     assert!(selection.contains("\"dropped_at\":\"gate\""));
+    // Resuming a finished selection scores nothing again and writes the same data.
+    let before = std::fs::read_to_string(out.join("sft.jsonl")).expect("sft");
+    let o = run(
+        tmp.path(),
+        &["select", "--resume", out.to_str().expect("utf8"), "--quiet"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(out.join("sft.jsonl")).expect("sft"),
+        before
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("records.jsonl"))
+            .expect("records")
+            .lines()
+            .count(),
+        12
+    );
     // Field form.
     let out2 = tmp.path().join("sel-field");
     let o = select(

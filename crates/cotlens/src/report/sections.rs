@@ -221,9 +221,48 @@ pub fn necessity(dir: &Path, summary: &Value) -> String {
     if let Ok(svg) = std::fs::read_to_string(dir.join("early-answering.svg")) {
         s.push_str(&svg_image(&svg, "same-answer curves"));
     }
-    s.push_str(&format!(
-        "<h2>Per dataset</h2><pre>{}</pre>",
-        esc(&serde_json::to_string_pretty(&summary["datasets"]).unwrap_or_default())
+    let rows: Vec<Vec<String>> = summary["datasets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            let mut row = vec![
+                esc(d["dataset"].as_str().unwrap_or("")),
+                num(&d["n"]),
+                num(&d["n_failed"]),
+            ];
+            for k in [
+                "accuracy_no_cot",
+                "accuracy_cot",
+                "accuracy_filler",
+                "cot_gain",
+                "filler_gain",
+            ] {
+                row.push(est(&d[k]));
+            }
+            row.push(est(&d["early_answering"]["aoc"]));
+            for block in ["adding_mistakes", "paraphrasing"] {
+                row.push(est(&d[block]["aoc"]));
+            }
+            row
+        })
+        .collect();
+    s.push_str("<h2>Per dataset (95% intervals)</h2>");
+    s.push_str(&table(
+        &[
+            "dataset",
+            "n",
+            "failed",
+            "accuracy, no CoT",
+            "accuracy, CoT",
+            "accuracy, filler",
+            "CoT gain",
+            "filler gain",
+            "early-answering AOC",
+            "mistakes AOC",
+            "paraphrase AOC",
+        ],
+        &rows,
     ));
     s
 }

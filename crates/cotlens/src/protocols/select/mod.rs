@@ -30,12 +30,13 @@ pub use score::ScoreRecord;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct SelectArgs {
-    /// A `cotlens sample` run directory.
-    #[arg(value_name = "SAMPLES_DIR")]
-    pub samples: PathBuf,
-    /// The pipeline file (TOML: scorers, stages, budgets; docs/selection.md).
-    #[arg(long, value_name = "FILE")]
-    pub pipeline: PathBuf,
+    /// A `cotlens sample` run directory (with --resume: taken from the run).
+    #[arg(value_name = "SAMPLES_DIR", required_unless_present = "resume")]
+    pub samples: Option<PathBuf>,
+    /// The pipeline file (TOML: scorers, stages, budgets; docs/selection.md); with --resume:
+    /// the run's own copy.
+    #[arg(long, value_name = "FILE", required_unless_present = "resume")]
+    pub pipeline: Option<PathBuf>,
     /// SFT form of the reasoning: inline `<think>…</think>` before the answer, or a separate field.
     #[arg(long, value_enum, default_value_t = SftFormat::Inline)]
     pub format: SftFormat,
@@ -84,11 +85,16 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
             (Some(store), settings)
         }
         None => {
-            let text = std::fs::read_to_string(&args.pipeline)
-                .map_err(|e| bad_input(format!("{}: {e}", args.pipeline.display())))?;
+            let (Some(samples), Some(pipeline)) = (&args.samples, &args.pipeline) else {
+                return Err(bad_input(
+                    "give SAMPLES_DIR and --pipeline FILE (or --resume DIR)",
+                ));
+            };
+            let text = std::fs::read_to_string(pipeline)
+                .map_err(|e| bad_input(format!("{}: {e}", pipeline.display())))?;
             let settings = Settings {
-                samples: args.samples.clone(),
-                pipeline: args.pipeline.clone(),
+                samples: samples.clone(),
+                pipeline: pipeline.clone(),
                 pipeline_text: text,
                 judge_model: args.model.model.clone(),
             };
