@@ -42,7 +42,7 @@ fn script() -> Arc<dyn Fn(&Value) -> Value + Send + Sync> {
                 .as_str()
                 .is_some_and(|c| c.contains("POLICY"));
         let seed = req["seed"].as_u64().unwrap_or(1);
-        let reasoning = if has_spec && seed % 2 == 0 {
+        let reasoning = if has_spec && seed.is_multiple_of(2) {
             CITES
         } else {
             "Just answer directly."
