@@ -89,13 +89,24 @@ where
     Fut: Future<Output = Result<R, Fatal>> + Send + 'static,
 {
     let progress = crate::progress::Progress::new(units.len() as u64, label, quiet);
+    let mut last_sync = std::time::Instant::now();
     let done = |record: R| -> anyhow::Result<()> {
         store.append(&serde_json::to_value(&record)?)?;
         progress.inc(counters);
+        // Each record is written (and survives a kill) at once; fsync against power loss at
+        // most once a second.
+        if last_sync.elapsed() >= std::time::Duration::from_secs(1) {
+            store.sync()?;
+            last_sync = std::time::Instant::now();
+        }
         Ok(())
     };
     let abort = || {
         let _ = store.sync();
+        eprintln!(
+            "cotlens: aborted; continue with: {resume} --resume {}",
+            store.dir().display()
+        );
     };
     let failure = run_bounded(units, limit, work, done, abort).await.err();
     progress.finish();

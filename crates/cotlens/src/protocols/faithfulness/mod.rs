@@ -13,7 +13,6 @@ use crate::cli::{DirectionArg, FaithfulnessArgs, ForceAnswer};
 use crate::engine::Engine;
 use crate::error::bad_input;
 use crate::model_spec::open_backend;
-use crate::progress::Progress;
 use crate::settings::{backend_options, engine_config, open_cache, parse_shard};
 use crate::store::{write_json_atomic, RunStore, SUMMARY};
 use anyhow::Context;
@@ -370,24 +369,21 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
         reasoning_prefix,
         force: settings.force_answer,
     });
-    let store = Arc::new(store);
-    let progress = Progress::new(pending.len() as u64, "faithfulness", quiet);
-    let outcome = run_pending(
-        ctx.clone(),
-        store.clone(),
+    let work = |unit: plan::Unit| {
+        let ctx = ctx.clone();
+        async move { unit::run_unit(&ctx, &unit).await }
+    };
+    crate::runner::run_into_store(
+        &store,
         pending,
-        engine_cfg.concurrency,
-        &progress,
+        engine_cfg.concurrency.max(1) * 2,
+        "faithfulness",
+        &engine.counters,
+        quiet,
+        "cotlens faithfulness",
+        work,
     )
-    .await;
-    progress.finish();
-    store.sync()?;
-    if let Err(e) = outcome {
-        return Err(e.context(format!(
-            "the run stopped; fix the cause and continue with: cotlens faithfulness --resume {}",
-            dir.display()
-        )));
-    }
+    .await?;
     let records = load_scored(&dir)?;
     let summary = summary::summarize(
         &records,
@@ -433,39 +429,4 @@ fn read_lines<T: serde::de::DeserializeOwned>(dir: &std::path::Path) -> anyhow::
         );
     }
     Ok(out)
-}
-
-/// Run units with at most `concurrency` (×2, to keep the pipe full) in flight, appending each
-/// record as it finishes (see [`crate::runner`]).
-async fn run_pending(
-    ctx: Arc<UnitContext>,
-    store: Arc<RunStore>,
-    pending: Vec<plan::Unit>,
-    concurrency: usize,
-    progress: &Progress,
-) -> anyhow::Result<()> {
-    let mut last_sync = std::time::Instant::now();
-    let work = |unit: plan::Unit| {
-        let ctx = ctx.clone();
-        async move { unit::run_unit(&ctx, &unit).await }
-    };
-    let done = |record: Record| -> anyhow::Result<()> {
-        store.append(&serde_json::to_value(&record)?)?;
-        progress.inc(&ctx.engine.counters);
-        // Each record is written (and survives a kill) at once; fsync against power loss at
-        // most once a second.
-        if last_sync.elapsed() >= std::time::Duration::from_secs(1) {
-            store.sync()?;
-            last_sync = std::time::Instant::now();
-        }
-        Ok(())
-    };
-    let abort = || {
-        let _ = store.sync();
-        eprintln!(
-            "cotlens: aborted; continue with --resume {}",
-            store.dir().display()
-        );
-    };
-    crate::runner::run_bounded(pending, concurrency.max(1) * 2, work, done, abort).await
 }
