@@ -60,6 +60,20 @@ pub fn mean_interval(values: &[f64]) -> Option<Estimate> {
     })
 }
 
+/// The difference a − b of two independent normal-approximation means (from
+/// [`mean_interval`]), with the interval from their standard errors combined: a before/after
+/// comparison of two corpora.
+pub fn difference_of_means(a: &Estimate, b: &Estimate) -> Estimate {
+    let se = |e: &Estimate| (e.ci_high - e.ci_low) / (2.0 * Z95);
+    let d = a.value - b.value;
+    let half = Z95 * (se(a).powi(2) + se(b).powi(2)).sqrt();
+    Estimate {
+        value: d,
+        ci_low: d - half,
+        ci_high: d + half,
+    }
+}
+
 /// Settings of a percentile bootstrap; recorded with every bootstrap interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BootstrapSpec {
@@ -239,5 +253,24 @@ mod tests {
         assert!((e.ci_high - 2.5 - half).abs() < 1e-12 && (2.5 - e.ci_low - half).abs() < 1e-12);
         assert_eq!(mean_interval(&[]), None);
         assert_eq!(mean_interval(&[0.5]).map(|e| e.ci_low), Some(0.5));
+    }
+
+    #[test]
+    fn difference_of_means_combines_standard_errors() {
+        // se 0.3 and 0.4 → combined 0.5.
+        let a = Estimate {
+            value: 2.0,
+            ci_low: 2.0 - Z95 * 0.3,
+            ci_high: 2.0 + Z95 * 0.3,
+        };
+        let b = Estimate {
+            value: 1.5,
+            ci_low: 1.5 - Z95 * 0.4,
+            ci_high: 1.5 + Z95 * 0.4,
+        };
+        let d = difference_of_means(&a, &b);
+        assert!((d.value - 0.5).abs() < 1e-12);
+        assert!((d.ci_high - 0.5 - Z95 * 0.5).abs() < 1e-12);
+        assert!((0.5 - d.ci_low - Z95 * 0.5).abs() < 1e-12);
     }
 }

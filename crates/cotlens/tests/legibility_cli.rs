@@ -112,6 +112,14 @@ fn injected_odd_words_rank_first_against_a_clean_baseline() {
         read_json(&out.join("summary.json"))["corpus"]["traces"],
         injected.len()
     );
+    // Before/after: injected words are in the lexicon (SymSpell has them), so legibility moves
+    // little; the difference comes with its interval.
+    let d = &summary["comparison"]["legibility"];
+    assert!(
+        d["ci_low"].as_f64() <= d["value"].as_f64() && d["value"].as_f64() <= d["ci_high"].as_f64(),
+        "{d}"
+    );
+    assert!(summary["comparison"]["repetition"].is_object());
     let e = summary["corpus"]["mean_legibility"].clone();
     assert!(
         e["ci_low"].as_f64() <= e["value"].as_f64() && e["value"].as_f64() <= e["ci_high"].as_f64(),

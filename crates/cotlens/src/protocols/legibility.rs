@@ -339,6 +339,9 @@ pub async fn run(args: LegibilityArgs, quiet: bool) -> anyhow::Result<()> {
             rising,
         )
     };
+    let comparison = baseline_summary
+        .as_ref()
+        .map(|b| compare(&corpus_summary, b));
     let summary = serde_json::json!({
         "protocol": "legibility",
         "version": cotlens_core::legibility::LEGIBILITY_VERSION,
@@ -348,6 +351,7 @@ pub async fn run(args: LegibilityArgs, quiet: bool) -> anyhow::Result<()> {
         "baseline": baseline_summary,
         "rising_vs_reference": vs_reference,
         "rising_vs_baseline": vs_baseline,
+        "comparison": comparison,
     });
     if let Some(dir) = &args.out {
         write_json_atomic(&dir.join(crate::store::SUMMARY), &summary)?;
@@ -380,6 +384,34 @@ fn est(e: &Option<Estimate>, pct: bool) -> String {
     }
 }
 
+/// Before/after: per metric, corpus mean − baseline mean with a 95% interval.
+fn compare(c: &CorpusSummary, b: &CorpusSummary) -> BTreeMap<&'static str, Estimate> {
+    let pairs = [
+        ("legibility", &c.mean_legibility, &b.mean_legibility),
+        ("oov_share", &c.mean_oov_share, &b.mean_oov_share),
+        (
+            "foreign_script_share",
+            &c.mean_foreign_script_share,
+            &b.mean_foreign_script_share,
+        ),
+        ("repetition", &c.mean_repetition, &b.mean_repetition),
+        (
+            "compression_ratio",
+            &c.mean_compression_ratio,
+            &b.mean_compression_ratio,
+        ),
+    ];
+    pairs
+        .into_iter()
+        .filter_map(|(k, x, y)| {
+            Some((
+                k,
+                cotlens_core::stats::difference_of_means(x.as_ref()?, y.as_ref()?),
+            ))
+        })
+        .collect()
+}
+
 fn render(
     c: &CorpusSummary,
     b: Option<&CorpusSummary>,
@@ -406,6 +438,15 @@ fn render(
                 "  perplexity {} (n = {})\n",
                 est(&Some(*p), false),
                 x.perplexity_n.unwrap_or(0)
+            ));
+        }
+    }
+    if let Some(b) = b {
+        s.push_str("change, corpus − baseline (95% intervals)\n");
+        for (k, d) in compare(c, b) {
+            s.push_str(&format!(
+                "  {k:<22} {:+.4} [{:+.4}, {:+.4}]\n",
+                d.value, d.ci_low, d.ci_high
             ));
         }
     }

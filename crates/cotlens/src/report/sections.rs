@@ -470,6 +470,11 @@ pub fn legibility(summary: &Value) -> String {
     s.push_str(&card("repeated 4-grams", est(&c["mean_repetition"])));
     s.push_str(&card("traces", num(&c["traces"])));
     s.push_str("</div>");
+    if let Some(cmp) = summary["comparison"].as_object() {
+        let rows: Vec<Vec<String>> = cmp.iter().map(|(k, d)| vec![esc(k), est(d)]).collect();
+        s.push_str("<h2>Change against the baseline (corpus − baseline, 95% intervals)</h2>");
+        s.push_str(&table(&["metric (mean over traces)", "difference"], &rows));
+    }
     for (key, title) in [
         (
             "rising_vs_baseline",
