@@ -82,6 +82,25 @@ impl RunStore {
         Self::open_records(dir, lock, HashSet::new())
     }
 
+    /// The resumed store, or a new run in `out` (default `runs/<timestamp>-<protocol>`) whose
+    /// manifest `manifest` builds (only called when a run is created).
+    pub fn create_unless_resumed(
+        resumed: Option<Self>,
+        out: Option<&Path>,
+        protocol: &str,
+        manifest: impl FnOnce() -> serde_json::Value,
+    ) -> anyhow::Result<Self> {
+        match resumed {
+            Some(s) => Ok(s),
+            None => {
+                let dir = out
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| default_run_dir(protocol));
+                Self::create(&dir, &manifest())
+            }
+        }
+    }
+
     /// Reopen a run to continue it. Returns the store and the stored manifest.
     pub fn resume(dir: &Path) -> anyhow::Result<(Self, serde_json::Value)> {
         let manifest_path = dir.join(MANIFEST);

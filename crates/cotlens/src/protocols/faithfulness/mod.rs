@@ -318,14 +318,12 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
         }
     }
 
-    let store = match store {
-        Some(s) => s,
-        None => {
-            let dir = args
-                .out
-                .clone()
-                .unwrap_or_else(|| crate::store::default_run_dir("faithfulness"));
-            let manifest = serde_json::json!({
+    let store = RunStore::create_unless_resumed(
+        store,
+        args.out.as_deref(),
+        "faithfulness",
+        || {
+            serde_json::json!({
                 "cotlens_version": env!("CARGO_PKG_VERSION"),
                 "protocol": "faithfulness",
                 "created_at": time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
@@ -341,10 +339,9 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
                 "engine": engine_cfg,
                 "items": {"n": n_items, "ids_hash": ids_hash},
                 "units": units.len(),
-            });
-            RunStore::create(&dir, &manifest)?
-        }
-    };
+            })
+        },
+    )?;
     let dir = store.dir().to_path_buf();
     let n_units = units.len();
     let pending: Vec<plan::Unit> = units

@@ -220,33 +220,25 @@ pub async fn run(args: NecessityArgs, quiet: bool) -> anyhow::Result<()> {
         crate::settings::open_cache(&args.engine)?,
         config.clone(),
     ));
-    let store = match store {
-        Some(s) => s,
-        None => {
-            let dir = args
-                .out
-                .clone()
-                .unwrap_or_else(|| crate::store::default_run_dir("necessity"));
-            let manifest = serde_json::json!({
-                "cotlens_version": env!("CARGO_PKG_VERSION"),
-                "protocol": "necessity",
-                "settings": settings,
-                "model": backend.info(),
-                "answer_method": method,
-                "templates": {
-                    "elicitation": {"version": cotlens_core::prompts::ELICITATION_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::prompts::ELICITATION_TEMPLATE)},
-                    "step_splitter": STEP_SPLITTER_VERSION,
-                    "helper": {"version": cotlens_core::necessity::HELPER_TEMPLATES_VERSION,
-                        "mistake_hash": cotlens_core::prompts::template_hash(cotlens_core::necessity::MISTAKE_TEMPLATE),
-                        "paraphrase_hash": cotlens_core::prompts::template_hash(cotlens_core::necessity::PARAPHRASE_TEMPLATE)},
-                    "answer_extraction": cotlens_core::extract::EXTRACTOR_VERSION,
-                },
-                "engine": config,
-                "items": items.len(),
-            });
-            RunStore::create(&dir, &manifest)?
-        }
-    };
+    let store = RunStore::create_unless_resumed(store, args.out.as_deref(), "necessity", || {
+        serde_json::json!({
+            "cotlens_version": env!("CARGO_PKG_VERSION"),
+            "protocol": "necessity",
+            "settings": settings,
+            "model": backend.info(),
+            "answer_method": method,
+            "templates": {
+                "elicitation": {"version": cotlens_core::prompts::ELICITATION_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::prompts::ELICITATION_TEMPLATE)},
+                "step_splitter": STEP_SPLITTER_VERSION,
+                "helper": {"version": cotlens_core::necessity::HELPER_TEMPLATES_VERSION,
+                    "mistake_hash": cotlens_core::prompts::template_hash(cotlens_core::necessity::MISTAKE_TEMPLATE),
+                    "paraphrase_hash": cotlens_core::prompts::template_hash(cotlens_core::necessity::PARAPHRASE_TEMPLATE)},
+                "answer_extraction": cotlens_core::extract::EXTRACTOR_VERSION,
+            },
+            "engine": config,
+            "items": items.len(),
+        })
+    })?;
     let dir = store.dir().to_path_buf();
     let pending: Vec<Item> = items
         .iter()

@@ -198,25 +198,17 @@ pub async fn run(args: SampleArgs, quiet: bool) -> anyhow::Result<()> {
         crate::settings::open_cache(&args.engine)?,
         config.clone(),
     ));
-    let store = match store {
-        Some(s) => s,
-        None => {
-            let dir = args
-                .out
-                .clone()
-                .unwrap_or_else(|| crate::store::default_run_dir("sample"));
-            let manifest = serde_json::json!({
-                "cotlens_version": env!("CARGO_PKG_VERSION"),
-                "protocol": "sample",
-                "settings": settings,
-                "model": engine.backend().info(),
-                "templates": {"elicitation": {"version": cotlens_core::prompts::ELICITATION_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::prompts::ELICITATION_TEMPLATE)}},
-                "engine": config,
-                "prompts": prompts.len(),
-            });
-            RunStore::create(&dir, &manifest)?
-        }
-    };
+    let store = RunStore::create_unless_resumed(store, args.out.as_deref(), "sample", || {
+        serde_json::json!({
+            "cotlens_version": env!("CARGO_PKG_VERSION"),
+            "protocol": "sample",
+            "settings": settings,
+            "model": engine.backend().info(),
+            "templates": {"elicitation": {"version": cotlens_core::prompts::ELICITATION_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::prompts::ELICITATION_TEMPLATE)}},
+            "engine": config,
+            "prompts": prompts.len(),
+        })
+    })?;
     let dir = store.dir().to_path_buf();
     let units: Vec<(Prompt, usize)> = prompts
         .iter()

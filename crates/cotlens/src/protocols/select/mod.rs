@@ -151,32 +151,24 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
     }
     let rules = cotlens_core::monitor::rules::RuleMonitor::new(Vec::new())
         .map_err(|e| anyhow::anyhow!(e))?;
-    let store = match store {
-        Some(s) => s,
-        None => {
-            let dir = args
-                .out
-                .clone()
-                .unwrap_or_else(|| crate::store::default_run_dir("select"));
-            let manifest = serde_json::json!({
-                "cotlens_version": env!("CARGO_PKG_VERSION"),
-                "protocol": "select",
-                "settings": settings,
-                "pipeline": pipeline,
-                "pipeline_hash": cotlens_core::prompts::template_hash(&settings.pipeline_text),
-                "sample_run": {"dir": settings.samples, "model": sample_manifest["model"], "settings": sample_manifest["settings"]},
-                "judges": engines.iter().map(|(k, e)| (k.clone(), serde_json::to_value(e.backend().info()).unwrap_or_default())).collect::<BTreeMap<_, _>>(),
-                "templates": {
-                    "spec_judge": {"version": cotlens_core::selection::SPEC_JUDGE_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::selection::SPEC_JUDGE_TEMPLATE)},
-                    "monitor": cotlens_core::monitor::llm::TEMPLATE_VERSION,
-                    "rules": rules.version,
-                    "legibility": cotlens_core::legibility::LEGIBILITY_VERSION,
-                    "ledger": cotlens_core::selection::ledger::LEDGER_VERSION,
-                },
-            });
-            RunStore::create(&dir, &manifest)?
-        }
-    };
+    let store = RunStore::create_unless_resumed(store, args.out.as_deref(), "select", || {
+        serde_json::json!({
+            "cotlens_version": env!("CARGO_PKG_VERSION"),
+            "protocol": "select",
+            "settings": settings,
+            "pipeline": pipeline,
+            "pipeline_hash": cotlens_core::prompts::template_hash(&settings.pipeline_text),
+            "sample_run": {"dir": settings.samples, "model": sample_manifest["model"], "settings": sample_manifest["settings"]},
+            "judges": engines.iter().map(|(k, e)| (k.clone(), serde_json::to_value(e.backend().info()).unwrap_or_default())).collect::<BTreeMap<_, _>>(),
+            "templates": {
+                "spec_judge": {"version": cotlens_core::selection::SPEC_JUDGE_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::selection::SPEC_JUDGE_TEMPLATE)},
+                "monitor": cotlens_core::monitor::llm::TEMPLATE_VERSION,
+                "rules": rules.version,
+                "legibility": cotlens_core::legibility::LEGIBILITY_VERSION,
+                "ledger": cotlens_core::selection::ledger::LEDGER_VERSION,
+            },
+        })
+    })?;
     let dir = store.dir().to_path_buf();
     let scoring = Arc::new(score::Scoring {
         scorers: pipeline.scorers.clone(),
