@@ -134,11 +134,17 @@ pub struct CorpusTotals {
 }
 
 impl<'l> Scanner<'l> {
+    /// A scanner for a corpus (room for 16K distinct words before the table grows).
     pub fn new(lexicon: &'l Lexicon) -> Self {
+        Self::with_capacity(lexicon, 1 << 14)
+    }
+
+    /// A scanner sized for about `words` distinct words (e.g. one short text).
+    pub fn with_capacity(lexicon: &'l Lexicon, words: usize) -> Self {
         Self {
             lexicon,
             counts: Counts {
-                table: hashbrown::HashTable::with_capacity(1 << 14),
+                table: hashbrown::HashTable::with_capacity(words),
                 words: Vec::new(),
                 total: 0,
             },

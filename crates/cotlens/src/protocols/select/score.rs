@@ -78,7 +78,9 @@ pub(crate) async fn score_sample(ctx: &Scoring, r: &SampleRecord) -> Result<Scor
                 (Some(words as f64), serde_json::Value::Null)
             }
             ScorerKind::Legibility => {
-                let stats = Scanner::new(Lexicon::builtin()).scan(&visible(text, &s.fields));
+                let text = visible(text, &s.fields);
+                let stats =
+                    Scanner::with_capacity(Lexicon::builtin(), text.len() / 4 + 16).scan(&text);
                 (
                     Some(stats.legibility),
                     serde_json::json!({"oov_share": stats.oov_share, "foreign_script_share": stats.foreign_script_share, "repetition": stats.repetition}),
