@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing cotlens needs beyond Rust: cmake and libclang (llama.cpp is
 # compiled from source by the llama-cpp-2 crate and its bindings are generated with bindgen), and
-# Chromium for the browser tests of the report and the viewer (tests/browser.rs).
+# with --browser, Chromium for the browser tests of the report and the viewer (tests/browser.rs;
+# scripts/test.sh asks for it, the main job does not).
 # Idempotent: does nothing when they are already there.
 set -euo pipefail
 
@@ -12,7 +13,9 @@ if ! ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1; then
   missing+=(libclang-dev)
 fi
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
-[ -x /usr/bin/chromium ] || [ -n "${COTLENS_SKIP_BROWSER:-}" ] || missing+=(chromium)
+if [ "${1:-}" = "--browser" ] && [ -z "${COTLENS_SKIP_BROWSER:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  missing+=(chromium)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} (Debian packages)" >&2
   sudo=""

@@ -5,7 +5,7 @@
 # time because the model tests must not oversubscribe the cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --browser
 export COTLENS_HOME="${COTLENS_HOME:-$PWD/target/cotlens-home}"
 cargo build --release --workspace --all-targets
 mkdir -p target
