@@ -46,6 +46,21 @@ impl DatasetError {
     }
 }
 
+impl DatasetError {
+    /// A JSON line that did not parse: serde names the offending field in its message
+    /// ("unknown field `x`", "missing field `x`"), which becomes the error's field.
+    pub fn json(path: &Path, line: usize, e: &serde_json::Error) -> Self {
+        let message = e.to_string();
+        let field = message.split('`').nth(1).map(str::to_string);
+        Self {
+            path: path.to_path_buf(),
+            line: Some(line),
+            field,
+            message,
+        }
+    }
+}
+
 /// The 1-based line of byte `offset` in `text` (for errors located by a parser's span).
 pub fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())]

@@ -188,16 +188,8 @@ pub fn for_each_jsonl(
         if line.trim().is_empty() {
             continue;
         }
-        let trace: Trace = serde_json::from_str(&line).map_err(|e| {
-            let msg = e.to_string();
-            let field = msg.split('`').nth(1).map(str::to_string);
-            DatasetError {
-                path: path.to_path_buf(),
-                line: Some(n),
-                field,
-                message: msg,
-            }
-        })?;
+        let trace: Trace =
+            serde_json::from_str(&line).map_err(|e| DatasetError::json(path, n, &e))?;
         if !ids.insert(trace.id.clone()) {
             return Err(DatasetError::new(
                 path,

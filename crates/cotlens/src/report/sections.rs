@@ -17,9 +17,14 @@ fn read_json(path: &Path) -> Option<Value> {
 }
 
 /// Stream a run's records, calling `each` until it returns false.
-pub fn for_each_record(dir: &Path, mut each: impl FnMut(Value) -> bool) {
+pub fn for_each_record(dir: &Path, each: impl FnMut(Value) -> bool) {
+    for_each_json_line(&dir.join(crate::store::RECORDS), each)
+}
+
+/// Stream the JSON lines of a file (unreadable lines skipped), until `each` returns false.
+pub fn for_each_json_line(path: &Path, mut each: impl FnMut(Value) -> bool) {
     use std::io::BufRead;
-    let Ok(f) = std::fs::File::open(dir.join(crate::store::RECORDS)) else {
+    let Ok(f) = std::fs::File::open(path) else {
         return;
     };
     for line in std::io::BufReader::new(f).lines().map_while(Result::ok) {

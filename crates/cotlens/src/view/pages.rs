@@ -2,7 +2,7 @@
 
 use super::Run;
 use crate::report::html::{esc, highlight, page, table};
-use crate::report::sections::{added_text, for_each_record, last_user};
+use crate::report::sections::{added_text, for_each_json_line, last_user};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -187,22 +187,8 @@ fn records_file(run: &Run) -> std::path::PathBuf {
     }
 }
 
-fn each(run: &Run, mut f: impl FnMut(Value) -> bool) {
-    let path = records_file(run);
-    let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-    if run.protocol == "select" {
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            for line in text.lines() {
-                if let Ok(v) = serde_json::from_str(line) {
-                    if !f(v) {
-                        break;
-                    }
-                }
-            }
-        }
-    } else {
-        for_each_record(&dir, f);
-    }
+fn each(run: &Run, f: impl FnMut(Value) -> bool) {
+    for_each_json_line(&records_file(run), f)
 }
 
 /// The page of matching records and the number matching.

@@ -63,16 +63,8 @@ pub fn load_prompts(path: &Path) -> Result<Vec<Prompt>, DatasetError> {
             continue;
         }
         let n = line_of(&text, at);
-        let raw: RawPrompt = serde_json::from_str(line).map_err(|e| {
-            let msg = e.to_string();
-            let field = msg.split('`').nth(1).map(str::to_string);
-            DatasetError {
-                path: path.to_path_buf(),
-                line: Some(n),
-                field,
-                message: msg,
-            }
-        })?;
+        let raw: RawPrompt =
+            serde_json::from_str(line).map_err(|e| DatasetError::json(path, n, &e))?;
         if raw.prompt.trim().is_empty() {
             return Err(DatasetError::new(
                 path,

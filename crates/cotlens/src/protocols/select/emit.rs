@@ -35,16 +35,8 @@ pub fn read_samples(dir: &Path) -> anyhow::Result<Vec<(usize, SampleRecord)>> {
         if line.trim().is_empty() {
             continue;
         }
-        let r: SampleRecord = serde_json::from_str(line).map_err(|e| {
-            let msg = e.to_string();
-            let field = msg.split('`').nth(1).map(str::to_string);
-            DatasetError {
-                path: path.clone(),
-                line: Some(i + 1),
-                field,
-                message: msg,
-            }
-        })?;
+        let r: SampleRecord =
+            serde_json::from_str(line).map_err(|e| DatasetError::json(&path, i + 1, &e))?;
         out.push((i + 1, r));
     }
     if out.is_empty() {
