@@ -18,11 +18,13 @@ mod grams;
 pub mod input;
 mod lexicon;
 pub mod script;
+mod tokenize;
+mod words;
 
 pub use lexicon::Lexicon;
-use script::{script_of, SCRIPTS};
+use script::SCRIPTS;
 use serde::Serialize;
-use std::hash::BuildHasher;
+pub use words::Counts;
 
 pub const LEGIBILITY_VERSION: &str = "legibility/1";
 const NGRAM: usize = 4;
@@ -42,67 +44,6 @@ pub struct TraceStats {
     pub repetition: f64,
     pub compression_ratio: f64,
     pub legibility: f64,
-}
-
-/// A table slot (32 bytes, so that more of the table stays in cache): the word's first 16
-/// bytes, zero-padded, its length with an out-of-lexicon flag, and its index in `words`.
-struct Slot {
-    packed: [u64; 2],
-    count: u64,
-    index: u32,
-    /// Length in bytes; the top bit set when the word is not in the lexicon.
-    len_oov: u32,
-}
-
-const OOV_BIT: u32 = 1 << 31;
-
-/// Word counts of a corpus, as the scanner collects them.
-pub struct Counts {
-    table: hashbrown::HashTable<Slot>,
-    words: Vec<Box<str>>,
-    total: u64,
-}
-
-impl Counts {
-    pub fn total(&self) -> u64 {
-        self.total
-    }
-    pub fn distinct(&self) -> usize {
-        self.table.len()
-    }
-    pub fn get(&self, word: &str) -> u64 {
-        let (packed, h) = key_of(word.as_bytes());
-        self.table
-            .find(h, |e| {
-                e.packed == packed && &*self.words[e.index as usize] == word
-            })
-            .map_or(0, |e| e.count)
-    }
-    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
-        self.table
-            .iter()
-            .map(|e| (&*self.words[e.index as usize], e.count))
-    }
-}
-
-/// The packed first 16 bytes and the hash of a word.
-fn key_of(b: &[u8]) -> ([u64; 2], u64) {
-    let mut packed = [0u64; 2];
-    for (k, &x) in b.iter().take(16).enumerate() {
-        packed[k / 8] |= (x as u64) << (8 * (k % 8));
-    }
-    (packed, hash_key(packed, b))
-}
-
-/// Words of up to 16 bytes hash their packed form (no memory reads); longer ones their bytes.
-#[inline(always)]
-fn hash_key(packed: [u64; 2], bytes: &[u8]) -> u64 {
-    let state = foldhash::fast::FixedState::with_seed(0x0063_6f74_6c65_6e73);
-    if bytes.len() <= 16 {
-        state.hash_one((packed[0], packed[1], bytes.len() as u64))
-    } else {
-        state.hash_one(bytes)
-    }
 }
 
 /// Scans texts one by one, keeping corpus totals.
@@ -136,18 +77,14 @@ pub struct CorpusTotals {
 impl<'l> Scanner<'l> {
     /// A scanner for a corpus (room for 16K distinct words before the table grows).
     pub fn new(lexicon: &'l Lexicon) -> Self {
-        Self::with_capacity(lexicon, 1 << 14)
+        Self::with_capacity(lexicon, 1 << 10)
     }
 
     /// A scanner sized for about `words` distinct words (e.g. one short text).
     pub fn with_capacity(lexicon: &'l Lexicon, words: usize) -> Self {
         Self {
             lexicon,
-            counts: Counts {
-                table: hashbrown::HashTable::with_capacity(words),
-                words: Vec::new(),
-                total: 0,
-            },
+            counts: Counts::with_capacity(words),
             ngrams: grams::GramSet::new(),
             word_buf: Vec::with_capacity(64),
             recent: [0; NGRAM],
@@ -168,130 +105,8 @@ impl<'l> Scanner<'l> {
     pub fn scan(&mut self, text: &str) -> TraceStats {
         let bytes = text.as_bytes();
         let mut scripts = [0usize; SCRIPTS.len()];
-        let (mut words, mut oov, mut ngrams_total) = (0usize, 0usize, 0usize);
         self.ngrams.start();
-        let mut i = 0;
-        let n = bytes.len();
-        while i < n {
-            let b = bytes[i];
-            let starts = if b.is_ascii_alphabetic() {
-                true
-            } else if b < 0x80 {
-                i += 1;
-                continue;
-            } else {
-                let c = decode_at(text, i);
-                if c.is_alphabetic() {
-                    true
-                } else {
-                    i += c.len_utf8();
-                    continue;
-                }
-            };
-            debug_assert!(starts);
-            // One word: letters, and apostrophes between letters, lower-cased into `word_buf`
-            // and, for the first 16 bytes, packed into two integers as they come (reading
-            // them back from the buffer would stall on store forwarding).
-            self.word_buf.clear();
-            let (mut lo, mut hi) = (0u64, 0u64);
-            macro_rules! push {
-                ($x:expr) => {{
-                    let x: u8 = $x;
-                    let k = self.word_buf.len();
-                    if k < 8 {
-                        lo |= (x as u64) << (8 * k);
-                    } else if k < 16 {
-                        hi |= (x as u64) << (8 * (k - 8));
-                    }
-                    self.word_buf.push(x);
-                }};
-            }
-            loop {
-                let start = i;
-                while i < n && bytes[i].is_ascii_alphabetic() {
-                    push!(bytes[i] | 0x20);
-                    i += 1;
-                }
-                scripts[0] += i - start;
-                if i >= n {
-                    break;
-                }
-                let b = bytes[i];
-                if b == b'\''
-                    && i + 1 < n
-                    && bytes[i + 1].is_ascii_alphabetic()
-                    && !self.word_buf.is_empty()
-                {
-                    push!(b'\'');
-                    i += 1;
-                } else if b >= 0x80 {
-                    let c = decode_at(text, i);
-                    if !c.is_alphabetic() {
-                        break;
-                    }
-                    scripts[script_of(c) as usize] += 1;
-                    let mut tmp = [0u8; 4];
-                    for l in c.to_lowercase() {
-                        for &x in l.encode_utf8(&mut tmp).as_bytes() {
-                            push!(x);
-                        }
-                    }
-                    i += c.len_utf8();
-                } else {
-                    break;
-                }
-            }
-            let packed = [lo, hi];
-            let buf = &self.word_buf;
-            let len = buf.len() as u32;
-            let h = hash_key(packed, buf);
-            let words_vec = &mut self.counts.words;
-            let slot = match self.counts.table.find_mut(h, |e| {
-                e.packed == packed
-                    && e.len_oov & !OOV_BIT == len
-                    && (len <= 16 || words_vec[e.index as usize].as_bytes() == buf.as_slice())
-            }) {
-                Some(e) => e,
-                None => {
-                    let word: Box<str> = String::from_utf8_lossy(buf).into();
-                    let oov = self.lexicon.per_million(&word).is_none();
-                    let index = words_vec.len() as u32;
-                    words_vec.push(word);
-                    let words_ref = &*words_vec;
-                    self.counts
-                        .table
-                        .insert_unique(
-                            h,
-                            Slot {
-                                packed,
-                                count: 0,
-                                index,
-                                len_oov: len | if oov { OOV_BIT } else { 0 },
-                            },
-                            |e| hash_key(e.packed, words_ref[e.index as usize].as_bytes()),
-                        )
-                        .into_mut()
-                }
-            };
-            slot.count += 1;
-            if slot.len_oov & OOV_BIT != 0 {
-                oov += 1;
-            }
-            self.recent[words % NGRAM] = h;
-            words += 1;
-            if words >= NGRAM {
-                ngrams_total += 1;
-                let r = &self.recent;
-                let w = words;
-                let g = grams::GramSet::gram([
-                    r[w % 4],
-                    r[(w + 1) % 4],
-                    r[(w + 2) % 4],
-                    r[(w + 3) % 4],
-                ]);
-                self.ngrams.insert(g);
-            }
-        }
+        let (words, oov, ngrams_total) = self.words(text, &mut scripts);
         self.counts.total += words as u64;
         let compressed = self.compressed_len(bytes);
         let letters: usize = scripts.iter().sum();

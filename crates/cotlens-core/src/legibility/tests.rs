@@ -123,3 +123,82 @@ fn lexicon_files_are_checked() {
     assert_eq!(l.per_million("word"), Some(2.5));
     assert!(Lexicon::builtin().len() > 40_000);
 }
+
+/// The word rule written plainly over chars: a word starts at a letter and runs over letters
+/// and over apostrophes followed by an ASCII letter; lower-cased.
+fn reference_words(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let (mut out, mut k) = (Vec::new(), 0);
+    while k < chars.len() {
+        if !chars[k].is_alphabetic() {
+            k += 1;
+            continue;
+        }
+        let mut w = String::new();
+        while k < chars.len() {
+            let c = chars[k];
+            if c.is_alphabetic() {
+                w.extend(c.to_lowercase());
+            } else if c == '\'' && chars.get(k + 1).is_some_and(|n| n.is_ascii_alphabetic()) {
+                w.push('\'');
+            } else {
+                break;
+            }
+            k += 1;
+        }
+        out.push(w);
+    }
+    out
+}
+
+/// Text from pieces that exercise the scanner's paths: words of every length around 8 and 16
+/// bytes, apostrophes, non-ASCII letters and non-letters, runs that cross 64-byte blocks.
+fn tricky_text() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let piece = prop_oneof![
+        "[a-zA-Z]{1,20}",
+        Just(" ".to_string()),
+        Just(", ".to_string()),
+        Just("'".to_string()),
+        Just("don't".to_string()),
+        Just("O'".to_string()),
+        Just("é".to_string()),
+        Just("Straße".to_string()),
+        Just("ЖИЗНЬ".to_string()),
+        Just("中文".to_string()),
+        Just("→".to_string()),
+        Just("İ".to_string()),
+        Just("\n".to_string()),
+        "[0-9]{1,3}",
+        " {1,70}",
+        "[a-z]{30,90}",
+    ];
+    proptest::collection::vec(piece, 0..60).prop_map(|v| v.concat())
+}
+
+proptest::proptest! {
+    #[test]
+    fn words_match_the_plain_rule(text in tricky_text()) {
+        let lex = Lexicon::builtin();
+        let mut s = Scanner::new(lex);
+        let t = s.scan(&text);
+        let want = reference_words(&text);
+        proptest::prop_assert_eq!(t.words, want.len());
+        let mut counts = std::collections::HashMap::new();
+        for w in &want {
+            *counts.entry(w.as_str()).or_insert(0u64) += 1;
+        }
+        proptest::prop_assert_eq!(s.counts().distinct(), counts.len());
+        for (w, c) in &counts {
+            proptest::prop_assert_eq!(s.counts().get(w), *c, "{}", w);
+        }
+        let oov = want.iter().filter(|w| lex.per_million(w).is_none()).count();
+        proptest::prop_assert_eq!(t.oov_words, oov);
+        let grams: std::collections::HashSet<&[String]> = want.windows(4).collect();
+        let total = want.len().saturating_sub(3);
+        let rep = if total == 0 { 0.0 } else { 1.0 - grams.len() as f64 / total as f64 };
+        proptest::prop_assert!((t.repetition - rep).abs() < 1e-12);
+        // Every letter is in some word.
+        proptest::prop_assert_eq!(t.letters, text.chars().filter(|c| c.is_alphabetic()).count());
+    }
+}
