@@ -44,7 +44,7 @@ impl GramSet {
     }
 
     /// Add a gram; true when it was new in this trace.
-    #[inline]
+    #[inline(always)]
     pub(super) fn insert(&mut self, g: u64) -> bool {
         if (self.len + 1) * 2 > self.slots.len() {
             self.grow();
@@ -65,6 +65,7 @@ impl GramSet {
         }
     }
 
+    #[inline(never)]
     fn grow(&mut self) {
         let live: Vec<u64> = self
             .slots

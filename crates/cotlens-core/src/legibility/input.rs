@@ -76,12 +76,16 @@ pub fn for_each_text(
         let usable = if eof {
             filled
         } else {
-            match chunk[..filled].iter().rposition(|&b| b == b'\n') {
+            match memchr::memrchr(b'\n', &chunk[..filled]) {
                 Some(p) => p + 1,
                 None => continue,
             }
         };
-        for buf in chunk[..usable].split_inclusive(|&b| b == b'\n') {
+        let mut from = 0;
+        while from < usable {
+            let to = memchr::memchr(b'\n', &chunk[from..usable]).map_or(usable, |p| from + p + 1);
+            let buf = &chunk[from..to];
+            from = to;
             n += 1;
             if buf.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;

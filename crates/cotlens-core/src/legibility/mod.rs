@@ -106,7 +106,11 @@ impl<'l> Scanner<'l> {
         let bytes = text.as_bytes();
         let mut scripts = [0usize; SCRIPTS.len()];
         self.ngrams.start();
-        let (words, oov, ngrams_total) = self.words(text, &mut scripts);
+        let tokenize::Tally {
+            words,
+            oov,
+            ngrams: ngrams_total,
+        } = self.words(text, &mut scripts);
         self.counts.total += words as u64;
         let compressed = self.compressed_len(bytes);
         let letters: usize = scripts.iter().sum();

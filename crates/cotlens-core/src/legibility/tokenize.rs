@@ -6,8 +6,9 @@
 //! maximal runs of letters with inner apostrophes ("don't"), lower-cased.
 
 use super::script::{script_of, SCRIPTS};
+use super::words::Counts;
 use super::words::{hash_key, unpack};
-use super::{decode_at, grams::GramSet, Scanner, NGRAM};
+use super::{decode_at, grams::GramSet, Lexicon, Scanner, NGRAM};
 
 /// Masks of one 64-byte block of the text (bit k: byte `base + k`); past the text's end the
 /// block reads as zero bytes, which are neither letters nor special.
@@ -38,20 +39,44 @@ impl Block {
     }
 }
 
-/// ASCII letters and special bytes (>= 0x80, or an apostrophe) of 64 bytes, as bit masks.
-/// Written 16 bytes at a time with 16-bit masks, a shape the compiler turns into vector
-/// comparisons and a byte mask move (pcmpgtb + pmovmskb on x86-64).
+/// ASCII letters and special bytes (>= 0x80, or an apostrophe) of 64 bytes, as bit masks,
+/// 8 bytes at a time within a u64 (SWAR; plain integer code, no unsafe, the same on every
+/// target). Checked against [`classify_bytes`] in the tests.
 #[inline(always)]
 fn classify(chunk: &[u8; 64]) -> (u64, u64) {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const EACH: u64 = 0x0101_0101_0101_0101;
+    /// The high bit of each byte of `m` (other bits clear), gathered into 8 bits.
+    #[inline(always)]
+    fn gather(m: u64) -> u64 {
+        (m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+    }
     let (mut alpha, mut special) = (0u64, 0u64);
-    for (q, part) in chunk.chunks_exact(16).enumerate() {
-        let (mut a, mut s) = (0u16, 0u16);
-        for (k, &b) in part.iter().enumerate() {
-            a |= (((b | 0x20).wrapping_sub(b'a') < 26) as u16) << k;
-            s |= ((b >= 0x80 || b == b'\'') as u16) << k;
-        }
-        alpha |= (a as u64) << (16 * q);
-        special |= (s as u64) << (16 * q);
+    for (q, part) in chunk.chunks_exact(8).enumerate() {
+        let x = u64::from_le_bytes(part.try_into().unwrap_or_default());
+        let high = x & HIGH;
+        // Lower-cased, high bits cleared: adding to a byte cannot carry into the next one.
+        let l = (x | 0x20 * EACH) & LOW7;
+        let at_least_a = (l + (0x80 - b'a' as u64) * EACH) & HIGH;
+        let past_z = (l + (0x80 - b'z' as u64 - 1) * EACH) & HIGH;
+        let letter = at_least_a & !past_z & !high;
+        // Bytes equal to an apostrophe: the exact zero-byte test on x ^ '\''.
+        let y = x ^ (b'\'' as u64 * EACH);
+        let apostrophe = !(((y & LOW7) + LOW7) | y | LOW7);
+        alpha |= gather(letter) << (8 * q);
+        special |= gather(high | apostrophe) << (8 * q);
+    }
+    (alpha, special)
+}
+
+/// The byte-by-byte definition of [`classify`].
+#[cfg(test)]
+fn classify_bytes(chunk: &[u8; 64]) -> (u64, u64) {
+    let (mut alpha, mut special) = (0u64, 0u64);
+    for (k, &b) in chunk.iter().enumerate() {
+        alpha |= (b.is_ascii_alphabetic() as u64) << k;
+        special |= ((b >= 0x80 || b == b'\'') as u64) << k;
     }
     (alpha, special)
 }
@@ -84,25 +109,123 @@ fn load_lower(bytes: &[u8], i: usize, len: usize) -> [u64; 2] {
     [(lo | LOWER) & lo_mask, (hi | LOWER) & hi_mask]
 }
 
+/// What the word pass adds up for one text.
+pub(super) struct Tally {
+    pub(super) words: usize,
+    pub(super) oov: usize,
+    pub(super) ngrams: usize,
+}
+
+/// Count one word (`key`: its lower-cased bytes; `packed`: their first 16) in the corpus
+/// counts and this text's 4-grams.
+#[inline(always)]
+fn add(
+    counts: &mut Counts,
+    recent: &mut [u64; NGRAM],
+    grams: &mut GramSet,
+    lexicon: &Lexicon,
+    t: &mut Tally,
+    packed: [u64; 2],
+    key: &[u8],
+) {
+    let h = hash_key(packed, key);
+    let slot = counts.slot(h, packed, key, |w| lexicon.per_million(w).is_none());
+    slot.count += 1;
+    t.oov += slot.is_oov() as usize;
+    recent[t.words % NGRAM] = h;
+    t.words += 1;
+    if t.words >= NGRAM {
+        t.ngrams += 1;
+        let w = t.words;
+        grams.insert(GramSet::gram([
+            recent[w % 4],
+            recent[(w + 1) % 4],
+            recent[(w + 2) % 4],
+            recent[(w + 3) % 4],
+        ]));
+    }
+}
+
 impl Scanner<'_> {
     /// Count the words of `text` (corpus counts, this trace's 4-grams, letters per script).
-    /// Returns (words, words outside the lexicon, 4-grams).
-    pub(super) fn words(
-        &mut self,
-        text: &str,
-        scripts: &mut [usize; SCRIPTS.len()],
-    ) -> (usize, usize, usize) {
+    pub(super) fn words(&mut self, text: &str, scripts: &mut [usize; SCRIPTS.len()]) -> Tally {
         let bytes = text.as_bytes();
         let n = bytes.len();
         let lexicon = self.lexicon;
-        let (mut words, mut oov, mut ngrams) = (0usize, 0usize, 0usize);
+        let mut t = Tally {
+            words: 0,
+            oov: 0,
+            ngrams: 0,
+        };
+        macro_rules! add_fast {
+            ($start:expr, $len:expr) => {{
+                let (start, len) = ($start, $len);
+                let packed = load_lower(bytes, start, len);
+                let short = unpack(packed);
+                scripts[0] += len;
+                add(
+                    &mut self.counts,
+                    &mut self.recent,
+                    &mut self.ngrams,
+                    lexicon,
+                    &mut t,
+                    packed,
+                    &short[..len],
+                );
+            }};
+        }
+        macro_rules! add_slow {
+            ($i:expr) => {{
+                let packed = self.slow_word(text, $i, scripts);
+                add(
+                    &mut self.counts,
+                    &mut self.recent,
+                    &mut self.ngrams,
+                    lexicon,
+                    &mut t,
+                    packed,
+                    &self.word_buf,
+                );
+            }};
+        }
         let mut blk = Block::at(bytes, 0);
+        // Invariant: `i` is never inside a word (at most at its first letter).
         let mut i = 0;
         while i < n {
             let base = i & !63;
             if blk.base != base {
                 blk = Block::at(bytes, base);
             }
+            if blk.special == 0 {
+                // Plain ASCII block: every word that starts here from `i` on, by bit scans;
+                // a word ending inside the block ends at a plain byte.
+                let from = i - base;
+                let a = blk.alpha;
+                let mut starts = (a & !(a << 1) | a & (1 << from)) & (u64::MAX << from);
+                let ends = !a & (a << 1);
+                i = base + 64;
+                while starts != 0 {
+                    let s = starts.trailing_zeros() as usize;
+                    starts &= starts - 1;
+                    let after = ends & (u64::MAX << s);
+                    if after == 0 {
+                        // Runs into the next block: the word-by-word path below takes it.
+                        i = base + s;
+                        break;
+                    }
+                    let (start, end) = (base + s, base + after.trailing_zeros() as usize);
+                    if end - start <= 16 {
+                        add_fast!(start, end - start);
+                    } else {
+                        let mut at = start;
+                        add_slow!(&mut at);
+                    }
+                }
+                if i == base + 64 {
+                    continue;
+                }
+            }
+            // Word by word: the next word's start, then its end.
             let m = (blk.alpha | blk.special) & (u64::MAX << (i - base));
             if m == 0 {
                 i = base + 64;
@@ -136,38 +259,15 @@ impl Scanner<'_> {
                     continue;
                 }
             }
-            let short: [u8; 16];
-            let (packed, key): ([u64; 2], &[u8]) = if fast {
-                let packed = load_lower(bytes, start, end - start);
-                scripts[0] += end - start;
+            if fast {
+                add_fast!(start, end - start);
                 i = end;
-                short = unpack(packed);
-                (packed, &short[..end - start])
             } else {
                 i = start;
-                let packed = self.slow_word(text, &mut i, scripts);
-                (packed, &self.word_buf[..])
-            };
-            let h = hash_key(packed, key);
-            let slot = self
-                .counts
-                .slot(h, packed, key, |w| lexicon.per_million(w).is_none());
-            slot.count += 1;
-            oov += slot.is_oov() as usize;
-            self.recent[words % NGRAM] = h;
-            words += 1;
-            if words >= NGRAM {
-                ngrams += 1;
-                let (r, w) = (&self.recent, words);
-                self.ngrams.insert(GramSet::gram([
-                    r[w % 4],
-                    r[(w + 1) % 4],
-                    r[(w + 2) % 4],
-                    r[(w + 3) % 4],
-                ]));
+                add_slow!(&mut i);
             }
         }
-        (words, oov, ngrams)
+        t
     }
 
     /// One word from `*i` on, letter by letter: letters, and apostrophes between letters,
@@ -235,5 +335,26 @@ fn continues_word(text: &str, i: usize) -> bool {
         bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic())
     } else {
         decode_at(text, i).is_alphabetic()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn classify_is_the_byte_rule(bytes in proptest::collection::vec(proptest::num::u8::ANY, 64)) {
+            let chunk: &[u8; 64] = bytes.as_slice().try_into().expect("64");
+            proptest::prop_assert_eq!(classify(chunk), classify_bytes(chunk));
+        }
+    }
+
+    #[test]
+    fn classify_every_byte_value() {
+        for b in 0..=255u8 {
+            let chunk = [b; 64];
+            assert_eq!(classify(&chunk), classify_bytes(&chunk), "byte {b:#x}");
+        }
     }
 }

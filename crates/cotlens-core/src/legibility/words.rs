@@ -132,23 +132,36 @@ impl Counts {
         bytes: &[u8],
         oov: impl FnOnce(&str) -> bool,
     ) -> &mut Slot {
-        let mut i = self.find(h, packed, bytes);
+        let i = self.find(h, packed, bytes);
         if self.slots[i].len_oov == 0 {
-            if (self.len + 1) * 2 > self.slots.len() {
-                self.grow();
-                i = self.find(h, packed, bytes);
-            }
-            let word: Box<str> = String::from_utf8_lossy(bytes).into();
-            let flag = if oov(&word) { OOV_BIT } else { 0 };
-            self.slots[i] = Slot {
-                packed,
-                count: 0,
-                index: self.words.len() as u32,
-                len_oov: bytes.len() as u32 | flag,
-            };
-            self.words.push(word);
-            self.len += 1;
+            return self.insert(i, h, packed, bytes, oov);
         }
+        &mut self.slots[i]
+    }
+
+    #[inline(never)]
+    fn insert(
+        &mut self,
+        mut i: usize,
+        h: u64,
+        packed: [u64; 2],
+        bytes: &[u8],
+        oov: impl FnOnce(&str) -> bool,
+    ) -> &mut Slot {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+            i = self.find(h, packed, bytes);
+        }
+        let word: Box<str> = String::from_utf8_lossy(bytes).into();
+        let flag = if oov(&word) { OOV_BIT } else { 0 };
+        self.slots[i] = Slot {
+            packed,
+            count: 0,
+            index: self.words.len() as u32,
+            len_oov: bytes.len() as u32 | flag,
+        };
+        self.words.push(word);
+        self.len += 1;
         &mut self.slots[i]
     }
 
