@@ -57,7 +57,7 @@ fn classify(chunk: &[u8; 64]) -> (u64, u64) {
         let x = u64::from_le_bytes(part.try_into().unwrap_or_default());
         let high = x & HIGH;
         // Lower-cased, high bits cleared: adding to a byte cannot carry into the next one.
-        let l = (x | 0x20 * EACH) & LOW7;
+        let l = (x | (0x20 * EACH)) & LOW7;
         let at_least_a = (l + (0x80 - b'a' as u64) * EACH) & HIGH;
         let past_z = (l + (0x80 - b'z' as u64 - 1) * EACH) & HIGH;
         let letter = at_least_a & !past_z & !high;
