@@ -52,8 +52,11 @@ pub struct Scanner<'l> {
     counts: Counts,
     ngrams: grams::GramSet,
     word_buf: Vec<u8>,
-    recent: [u64; NGRAM],
     compressed: Vec<u8>,
+    /// LZ4's hash tables, kept from text to text (cleared, not allocated, per text): 16-bit
+    /// entries for texts under 64 KiB, 32-bit ones for longer texts (made when first needed).
+    lz4_small: lz4_flex::block::CompressTable,
+    lz4_large: Option<lz4_flex::block::CompressTable>,
     corpus: CorpusTotals,
 }
 
@@ -87,8 +90,9 @@ impl<'l> Scanner<'l> {
             counts: Counts::with_capacity(words),
             ngrams: grams::GramSet::new(),
             word_buf: Vec::with_capacity(64),
-            recent: [0; NGRAM],
             compressed: Vec::new(),
+            lz4_small: lz4_flex::block::CompressTable::small(),
+            lz4_large: None,
             corpus: CorpusTotals::default(),
         }
     }
@@ -187,7 +191,14 @@ impl<'l> Scanner<'l> {
         if self.compressed.len() < bound {
             self.compressed.resize(bound, 0);
         }
-        lz4_flex::block::compress_into(bytes, &mut self.compressed[..]).unwrap_or(bytes.len())
+        let table = if bytes.len() < u16::MAX as usize {
+            &mut self.lz4_small
+        } else {
+            self.lz4_large
+                .get_or_insert_with(lz4_flex::block::CompressTable::large)
+        };
+        lz4_flex::block::compress_into_with_table(bytes, &mut self.compressed[..], table)
+            .unwrap_or(bytes.len())
     }
 }
 

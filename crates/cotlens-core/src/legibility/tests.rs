@@ -202,3 +202,21 @@ proptest::proptest! {
         proptest::prop_assert_eq!(t.letters, text.chars().filter(|c| c.is_alphabetic()).count());
     }
 }
+
+#[test]
+fn compression_ratio_is_lz4_block_size_for_short_and_long_texts() {
+    let lex = Lexicon::builtin();
+    let mut s = Scanner::new(lex);
+    // Short, long (past the 16-bit table's 64 KiB), then short again (tables reused).
+    for (seed, words) in [(1, 300), (2, 30_000), (3, 20), (4, 300)] {
+        let text = clean_text(seed, words);
+        let mut out = vec![0u8; lz4_flex::block::get_maximum_output_size(text.len())];
+        let want = lz4_flex::block::compress_into(text.as_bytes(), &mut out).expect("lz4");
+        let t = s.scan(&text);
+        assert_eq!(
+            t.compression_ratio,
+            text.len() as f64 / want as f64,
+            "{words}"
+        );
+    }
+}

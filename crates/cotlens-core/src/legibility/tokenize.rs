@@ -132,17 +132,12 @@ fn add(
     let slot = counts.slot(h, packed, key, |w| lexicon.per_million(w).is_none());
     slot.count += 1;
     t.oov += slot.is_oov() as usize;
-    recent[t.words % NGRAM] = h;
+    // The last four word hashes, oldest first (shifted, so that they stay in registers).
+    *recent = [recent[1], recent[2], recent[3], h];
     t.words += 1;
     if t.words >= NGRAM {
         t.ngrams += 1;
-        let w = t.words;
-        grams.insert(GramSet::gram([
-            recent[w % 4],
-            recent[(w + 1) % 4],
-            recent[(w + 2) % 4],
-            recent[(w + 3) % 4],
-        ]));
+        grams.insert(GramSet::gram(*recent));
     }
 }
 
@@ -157,15 +152,18 @@ impl Scanner<'_> {
             oov: 0,
             ngrams: 0,
         };
+        // Letters of the fast path's words, kept in a register and added to `scripts` at the end.
+        let mut ascii_letters = 0usize;
+        let mut recent = [0u64; NGRAM];
         macro_rules! add_fast {
             ($start:expr, $len:expr) => {{
                 let (start, len) = ($start, $len);
                 let packed = load_lower(bytes, start, len);
                 let short = unpack(packed);
-                scripts[0] += len;
+                ascii_letters += len;
                 add(
                     &mut self.counts,
-                    &mut self.recent,
+                    &mut recent,
                     &mut self.ngrams,
                     lexicon,
                     &mut t,
@@ -179,7 +177,7 @@ impl Scanner<'_> {
                 let packed = self.slow_word(text, $i, scripts);
                 add(
                     &mut self.counts,
-                    &mut self.recent,
+                    &mut recent,
                     &mut self.ngrams,
                     lexicon,
                     &mut t,
@@ -267,6 +265,7 @@ impl Scanner<'_> {
                 add_slow!(&mut i);
             }
         }
+        scripts[0] += ascii_letters;
         t
     }
 
