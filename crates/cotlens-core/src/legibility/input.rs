@@ -35,19 +35,96 @@ struct Line<'a> {
     answer: Option<&'a RawValue>,
 }
 
-fn text_of(raw: Option<&RawValue>) -> Result<Option<Cow<'_, str>>, String> {
+/// The text of a field: a string, or a list of strings joined by blank lines; `None` when it is
+/// absent or null. Escaped strings are decoded into `scratch`, reused from line to line.
+fn text_of<'a>(
+    raw: Option<&'a RawValue>,
+    scratch: &'a mut String,
+) -> Result<Option<&'a str>, String> {
     let Some(raw) = raw else { return Ok(None) };
     let s = raw.get();
     match s.as_bytes().first() {
-        Some(b'"') => serde_json::from_str::<Cow<str>>(s)
-            .map(Some)
-            .map_err(|e| e.to_string()),
-        Some(b'[') => serde_json::from_str::<Vec<Cow<str>>>(s)
-            .map(|v| Some(Cow::Owned(v.join("\n\n"))))
-            .map_err(|e| format!("expected a string or a list of strings ({e})")),
+        Some(b'"') => {
+            match unescape(s, scratch) {
+                Some(false) => Ok(Some(&s[1..s.len() - 1])),
+                Some(true) => Ok(Some(scratch.as_str())),
+                None => {
+                    // A lone surrogate: serde_json decides (and says why).
+                    *scratch = serde_json::from_str(s).map_err(|e| e.to_string())?;
+                    Ok(Some(scratch.as_str()))
+                }
+            }
+        }
+        Some(b'[') => {
+            let parts: Vec<Cow<str>> = serde_json::from_str(s)
+                .map_err(|e| format!("expected a string or a list of strings ({e})"))?;
+            *scratch = parts.join("\n\n");
+            Ok(Some(scratch.as_str()))
+        }
         Some(b'n') => Ok(None),
         _ => Err("expected a string or a list of strings".into()),
     }
+}
+
+/// Decode a JSON string literal that serde_json has already checked as a raw value (so its
+/// escapes are well formed and it has no control characters): `Some(false)` when it has no
+/// escapes (its text is the literal without the quotes), `Some(true)` when decoded into
+/// `scratch`, `None` for a lone surrogate escape, which that check lets by.
+fn unescape(lit: &str, scratch: &mut String) -> Option<bool> {
+    let body = lit.get(1..lit.len().checked_sub(1)?)?;
+    let b = body.as_bytes();
+    let Some(mut p) = memchr::memchr(b'\\', b) else {
+        return Some(false);
+    };
+    scratch.clear();
+    let mut i = 0;
+    loop {
+        scratch.push_str(body.get(i..p)?);
+        i = p + 2;
+        let c = match *b.get(p + 1)? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = hex4(b.get(p + 2..p + 6)?)?;
+                i = p + 6;
+                match hi {
+                    0xD800..=0xDBFF => {
+                        if b.get(i..i + 2)? != b"\\u" {
+                            return None;
+                        }
+                        let lo = hex4(b.get(i + 2..i + 6)?)?;
+                        if !(0xDC00..=0xDFFF).contains(&lo) {
+                            return None;
+                        }
+                        i += 6;
+                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?
+                    }
+                    0xDC00..=0xDFFF => return None,
+                    _ => char::from_u32(hi)?,
+                }
+            }
+            _ => return None,
+        };
+        scratch.push(c);
+        match memchr::memchr(b'\\', b.get(i..)?) {
+            Some(q) => p = i + q,
+            None => break,
+        }
+    }
+    scratch.push_str(body.get(i..)?);
+    Some(true)
+}
+
+/// Four hex digits.
+fn hex4(d: &[u8]) -> Option<u32> {
+    let s = std::str::from_utf8(d).ok()?;
+    u32::from_str_radix(s, 16).ok()
 }
 
 /// Call `each(id, text)` for every line of `path`; a line without the text gets `""` (and is
@@ -64,6 +141,7 @@ pub fn for_each_text(
     // buffer's end is moved to its front, and the buffer grows for lines longer than it.
     let mut chunk: Vec<u8> = vec![0; 256 << 10];
     let (mut filled, mut n, mut count) = (0usize, 0usize, 0usize);
+    let (mut scratch, mut scratch2) = (String::new(), String::new());
     loop {
         if filled == chunk.len() {
             chunk.resize(chunk.len() * 2, 0);
@@ -91,7 +169,14 @@ pub fn for_each_text(
                 continue;
             }
             count += 1;
-            parse_line(path, n, buf, field, &mut each)?;
+            parse_line(
+                path,
+                n,
+                buf,
+                field,
+                &mut each,
+                (&mut scratch, &mut scratch2),
+            )?;
         }
         if eof {
             break;
@@ -108,6 +193,7 @@ fn parse_line(
     buf: &[u8],
     field: TextField,
     each: &mut impl FnMut(&str, &str),
+    (scratch, scratch2): (&mut String, &mut String),
 ) -> Result<(), DatasetError> {
     let line: Line = serde_json::from_slice(buf)
         .map_err(|e| DatasetError::new(path, Some(n), None, format!("not a JSON object: {e}")))?;
@@ -115,9 +201,10 @@ fn parse_line(
         TextField::Cot => (line.reasoning, line.cot, "reasoning"),
         TextField::Output => (line.output, line.answer, "output"),
     };
-    let text = match text_of(first).map_err(|m| DatasetError::new(path, Some(n), Some(name), m))? {
+    let bad = |m| DatasetError::new(path, Some(n), Some(name), m);
+    let text = match text_of(first, scratch).map_err(bad)? {
         Some(t) => Some(t),
-        None => text_of(second).map_err(|m| DatasetError::new(path, Some(n), Some(name), m))?,
+        None => text_of(second, scratch2).map_err(bad)?,
     };
     let fallback;
     let id: &str = match (&line.id, &line.key) {
@@ -128,7 +215,7 @@ fn parse_line(
             &fallback
         }
     };
-    each(id, text.as_deref().unwrap_or(""));
+    each(id, text.unwrap_or(""));
     Ok(())
 }
 
@@ -172,6 +259,55 @@ mod tests {
         .expect("write");
         let e = for_each_text(&p, TextField::Cot, |_, _| {}).expect_err("truncated");
         assert_eq!(e.line, Some(2));
+    }
+
+    /// `s` as Python's json.dumps writes it (ensure_ascii): every non-ASCII character escaped,
+    /// astral ones as surrogate pairs.
+    fn ascii_json(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                    let mut units = [0u16; 2];
+                    for u in c.encode_utf16(&mut units) {
+                        out.push_str(&format!("\\u{u:04x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn unescape_agrees_with_serde_json(s in "(.|\\PC|[\\x00-\\x1f\"\\\\/]|\u{1F600}){0,40}") {
+            for lit in [serde_json::to_string(&s).expect("json"), ascii_json(&s)] {
+                let mut scratch = String::from("left over");
+                let got = match unescape(&lit, &mut scratch) {
+                    Some(false) => lit[1..lit.len() - 1].to_string(),
+                    Some(true) => scratch.clone(),
+                    None => panic!("{lit}"),
+                };
+                proptest::prop_assert_eq!(&got, &s, "{}", lit);
+            }
+        }
+    }
+
+    #[test]
+    fn unescape_leaves_lone_surrogates_and_slashes_to_serde() {
+        let mut scratch = String::new();
+        assert_eq!(unescape(r#""a\ud800b""#, &mut scratch), None);
+        assert_eq!(unescape(r#""a\udc00""#, &mut scratch), None);
+        assert_eq!(unescape(r#""\ud83d\u0041""#, &mut scratch), None);
+        assert_eq!(unescape(r#""\/\b\f\r\t""#, &mut scratch), Some(true));
+        assert_eq!(scratch, "/\u{8}\u{c}\r\t");
+        assert_eq!(unescape(r#""\ud83d\ude00!""#, &mut scratch), Some(true));
+        assert_eq!(scratch, "😀!");
     }
 
     fn tempfile_dir() -> std::path::PathBuf {
