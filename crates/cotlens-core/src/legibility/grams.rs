@@ -5,6 +5,8 @@ pub(super) struct GramSet {
     slots: Vec<(u64, u32)>,
     generation: u32,
     len: usize,
+    /// Grams a trace may hold before the table grows (half the slots).
+    limit: usize,
     shift: u32,
 }
 
@@ -14,6 +16,7 @@ impl GramSet {
             slots: vec![(0, 0); 1 << 12],
             generation: 0,
             len: 0,
+            limit: 1 << 11,
             shift: 64 - 12,
         }
     }
@@ -46,7 +49,7 @@ impl GramSet {
     /// Add a gram; true when it was new in this trace.
     #[inline(always)]
     pub(super) fn insert(&mut self, g: u64) -> bool {
-        if (self.len + 1) * 2 > self.slots.len() {
+        if self.len >= self.limit {
             self.grow();
         }
         let mask = self.slots.len() - 1;
@@ -75,6 +78,7 @@ impl GramSet {
             .collect();
         let size = self.slots.len() * 2;
         self.slots = vec![(0, 0); size];
+        self.limit = size / 2;
         self.shift -= 1;
         self.generation = 1;
         self.len = 0;

@@ -95,19 +95,30 @@ fn load_lower(bytes: &[u8], i: usize, len: usize) -> [u64; 2] {
     };
     let lo = u64::from_le_bytes(src[..8].try_into().unwrap_or_default());
     let hi = u64::from_le_bytes(src[8..16].try_into().unwrap_or_default());
-    let lo_mask = if len >= 8 {
-        u64::MAX
-    } else {
-        u64::MAX >> (64 - 8 * len)
-    };
-    let hi_mask = if len > 8 {
-        u64::MAX >> (64 - 8 * (len - 8))
-    } else {
-        0
-    };
     const LOWER: u64 = 0x2020_2020_2020_2020;
+    let [lo_mask, hi_mask] = LEN_MASKS[len.min(16)];
     [(lo | LOWER) & lo_mask, (hi | LOWER) & hi_mask]
 }
+
+/// The masks that keep the first `len` bytes of two little-endian u64s, for `len` 0 to 16.
+const LEN_MASKS: [[u64; 2]; 17] = {
+    let mut m = [[0u64; 2]; 17];
+    let mut len = 1;
+    while len <= 16 {
+        m[len][0] = if len >= 8 {
+            u64::MAX
+        } else {
+            u64::MAX >> (64 - 8 * len)
+        };
+        m[len][1] = if len > 8 {
+            u64::MAX >> (64 - 8 * (len - 8))
+        } else {
+            0
+        };
+        len += 1;
+    }
+    m
+};
 
 /// What the word pass adds up for one text.
 pub(super) struct Tally {
