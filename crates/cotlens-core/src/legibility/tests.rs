@@ -155,23 +155,27 @@ fn reference_words(text: &str) -> Vec<String> {
 /// bytes, apostrophes, non-ASCII letters and non-letters, runs that cross 64-byte blocks.
 fn tricky_text() -> impl proptest::strategy::Strategy<Value = String> {
     use proptest::prelude::*;
+    let fixed = proptest::sample::select(vec![
+        " ",
+        ", ",
+        "'",
+        "don't",
+        "O'",
+        "é",
+        "Straße",
+        "ЖИЗНЬ",
+        "中文",
+        "→",
+        "İ",
+        "\n",
+    ])
+    .prop_map(String::from);
     let piece = prop_oneof![
-        "[a-zA-Z]{1,20}",
-        Just(" ".to_string()),
-        Just(", ".to_string()),
-        Just("'".to_string()),
-        Just("don't".to_string()),
-        Just("O'".to_string()),
-        Just("é".to_string()),
-        Just("Straße".to_string()),
-        Just("ЖИЗНЬ".to_string()),
-        Just("中文".to_string()),
-        Just("→".to_string()),
-        Just("İ".to_string()),
-        Just("\n".to_string()),
-        "[0-9]{1,3}",
-        " {1,70}",
-        "[a-z]{30,90}",
+        1 => "[a-zA-Z]{1,20}",
+        12 => fixed,
+        1 => "[0-9]{1,3}",
+        1 => " {1,70}",
+        1 => "[a-z]{30,90}",
     ];
     proptest::collection::vec(piece, 0..60).prop_map(|v| v.concat())
 }

@@ -166,35 +166,33 @@ impl Scanner<'_> {
         // Letters of the fast path's words, kept in a register and added to `scripts` at the end.
         let mut ascii_letters = 0usize;
         let mut recent = [0u64; NGRAM];
+        // Count a word: its packed first 16 bytes and its lower-cased bytes.
+        macro_rules! count {
+            ($packed:expr, $key:expr) => {
+                add(
+                    &mut self.counts,
+                    &mut recent,
+                    &mut self.ngrams,
+                    lexicon,
+                    &mut t,
+                    $packed,
+                    $key,
+                )
+            };
+        }
         macro_rules! add_fast {
             ($start:expr, $len:expr) => {{
                 let (start, len) = ($start, $len);
                 let packed = load_lower(bytes, start, len);
                 let short = unpack(packed);
                 ascii_letters += len;
-                add(
-                    &mut self.counts,
-                    &mut recent,
-                    &mut self.ngrams,
-                    lexicon,
-                    &mut t,
-                    packed,
-                    &short[..len],
-                );
+                count!(packed, &short[..len]);
             }};
         }
         macro_rules! add_slow {
             ($i:expr) => {{
                 let packed = self.slow_word(text, $i, scripts);
-                add(
-                    &mut self.counts,
-                    &mut recent,
-                    &mut self.ngrams,
-                    lexicon,
-                    &mut t,
-                    packed,
-                    &self.word_buf,
-                );
+                count!(packed, &self.word_buf);
             }};
         }
         let mut blk = Block::at(bytes, 0);
