@@ -80,7 +80,7 @@ pub struct CorpusTotals {
 impl<'l> Scanner<'l> {
     /// A scanner for a corpus (room for 16K distinct words before the table grows).
     pub fn new(lexicon: &'l Lexicon) -> Self {
-        Self::with_capacity(lexicon, 1 << 10)
+        Self::with_capacity(lexicon, 1 << 14)
     }
 
     /// A scanner sized for about `words` distinct words (e.g. one short text).
