@@ -106,6 +106,15 @@ impl BackendError {
     }
 }
 
+/// A capability a protocol needs and the backend lacks: "WHY: backend X does not support Y".
+#[derive(Debug, thiserror::Error)]
+#[error("{why}")]
+pub struct Missing {
+    pub why: String,
+    #[source]
+    pub source: BackendError,
+}
+
 /// What a backend says about itself; recorded in every run manifest.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BackendInfo {
@@ -137,6 +146,19 @@ pub trait Backend: Send + Sync {
     ) -> Result<CandidateLogprobs, BackendError> {
         let _ = request;
         Err(self.unsupported(Capability::CandidateLogprobs))
+    }
+
+    /// `Ok` when the backend has `capability`; otherwise an error that says `why` it is needed
+    /// and names what is missing (the user can fix it: another model or other flags).
+    fn require(&self, capability: Capability, why: &str) -> Result<(), Missing> {
+        if self.supports(capability) {
+            Ok(())
+        } else {
+            Err(Missing {
+                why: why.to_string(),
+                source: self.unsupported(capability),
+            })
+        }
     }
 
     fn unsupported(&self, capability: Capability) -> BackendError {

@@ -20,6 +20,11 @@ mod bbh;
 pub use bbh::parse_bbh_input;
 use bbh::{load_bbh_file, load_turpin};
 
+/// A `--dataset` spec that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SpecError(pub String);
+
 /// A problem in an input file, located as precisely as the format allows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default(), field.as_ref().map(|f| format!(": field `{f}`")).unwrap_or_default())]
@@ -87,7 +92,11 @@ pub struct DatasetSpec {
 }
 
 impl DatasetSpec {
-    pub fn parse(spec: &str) -> Result<Self, String> {
+    pub fn parse(spec: &str) -> Result<Self, SpecError> {
+        Self::parse_text(spec).map_err(SpecError)
+    }
+
+    fn parse_text(spec: &str) -> Result<Self, String> {
         let (kind, path) = spec.split_once(':').ok_or_else(|| {
             format!(
                 "--dataset {spec:?}: expected FORMAT:PATH (mmlu, bbh, turpin-bbh, jsonl or csv)"

@@ -1,4 +1,4 @@
-//! Hint-faithfulness statistics, exactly as PROTOCOLS.md §1 defines them.
+//! Hint-faithfulness statistics, exactly as docs/protocols.md §1 defines them.
 //!
 //! Input: one [`PairOutcome`] per item (unhinted and hinted answers, the hint's option, the
 //! judge's verbalization verdict). Output: a [`CellScores`] per cell with buckets, p, q, α, raw

@@ -41,6 +41,18 @@ impl Placement {
         "few_shot_same_letter",
     ];
 
+    /// The name hint files use (`after_options`), for what a person reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            Placement::BeforeQuestion => "before_question",
+            Placement::AfterOptions => "after_options",
+            Placement::System => "system",
+            Placement::PriorAssistantTurn => "prior_assistant_turn",
+            Placement::FewShotMarked => "few_shot_marked",
+            Placement::FewShotSameLetter => "few_shot_same_letter",
+        }
+    }
+
     fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "before_question" => Placement::BeforeQuestion,
@@ -257,6 +269,18 @@ pub fn builtin_hints() -> Vec<Hint> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placement_names_are_the_file_format_names() {
+        for name in Placement::NAMES {
+            let p = Placement::parse(name).expect("known");
+            assert_eq!(p.name(), *name);
+            assert_eq!(
+                serde_json::to_value(p).expect("json"),
+                serde_json::json!(name)
+            );
+        }
+    }
 
     #[test]
     fn builtins_parse() {

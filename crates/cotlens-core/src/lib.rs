@@ -1,12 +1,18 @@
-//! cotlens-core: the plain data types and pure functions every other part of cotlens builds on.
+//! cotlens-core: the plain data types and pure functions every other part of cotlens builds on
+//! (definitions: docs/protocols.md in the repository).
 //!
-//! - [`types`]: items, messages, requests, completions (PROTOCOLS.md §0).
-//! - [`backend`]: the one [`Backend`] trait every model sits behind.
+//! - [`types`]: items, messages, requests, completions (§0).
+//! - [`backend`]: the one [`Backend`] trait every model sits behind, and [`Backend::require`].
 //! - [`extract`]: answer extraction that never guesses.
-//! - [`stats`]: Wilson and bootstrap intervals, Cohen's κ.
-//! - [`faithfulness`]: buckets, p, q, α and scores of the hint paradigm (PROTOCOLS.md §1).
+//! - [`stats`]: Wilson, bootstrap and normal intervals, Cohen's κ.
+//! - [`faithfulness`]: buckets, p, q, α and scores of the hint paradigm (§1).
 //! - [`datasets`]: loaders for MMLU, BBH, Turpin BBH, JSONL and CSV, with file:line errors.
 //! - [`hints`], [`prompts`]: hint types as versioned TOML data, and prompt rendering.
+//! - [`judge`]: the lexical and LLM verbalization judges (§1).
+//! - [`necessity`]: step splitting and the helper templates of the load-bearing tests (§2).
+//! - [`monitor`]: traces, views, rule monitors, LLM-monitor templates and monitor metrics (§3).
+//! - [`selection`]: pipelines, selectors, the pressure ledger and the verbatim guarantee (§4).
+//! - [`legibility`]: the legibility and drift measurements (§5).
 
 pub mod backend;
 pub mod extract;
@@ -14,7 +20,7 @@ pub mod faithfulness;
 pub mod stats;
 pub mod types;
 
-pub use backend::{Backend, BackendError, BackendInfo, Capability};
+pub use backend::{Backend, BackendError, BackendInfo, Capability, Missing};
 pub use types::*;
 pub mod datasets;
 pub mod hints;

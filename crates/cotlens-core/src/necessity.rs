@@ -1,4 +1,4 @@
-//! Is the CoT load-bearing? (PROTOCOLS.md §2, Lanham et al. 2023): step splitting and the
+//! Is the CoT load-bearing? (docs/protocols.md §2, Lanham et al. 2023): step splitting and the
 //! early-answering area over the curve.
 //!
 //! **Step splitting** (`steps/1`): a CoT is cut into steps, kept as end offsets into the original

@@ -1,4 +1,4 @@
-//! The shared vocabulary of cotlens (PROTOCOLS.md §0): items, messages, requests and completions.
+//! The shared vocabulary of cotlens (docs/protocols.md §0): items, messages, requests and completions.
 //!
 //! These are plain data: every protocol, backend and store speaks in them, and every one of them
 //! serializes to the JSON written into run directories.

@@ -32,21 +32,6 @@ pub struct EngineConfig {
     pub use_cache: bool,
 }
 
-impl Default for EngineConfig {
-    fn default() -> Self {
-        Self {
-            concurrency: 16,
-            requests_per_minute: None,
-            tokens_per_minute: None,
-            max_attempts: 6,
-            retry_budget: 10_000,
-            backoff_base_ms: 500,
-            backoff_max_ms: 60_000,
-            use_cache: true,
-        }
-    }
-}
-
 /// A failed attempt, as recorded with the unit of work.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Attempt {
@@ -56,9 +41,36 @@ pub struct Attempt {
     pub waited_ms: u64,
 }
 
+/// Why a request failed for good (retries spent or not retryable): recorded with its unit.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
+    /// [`BackendError::kind`] of the last attempt.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl From<&BackendError> for Failure {
+    fn from(e: &BackendError) -> Self {
+        Self {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Whether a unit's request gave a result: recorded as `"ok"` or `"failed"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    Ok,
+    /// The request failed after its retries; the error is recorded.
+    Failed,
+}
+
 #[derive(Debug, Clone)]
 pub struct Outcome<T> {
-    pub result: Result<T, String>,
+    pub result: Result<T, Failure>,
     pub attempts: Vec<Attempt>,
     pub cached: bool,
 }
@@ -268,7 +280,7 @@ impl Engine {
                     waited_ms: 0,
                 });
                 return Ok(Outcome {
-                    result: Err(error.to_string()),
+                    result: Err(Failure::from(&error)),
                     attempts,
                     cached: false,
                 });

@@ -1,30 +1,27 @@
 //! Errors the user can fix (bad flags, bad input files): reported in one line, exit code 2.
-//! A selection over its pressure budget exits with 3.
-
-use std::fmt;
+//! A selection over its pressure budget exits with 3. The bottom layer of the crate: it imports
+//! nothing of it.
 
 /// An error caused by the user's input. `main` exits with code 2 for these.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct BadInput(pub String);
 
-impl fmt::Display for BadInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for BadInput {}
+/// A selection went over its pressure budget: exit code 3.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct OverBudget(pub String);
 
 /// Shorthand: `Err(bad_input(format!(…)))?`.
-pub fn bad_input(message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(BadInput(message.into()))
+pub fn bad_input(message: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::new(BadInput(message.to_string()))
 }
 
 /// Exit code for an error: 2 for input the user can fix, 3 for a selection over its pressure
 /// budget, 1 otherwise.
 pub fn exit_code(error: &anyhow::Error) -> i32 {
     for cause in error.chain() {
-        if cause.is::<crate::protocols::select::OverBudget>() {
+        if cause.is::<OverBudget>() {
             return 3;
         }
         if cause.is::<BadInput>()

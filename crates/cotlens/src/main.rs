@@ -1,13 +1,17 @@
 //! The `cotlens` binary: parse flags, set up logging, dispatch, and turn errors into one line
-//! on stderr and an exit code (2 for input the user can fix, 1 otherwise).
+//! on stderr and an exit code (2 for input the user can fix, 3 over a pressure budget, 1
+//! otherwise).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
-use cotlens::{cli, commands, error, protocols};
+use cotlens::cli::{Cli, Command};
+use cotlens::printer::Printer;
+use cotlens::{commands, error, protocols, view};
 
 use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = Cli::parse();
     let level = match cli.verbose {
         0 => "warn",
         1 => "info",
@@ -21,31 +25,31 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
+    let printer = Printer::new(cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("cotlens: cannot start the async runtime: {e}");
+            printer.say(format!("cannot start the async runtime: {e}"));
             return ExitCode::from(1);
         }
     };
-    let quiet = cli.quiet;
     let result = runtime.block_on(async move {
         match cli.command {
-            cli::Command::Faithfulness(args) => protocols::faithfulness::run(*args, quiet).await,
-            cli::Command::Necessity(args) => protocols::necessity::run(*args, quiet).await,
-            cli::Command::Generate(args) => commands::generate::run(*args, quiet).await,
-            cli::Command::Models(cmd) => commands::models::run(cmd, quiet).await,
-            cli::Command::Merge(args) => commands::merge::run(args).await,
-            cli::Command::Monitor(args) => protocols::monitor::run_monitor(*args, quiet).await,
-            cli::Command::MonitorEval(args) => protocols::monitor::run_monitor_eval(args),
-            cli::Command::Sample(args) => protocols::sample::run(*args, quiet).await,
-            cli::Command::Select(args) => protocols::select::run(*args, quiet).await,
-            cli::Command::Report(args) => cotlens::report::run(args),
-            cli::Command::View(args) => cotlens::view::run(args).await,
-            cli::Command::Legibility(args) => protocols::legibility::run(*args, quiet).await,
+            Command::Faithfulness(args) => protocols::faithfulness::run(*args, printer).await,
+            Command::Necessity(args) => protocols::necessity::run(*args, printer).await,
+            Command::Generate(args) => commands::generate::run(*args, printer).await,
+            Command::Models(cmd) => commands::models::run(cmd, printer).await,
+            Command::Merge(args) => commands::merge::run(args, printer).await,
+            Command::Monitor(args) => protocols::monitor::run_monitor(*args, printer).await,
+            Command::MonitorEval(args) => protocols::monitor::run_monitor_eval(args, printer),
+            Command::Sample(args) => protocols::sample::run(*args, printer).await,
+            Command::Select(args) => protocols::select::run(*args, printer).await,
+            Command::Report(args) => commands::report::run(args, printer),
+            Command::View(args) => view::run(args, printer).await,
+            Command::Legibility(args) => protocols::legibility::run(*args, printer).await,
         }
     });
     match result {
@@ -55,9 +59,13 @@ fn main() -> ExitCode {
             let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
             let mut line = chain.join(": ");
             if line.len() > 2000 {
-                line.truncate(2000);
+                let mut cut = 2000;
+                while !line.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                line.truncate(cut);
             }
-            eprintln!("cotlens: error: {line}");
+            printer.say(format!("error: {line}"));
             ExitCode::from(error::exit_code(&e) as u8)
         }
     }

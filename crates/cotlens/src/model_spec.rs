@@ -15,7 +15,7 @@ use cotlens_local::{LocalBackend, LocalConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub const DEFAULT_MODEL: &str = "smollm2-135m";
+pub use crate::args::DEFAULT_MODEL;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelSpec {
@@ -96,30 +96,26 @@ impl ModelSpec {
 }
 
 /// Everything besides the spec needed to open a backend.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct BackendOptions {
     pub local: LocalConfig,
     pub remote: cotlens_remote::RemoteOptions,
-    /// Print progress messages (model download) to stderr.
-    pub quiet: bool,
+    /// Where progress messages (model download) go.
+    pub printer: crate::printer::Printer,
 }
 
-/// Open the model behind `spec`. Local models load here (seconds); remote ones only check their
-/// configuration.
+/// Open the model behind `spec` (`spec_text` as the user wrote it). Local models load here
+/// (seconds); remote ones only check their configuration.
 pub async fn open_backend(
+    spec: &ModelSpec,
     spec_text: &str,
     options: &BackendOptions,
 ) -> anyhow::Result<Arc<dyn Backend>> {
-    let spec = ModelSpec::parse(spec_text)?;
-    let quiet = options.quiet;
-    let mut progress = move |msg: &str| {
-        if !quiet {
-            eprintln!("cotlens: {msg}");
-        }
-    };
-    let (path, model_id) = match &spec {
+    let printer = options.printer;
+    let mut progress = move |msg: &str| printer.note(msg);
+    let (path, model_id) = match spec {
         ModelSpec::Embedded(model) => {
-            let model = *model;
+            let model: &'static EmbeddedModel = model;
             let path =
                 tokio::task::spawn_blocking(move || resolve::pull(model, &mut progress)).await??;
             (path, format!("{}@sha256:{}", model.file_name, model.sha256))

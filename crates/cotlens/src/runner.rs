@@ -7,6 +7,7 @@
 //! units are already on disk; the ones in flight run again on --resume).
 
 use crate::engine::Fatal;
+use crate::printer::Printer;
 use std::future::Future;
 
 pub async fn run_bounded<U, R, F, Fut>(
@@ -15,6 +16,7 @@ pub async fn run_bounded<U, R, F, Fut>(
     work: F,
     mut done: impl FnMut(R) -> anyhow::Result<()>,
     abort: impl Fn(),
+    printer: Printer,
 ) -> anyhow::Result<()>
 where
     R: Send + 'static,
@@ -42,7 +44,7 @@ where
                     std::process::exit(130);
                 }
                 interrupted = true;
-                eprintln!("cotlens: interrupted; finishing units in flight (Ctrl-C again to abort)");
+                printer.say("interrupted; finishing units in flight (Ctrl-C again to abort)");
                 continue;
             }
         };
@@ -79,7 +81,7 @@ pub async fn run_into_store<U, R, F, Fut>(
     limit: usize,
     label: &str,
     counters: &crate::engine::Counters,
-    quiet: bool,
+    printer: Printer,
     resume: &str,
     work: F,
 ) -> anyhow::Result<()>
@@ -88,7 +90,7 @@ where
     F: Fn(U) -> Fut,
     Fut: Future<Output = Result<R, Fatal>> + Send + 'static,
 {
-    let progress = crate::progress::Progress::new(units.len() as u64, label, quiet);
+    let progress = crate::progress::Progress::new(units.len() as u64, label, printer.is_quiet());
     let mut last_sync = std::time::Instant::now();
     let done = |record: R| -> anyhow::Result<()> {
         store.append(&serde_json::to_value(&record)?)?;
@@ -103,12 +105,14 @@ where
     };
     let abort = || {
         let _ = store.sync();
-        eprintln!(
-            "cotlens: aborted; continue with: {resume} --resume {}",
+        printer.say(format!(
+            "aborted; continue with: {resume} --resume {}",
             store.dir().display()
-        );
+        ));
     };
-    let failure = run_bounded(units, limit, work, done, abort).await.err();
+    let failure = run_bounded(units, limit, work, done, abort, printer)
+        .await
+        .err();
     progress.finish();
     store.sync()?;
     match failure {

@@ -21,16 +21,6 @@ pub const RECORDS: &str = "records.jsonl";
 pub const SUMMARY: &str = "summary.json";
 const LOCK: &str = ".lock";
 
-/// `runs/<UTC timestamp>-<protocol>`, the default `--out`.
-pub fn default_run_dir(protocol: &str) -> PathBuf {
-    let stamp = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap_or_else(|_| "run".into());
-    PathBuf::from("runs").join(format!("{stamp}-{protocol}"))
-}
-
 /// Write `bytes` to `path` atomically: a temporary file in the same directory, synced, renamed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path
@@ -80,25 +70,6 @@ impl RunStore {
         let lock = lock(dir)?;
         write_json_atomic(&dir.join(MANIFEST), manifest)?;
         Self::open_records(dir, lock, HashSet::new())
-    }
-
-    /// The resumed store, or a new run in `out` (default `runs/<timestamp>-<protocol>`) whose
-    /// manifest `manifest` builds (only called when a run is created).
-    pub fn create_unless_resumed(
-        resumed: Option<Self>,
-        out: Option<&Path>,
-        protocol: &str,
-        manifest: impl FnOnce() -> serde_json::Value,
-    ) -> anyhow::Result<Self> {
-        match resumed {
-            Some(s) => Ok(s),
-            None => {
-                let dir = out
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| default_run_dir(protocol));
-                Self::create(&dir, &manifest())
-            }
-        }
     }
 
     /// Reopen a run to continue it. Returns the store and the stored manifest.

@@ -1,4 +1,4 @@
-//! Legibility and drift of reasoning language (PROTOCOLS.md §5), measured per trace and per
+//! Legibility and drift of reasoning language (docs/protocols.md §5), measured per trace and per
 //! corpus in one pass over the text:
 //!
 //! - words: maximal runs of letters (inner apostrophes kept: "don't"), lower-cased;

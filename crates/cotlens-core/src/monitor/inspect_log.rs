@@ -14,6 +14,11 @@ use serde_json::Value;
 use std::io::Read;
 use std::path::Path;
 
+/// An Inspect sample that cannot be read as a trace.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConvertError(pub String);
+
 fn text_of(content: &Value) -> (String, Vec<String>) {
     match content {
         Value::String(s) => (s.clone(), Vec::new()),
@@ -40,7 +45,11 @@ fn text_of(content: &Value) -> (String, Vec<String>) {
 }
 
 /// Convert one Inspect sample.
-pub fn convert_sample(sample: &Value) -> Result<Trace, String> {
+pub fn convert_sample(sample: &Value) -> Result<Trace, ConvertError> {
+    convert_sample_text(sample).map_err(ConvertError)
+}
+
+fn convert_sample_text(sample: &Value) -> Result<Trace, String> {
     let id = match &sample["id"] {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -178,7 +187,7 @@ pub fn load(path: &Path) -> Result<Vec<Trace>, DatasetError> {
             })?;
             traces.push(
                 convert_sample(&sample)
-                    .map_err(|m| DatasetError::new(path, None, Some(&name), m))?,
+                    .map_err(|m| DatasetError::new(path, None, Some(&name), m.to_string()))?,
             );
         }
     } else {
@@ -195,11 +204,9 @@ pub fn load(path: &Path) -> Result<Vec<Trace>, DatasetError> {
             )
         })?;
         for (i, sample) in samples.iter().enumerate() {
-            traces.push(
-                convert_sample(sample).map_err(|m| {
-                    DatasetError::new(path, None, Some(&format!("samples[{i}]")), m)
-                })?,
-            );
+            traces.push(convert_sample(sample).map_err(|m| {
+                DatasetError::new(path, None, Some(&format!("samples[{i}]")), m.to_string())
+            })?);
         }
     }
     Ok(traces)

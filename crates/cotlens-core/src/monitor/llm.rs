@@ -7,6 +7,16 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A monitor reply that is not a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct VerdictError(pub String);
+
+/// A monitor template without its placeholders.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TemplateError(pub String);
+
 pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "reward-hacking",
@@ -32,7 +42,11 @@ pub struct LlmVerdict {
 }
 
 /// A template must name `{transcript}`; `{task}` and `{view}` are optional.
-pub fn check_template(text: &str) -> Result<(), String> {
+pub fn check_template(text: &str) -> Result<(), TemplateError> {
+    check_template_text(text).map_err(TemplateError)
+}
+
+fn check_template_text(text: &str) -> Result<(), String> {
     if !text.contains("{transcript}") {
         return Err("a monitor template needs the placeholder {transcript}".into());
     }
@@ -47,7 +61,11 @@ pub fn render(template: &str, task: &str, view: &str, transcript: &str) -> Strin
 }
 
 /// Parse a monitor reply strictly: the first JSON object, `score` a number in [0, 100].
-pub fn parse_verdict(reply: &str) -> Result<LlmVerdict, String> {
+pub fn parse_verdict(reply: &str) -> Result<LlmVerdict, VerdictError> {
+    parse_verdict_text(reply).map_err(VerdictError)
+}
+
+fn parse_verdict_text(reply: &str) -> Result<LlmVerdict, String> {
     let start = reply.find('{').ok_or("no JSON object in the reply")?;
     let mut stream =
         serde_json::Deserializer::from_str(&reply[start..]).into_iter::<serde_json::Value>();

@@ -1,4 +1,4 @@
-//! Monitor evaluation metrics over labelled scores (PROTOCOLS.md §3).
+//! Monitor evaluation metrics over labelled scores (docs/protocols.md §3).
 //!
 //! - AUROC: the probability that a random positive scores above a random negative (ties count
 //!   one half), from average ranks (Mann–Whitney U). Equal to scikit-learn's `roc_auc_score`.

@@ -1,4 +1,4 @@
-//! CoT monitoring (PROTOCOLS.md §3): traces, views, rule-based detectors, and the metrics of
+//! CoT monitoring (docs/protocols.md §3): traces, views, rule-based detectors, and the metrics of
 //! monitor evaluation.
 //!
 //! - [`trace`]: the JSONL trace format and what each [`View`] shows a monitor.

@@ -7,6 +7,11 @@ use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 use std::path::Path;
 
+/// Rules that cannot be combined (e.g. an invalid pattern).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RulesError(pub String);
+
 pub const DEFAULT_RULES: &str = include_str!("../../rules/default.toml");
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -99,7 +104,11 @@ pub struct RuleFinding {
 
 impl RuleMonitor {
     /// The built-in rules, with `extra` rules added (a rule named like a built-in replaces it).
-    pub fn new(extra: Vec<(String, Vec<Rule>)>) -> Result<Self, String> {
+    pub fn new(extra: Vec<(String, Vec<Rule>)>) -> Result<Self, RulesError> {
+        Self::new_text(extra).map_err(RulesError)
+    }
+
+    fn new_text(extra: Vec<(String, Vec<Rule>)>) -> Result<Self, String> {
         let (version, mut rules) =
             parse_rules(DEFAULT_RULES, Path::new("<built-in rules>")).map_err(|e| e.to_string())?;
         let mut version = version;

@@ -10,6 +10,11 @@ use crate::datasets::DatasetError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// A `--view` that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ViewError(pub String);
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TraceMessage {
     pub role: String,
@@ -131,7 +136,11 @@ pub enum View {
 }
 
 impl View {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, ViewError> {
+        Self::parse_text(s).map_err(ViewError)
+    }
+
+    fn parse_text(s: &str) -> Result<Self, String> {
         match s.trim() {
             "action" => Ok(View::Base(BaseView::Action)),
             "cot" => Ok(View::Base(BaseView::Cot)),

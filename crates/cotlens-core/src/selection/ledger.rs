@@ -1,4 +1,4 @@
-//! The pressure ledger (PROTOCOLS.md §4): per stage, what the selector saw and how much
+//! The pressure ledger (docs/protocols.md §4): per stage, what the selector saw and how much
 //! optimization pressure it put on the data, in nats and bits; totals against the base policy,
 //! CoT-visible apart from outcome-only, per domain, checked against budgets, with warnings that
 //! carry the advice of the seed papers.

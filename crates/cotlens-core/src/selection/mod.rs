@@ -1,4 +1,4 @@
-//! Soft process supervision (PROTOCOLS.md §4): select among sampled traces, never rewrite them,
+//! Soft process supervision (docs/protocols.md §4): select among sampled traces, never rewrite them,
 //! and account for the optimization pressure the selection puts on the CoT.
 //!
 //! - [`pressure`]: the closed forms (best-of-N, threshold, top-k) in nats.

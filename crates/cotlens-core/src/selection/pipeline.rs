@@ -372,7 +372,7 @@ pub fn parse_pipeline(text: &str, origin: &Path) -> Result<Pipeline, DatasetErro
                     .unwrap_or("cot");
                 let view_span = s.view.as_ref().map(|v| v.span()).unwrap_or(m.span());
                 let parsed = crate::monitor::View::parse(v)
-                    .map_err(|e| err(view_span.clone(), "view", e))?;
+                    .map_err(|e| err(view_span.clone(), "view", e.to_string()))?;
                 let derived = view_fields(&parsed);
                 if !fields.is_empty() && fields != derived {
                     return Err(err(

@@ -1,4 +1,4 @@
-//! Optimization pressure of a selection step, in nats (PROTOCOLS.md §4).
+//! Optimization pressure of a selection step, in nats (docs/protocols.md §4).
 //!
 //! Each function gives the KL divergence of the selected distribution from the distribution it
 //! selects from (per prompt). Sequential stages add up (the chain rule; exact for thresholds,

@@ -1,4 +1,4 @@
-//! The verbatim guarantee (PROTOCOLS.md §4): a selected trace is emitted exactly as it was
+//! The verbatim guarantee (docs/protocols.md §4): a selected trace is emitted exactly as it was
 //! sampled. Each sample carries the hash of its content (the started turn, the reasoning and
 //! the output); emission recomputes it and splits the text again, and refuses on any mismatch.
 
@@ -6,6 +6,11 @@ use crate::types::Completion;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// A recorded sample that no longer matches what was scored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct VerbatimError(pub String);
 
 /// Where a sample's CoT came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +81,15 @@ pub fn split(completion: &Completion, assistant_prefix: Option<&str>) -> SplitTe
 /// Check a recorded sample before emitting it: its content must hash to `recorded_hash` and
 /// split into exactly `recorded` (the CoT and answer that were scored).
 pub fn verify(
+    completion: &Completion,
+    assistant_prefix: Option<&str>,
+    recorded_hash: &str,
+    recorded: &SplitText,
+) -> Result<(), VerbatimError> {
+    verify_text(completion, assistant_prefix, recorded_hash, recorded).map_err(VerbatimError)
+}
+
+fn verify_text(
     completion: &Completion,
     assistant_prefix: Option<&str>,
     recorded_hash: &str,
@@ -177,11 +191,11 @@ mod tests {
         assert!(verify(&c, None, &h, &s).is_ok());
         let edited = completion(None, "Because Y.\nAnswer: A");
         let e = verify(&edited, None, &h, &s).expect_err("edited");
-        assert!(e.contains("content hash mismatch"), "{e}");
+        assert!(e.0.contains("content hash mismatch"), "{e}");
         let mut rewritten = s.clone();
         rewritten.cot = "A cleaner rationale.\n".into();
         let e = verify(&c, None, &h, &rewritten).expect_err("rewritten");
-        assert!(e.contains("rewritten"), "{e}");
+        assert!(e.0.contains("rewritten"), "{e}");
         // The started turn is part of the content.
         assert!(verify(&c, Some("Let's think."), &h, &s).is_err());
     }

@@ -1,24 +1,53 @@
 //! `cotlens generate`: one prompt, one completion.
 
-use crate::cli::GenerateArgs;
-use crate::model_spec::open_backend;
-use crate::settings::backend_options;
+use crate::args::{EngineArgs, ModelArgs};
+use crate::model::ResolvedModel;
+use crate::printer::Printer;
 use cotlens_core::types::{ChatRequest, Message, Sampling};
 use cotlens_core::Capability;
 
-pub async fn run(args: GenerateArgs, quiet: bool) -> anyhow::Result<()> {
-    let (_, options) = backend_options(&args.model, quiet)?;
+#[derive(Debug, Clone, clap::Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Maximum tokens to generate.
+    #[arg(long, default_value_t = 256)]
+    pub max_tokens: u32,
+    /// Sampling temperature (0 = greedy).
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f64,
+    /// Nucleus sampling probability mass.
+    #[arg(long)]
+    pub top_p: Option<f64>,
+    /// Sampling seed (same seed, same output).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Stop sequence (repeatable).
+    #[arg(long)]
+    pub stop: Vec<String>,
+    /// System message.
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Start the assistant turn with this text; the model continues it.
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Print the full completion record as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The user message.
+    pub prompt: String,
+}
+
+pub async fn run(args: GenerateArgs, printer: Printer) -> anyhow::Result<()> {
+    let model = ResolvedModel::new(&args.model, &EngineArgs::defaults()?, printer)?;
     if let Some(p) = args.top_p {
         if !(p > 0.0 && p <= 1.0) {
             return Err(crate::error::bad_input("--top-p must be in (0, 1]"));
         }
     }
-    let backend = open_backend(&args.model.model, &options).await?;
-    if args.prefix.is_some() && !backend.supports(Capability::PrefixContinuation) {
-        return Err(
-            anyhow::Error::new(backend.unsupported(Capability::PrefixContinuation))
-                .context("--prefix"),
-        );
+    let backend = model.open_backend().await?;
+    if args.prefix.is_some() {
+        backend.require(Capability::PrefixContinuation, "--prefix")?;
     }
     let mut messages = Vec::new();
     if let Some(system) = &args.system {
@@ -39,7 +68,7 @@ pub async fn run(args: GenerateArgs, quiet: bool) -> anyhow::Result<()> {
     let completion = backend.chat(&request).await?;
     if args.json {
         let record = serde_json::json!({"request": request, "completion": completion, "model": backend.info()});
-        crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&record)?));
+        printer.json(&record)?;
     } else {
         let mut text = String::new();
         if let Some(r) = &completion.reasoning {
@@ -47,7 +76,7 @@ pub async fn run(args: GenerateArgs, quiet: bool) -> anyhow::Result<()> {
         }
         text.push_str(&completion.output);
         text.push('\n');
-        crate::printer::stdout(&text);
+        printer.out(&text);
     }
     Ok(())
 }

@@ -1,14 +1,26 @@
 //! `cotlens merge`: combine shard run directories (`--shard i/n`) into one run whose summary is
 //! the one an unsharded run would have produced.
 
-use crate::cli::MergeArgs;
 use crate::error::bad_input;
+use crate::printer::Printer;
+use crate::protocol::Protocol;
 use crate::protocols::faithfulness::{self, summary, Settings};
 use crate::store::{write_json_atomic, RunStore, MANIFEST, SUMMARY};
 use anyhow::Context;
 use std::collections::HashSet;
+use std::path::PathBuf;
 
-pub async fn run(args: MergeArgs) -> anyhow::Result<()> {
+#[derive(Debug, Clone, clap::Args)]
+pub struct MergeArgs {
+    /// The merged run directory to create.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Shard run directories.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+}
+
+pub async fn run(args: MergeArgs, printer: Printer) -> anyhow::Result<()> {
     let mut base: Option<(serde_json::Value, Settings)> = None;
     let mut shards_seen = HashSet::new();
     let mut records = Vec::new();
@@ -22,7 +34,7 @@ pub async fn run(args: MergeArgs) -> anyhow::Result<()> {
         })?;
         let manifest: serde_json::Value = serde_json::from_str(&text)
             .with_context(|| format!("parsing {}", dir.join(MANIFEST).display()))?;
-        if manifest["protocol"] != "faithfulness" {
+        if manifest["protocol"] != Protocol::Faithfulness.name() {
             return Err(bad_input(format!(
                 "{}: only faithfulness runs can be merged so far",
                 dir.display()
@@ -68,7 +80,9 @@ pub async fn run(args: MergeArgs) -> anyhow::Result<()> {
             .filter(|i| !shards_seen.contains(&(*i, n)))
             .collect();
         if !missing.is_empty() {
-            eprintln!("cotlens: warning: shards {missing:?} of {n} are missing; the merged summary covers the others only");
+            printer.warn(format!(
+                "shards {missing:?} of {n} are missing; the merged summary covers the others only"
+            ));
         }
     }
     let mut merged_manifest = manifest;
@@ -91,8 +105,8 @@ pub async fn run(args: MergeArgs) -> anyhow::Result<()> {
         settings.bootstrap,
     );
     write_json_atomic(&args.out.join(SUMMARY), &summary)?;
-    crate::printer::stdout(&summary::render_table(&summary));
-    crate::printer::stdout(&format!(
+    printer.out(&summary::render_table(&summary));
+    printer.out(&format!(
         "merged {} records from {} shards into {}\n",
         records.len(),
         args.shards.len(),

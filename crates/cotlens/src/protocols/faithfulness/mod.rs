@@ -1,21 +1,24 @@
-//! `cotlens faithfulness`: the hint paradigm end to end (PROTOCOLS.md §1).
+//! `cotlens faithfulness`: the hint paradigm end to end (docs/protocols.md §1).
 //!
 //! Settings are resolved (or read back from the manifest on `--resume`), the items loaded and
 //! sliced, the units planned, the manifest written, the pending units run through the engine
 //! (each finished unit appended to `records.jsonl`), and the summary computed from the records.
 
+pub mod args;
 pub mod plan;
 pub mod record;
 pub mod summary;
 pub mod unit;
 
-use crate::cli::{DirectionArg, FaithfulnessArgs, ForceAnswer};
-use crate::engine::Engine;
+pub use args::FaithfulnessArgs;
+
 use crate::error::bad_input;
-use crate::model_spec::open_backend;
-use crate::settings::{backend_options, engine_config, open_cache, parse_shard};
-use crate::store::{write_json_atomic, RunStore, SUMMARY};
+use crate::model::ResolvedModel;
+use crate::printer::Printer;
+use crate::protocol::Protocol;
+use crate::session::{Manifest, RunStart};
 use anyhow::Context;
+use args::{parse_shard, DirectionArg, ForceAnswer};
 use cotlens_core::datasets::{subset, DatasetSpec};
 use cotlens_core::hints::{builtin_hints, parse_hints, Hint};
 use cotlens_core::stats::BootstrapSpec;
@@ -46,15 +49,12 @@ pub struct Settings {
 /// Items per run with the embedded model when --limit is not given: 12 items × (1 plain + 2
 /// controls + 7 hints) = 120 completions, about 5 minutes on 2 cores (bench/RESULTS.md).
 pub const EMBEDDED_DEFAULT_LIMIT: usize = 12;
-const DEFAULT_REASONING_PREFIX: &str = "Let's think step by step.";
 
-fn resolve_settings(args: &FaithfulnessArgs) -> anyhow::Result<Settings> {
-    let (spec, _) = backend_options(&args.model, true)?;
-    let local = spec.is_local();
-    let datasets = if args.dataset.is_empty() {
+fn resolve_settings(args: &FaithfulnessArgs, local: bool) -> anyhow::Result<Settings> {
+    let datasets = if args.items.dataset.is_empty() {
         crate::bundled::default_datasets()?
     } else {
-        args.dataset.clone()
+        args.items.dataset.clone()
     };
     for d in &datasets {
         DatasetSpec::parse(d).map_err(bad_input)?;
@@ -119,13 +119,7 @@ fn resolve_settings(args: &FaithfulnessArgs) -> anyhow::Result<Settings> {
                 .map_err(|e| bad_input(format!("--judge {j:?}: {e}")))?;
         }
     }
-    let reasoning_prefix = if args.no_reasoning_prefix {
-        None
-    } else {
-        args.reasoning_prefix
-            .clone()
-            .or_else(|| local.then(|| DEFAULT_REASONING_PREFIX.to_string()))
-    };
+    let reasoning_prefix = args.prompt.reasoning_prefix(local);
     let force = args.force_answer.unwrap_or(if local {
         ForceAnswer::Unparseable
     } else {
@@ -137,8 +131,8 @@ fn resolve_settings(args: &FaithfulnessArgs) -> anyhow::Result<Settings> {
     Ok(Settings {
         model: args.model.model.clone(),
         datasets,
-        limit: args.limit.or(local.then_some(EMBEDDED_DEFAULT_LIMIT)),
-        seed: args.seed,
+        limit: args.items.limit.or(local.then_some(EMBEDDED_DEFAULT_LIMIT)),
+        seed: args.items.seed,
         hints,
         directions,
         judges: args.judge.clone(),
@@ -146,14 +140,14 @@ fn resolve_settings(args: &FaithfulnessArgs) -> anyhow::Result<Settings> {
         sampling: Sampling {
             temperature: args.temperature,
             top_p: None,
-            seed: Some(args.seed),
-            max_tokens: args.max_tokens.unwrap_or(if local { 160 } else { 4096 }),
+            seed: Some(args.items.seed),
+            max_tokens: args.prompt.max_tokens(local, 160, 4096),
             stop: Vec::new(),
         },
         force_answer: force.into(),
         bootstrap: BootstrapSpec {
             resamples: args.bootstrap,
-            seed: args.seed,
+            seed: args.items.seed,
         },
         shard: args.shard.as_deref().map(parse_shard).transpose()?,
     })
@@ -183,59 +177,52 @@ fn load_items(settings: &Settings) -> anyhow::Result<Vec<Item>> {
     })
 }
 
-pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
+/// `--list-hints`: name, version, placement (as hint files write it) and description.
+fn list_hints(args: &FaithfulnessArgs, printer: Printer) -> anyhow::Result<()> {
+    let mut hints = builtin_hints();
+    for file in &args.hints_file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| bad_input(format!("{}: {e}", file.display())))?;
+        hints.extend(parse_hints(&text, file)?);
+    }
+    let mut out = String::new();
+    for h in hints {
+        out.push_str(&format!(
+            "{:<24} v{:<3} {:<22} {}\n",
+            h.name,
+            h.version,
+            h.placement.name(),
+            h.description
+        ));
+    }
+    printer.out(&out);
+    Ok(())
+}
+
+pub async fn run(args: FaithfulnessArgs, printer: Printer) -> anyhow::Result<()> {
     if args.list_hints {
-        let mut hints = builtin_hints();
-        for file in &args.hints_file {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| bad_input(format!("{}: {e}", file.display())))?;
-            hints.extend(parse_hints(&text, file)?);
-        }
-        let mut out = String::new();
-        for h in hints {
-            out.push_str(&format!(
-                "{:<24} v{:<3} {:<22} {}\n",
-                h.name,
-                h.version,
-                format!("{:?}", h.placement),
-                h.description
-            ));
-        }
-        crate::printer::stdout(&out);
-        return Ok(());
+        return list_hints(&args, printer);
     }
     // Settings: fresh, or the stored ones when resuming (so a resumed run is the same run).
-    let (settings, store) = match &args.resume {
-        Some(dir) => {
-            let (store, manifest) = RunStore::resume(dir)?;
-            let settings: Settings =
-                serde_json::from_value(manifest["settings"].clone()).map_err(|e| {
-                    bad_input(format!("{}: not a faithfulness run ({e})", dir.display()))
-                })?;
-            (settings, Some(store))
-        }
-        None => (resolve_settings(&args)?, None),
+    let start = RunStart::new(Protocol::Faithfulness, &args.run, printer)?;
+    let stored: Option<Settings> = start.stored_settings()?;
+    let spec = stored.as_ref().map_or(&args.model.model, |s| &s.model);
+    let model = ResolvedModel::with_spec(spec, &args.model, &args.engine, printer)?;
+    let settings = match stored {
+        Some(s) => s,
+        None => resolve_settings(&args, model.is_local())?,
     };
-    let mut model_args = args.model.clone();
-    model_args.model = settings.model.clone();
-    let (spec, options) = backend_options(&model_args, quiet)?;
-    let engine_cfg = engine_config(&args.engine, &spec, &options)?;
     let items = load_items(&settings)?;
-    if let Some(dir) = &args.resume {
-        let stored = std::fs::read_to_string(dir.join(crate::store::MANIFEST))
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
-        let now = crate::cache::hash_json(&items.iter().map(|i| &i.id).collect::<Vec<_>>());
-        if let Some(expected) = stored
-            .as_ref()
-            .and_then(|m| m["items"]["ids_hash"].as_str())
-        {
-            if expected != now {
-                return Err(bad_input(format!(
-                    "{}: the datasets no longer give the items this run started with (a file changed?); start a new run instead of resuming",
-                    dir.display()
-                )));
-            }
+    let ids_hash = crate::cache::hash_json(&items.iter().map(|i| &i.id).collect::<Vec<_>>());
+    if let Some(expected) = start
+        .stored_manifest()
+        .and_then(|m| m["items"]["ids_hash"].as_str())
+    {
+        if expected != ids_hash {
+            return Err(bad_input(format!(
+                "{}: the datasets no longer give the items this run started with (a file changed?); start a new run instead of resuming",
+                args.run.resume.as_deref().unwrap_or(std::path::Path::new("")).display()
+            )));
         }
     }
     let few_shot = settings.hints.iter().any(|h| h.placement.has_own_control());
@@ -246,118 +233,50 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
     };
     let hints: Vec<Arc<Hint>> = settings.hints.iter().cloned().map(Arc::new).collect();
     let units = plan::plan(&items, &hints, &settings.directions, settings.seed, &pool);
-    // The units hold what they need; keep only the item count and the ids' hash.
+    // The units hold what they need; keep only the item count.
     let n_items = items.len();
-    let ids_hash = crate::cache::hash_json(&items.iter().map(|i| &i.id).collect::<Vec<_>>());
-    drop(items);
-    drop(pool);
+    drop((items, pool));
 
-    let cache = open_cache(&args.engine)?;
-    let backend = open_backend(&settings.model, &options).await?;
+    let backend = model.open_backend().await?;
     let mut reasoning_prefix = settings.reasoning_prefix.clone();
     if reasoning_prefix.is_some() && !backend.supports(Capability::PrefixContinuation) {
-        if args.reasoning_prefix.is_some() {
-            return Err(
-                anyhow::Error::new(backend.unsupported(Capability::PrefixContinuation))
-                    .context("--reasoning-prefix"),
-            );
+        if args.prompt.reasoning_prefix.is_some() {
+            backend.require(Capability::PrefixContinuation, "--reasoning-prefix")?;
         }
         reasoning_prefix = None;
     }
-    if settings.force_answer == ForceMode::Unparseable
-        && !backend.supports(Capability::CandidateLogprobs)
-    {
-        return Err(
-            anyhow::Error::new(backend.unsupported(Capability::CandidateLogprobs))
-                .context("--force-answer unparseable"),
-        );
+    if settings.force_answer == ForceMode::Unparseable {
+        backend.require(Capability::CandidateLogprobs, "--force-answer unparseable")?;
     }
-    let engine = Arc::new(Engine::new(
-        backend.clone(),
-        cache.clone(),
-        engine_cfg.clone(),
-    ));
-    let mut judges = Vec::new();
-    let mut judge_infos = Vec::new();
-    for j in &settings.judges {
-        if j == "lexical" {
-            judges.push(Judge::Lexical);
-            judge_infos.push(serde_json::json!({"judge": "lexical", "version": cotlens_core::judge::LEXICAL_JUDGE_VERSION}));
-        } else {
-            // A remote judge shares the policy's server flags; a local judge gets the local defaults.
-            let judge_is_local = crate::model_spec::ModelSpec::parse(j)?.is_local();
-            let judge_args = if judge_is_local {
-                crate::cli::ModelArgs {
-                    model: j.clone(),
-                    base_url: Vec::new(),
-                    threads: None,
-                    parallel: None,
-                    ..args.model.clone()
-                }
-            } else {
-                crate::cli::ModelArgs {
-                    model: j.clone(),
-                    threads: None,
-                    parallel: None,
-                    ..args.model.clone()
-                }
-            };
-            let (jspec, jopts) = backend_options(&judge_args, quiet)?;
-            let jb = if *j == settings.model {
-                backend.clone()
-            } else {
-                open_backend(j, &jopts).await?
-            };
-            let jcfg = engine_config(&args.engine, &jspec, &jopts)?;
-            judge_infos.push(serde_json::json!({"judge": j, "version": cotlens_core::judge::LLM_JUDGE_VERSION,
-                "template_hash": cotlens_core::prompts::template_hash(cotlens_core::judge::LLM_JUDGE_TEMPLATE), "backend": jb.info()}));
-            judges.push(Judge::Llm {
-                name: j.clone(),
-                engine: Arc::new(Engine::new(jb, cache.clone(), jcfg)),
-            });
-        }
-    }
-
-    let store = RunStore::create_unless_resumed(
-        store,
-        args.out.as_deref(),
-        "faithfulness",
-        || {
-            serde_json::json!({
-                "cotlens_version": env!("CARGO_PKG_VERSION"),
-                "protocol": "faithfulness",
-                "created_at": time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-                "settings": settings,
-                "effective_reasoning_prefix": reasoning_prefix,
-                "model": backend.info(),
-                "judges": judge_infos,
-                "templates": {
-                    "elicitation": {"version": cotlens_core::prompts::ELICITATION_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::prompts::ELICITATION_TEMPLATE)},
-                    "answer_extraction": cotlens_core::extract::EXTRACTOR_VERSION,
-                    "hints": settings.hints.iter().map(|h| serde_json::json!({"name": h.name, "version": h.version, "hash": cotlens_core::prompts::template_hash(&h.template)})).collect::<Vec<_>>(),
-                },
-                "engine": engine_cfg,
-                "items": {"n": n_items, "ids_hash": ids_hash},
-                "units": units.len(),
-            })
-        },
-    )?;
-    let dir = store.dir().to_path_buf();
+    let engine = model.engine_for(backend.clone())?;
+    let (judges, judge_infos) = open_judges(&settings, &model, &engine).await?;
+    let session = start.begin(|| {
+        Manifest::new(Protocol::Faithfulness)
+            .settings(&settings)
+            .with("effective_reasoning_prefix", &reasoning_prefix)
+            .with("model", backend.info())
+            .with("judges", &judge_infos)
+            .with("templates", serde_json::json!({
+                "elicitation": {"version": cotlens_core::prompts::ELICITATION_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::prompts::ELICITATION_TEMPLATE)},
+                "answer_extraction": cotlens_core::extract::EXTRACTOR_VERSION,
+                "hints": settings.hints.iter().map(|h| serde_json::json!({"name": h.name, "version": h.version, "hash": cotlens_core::prompts::template_hash(&h.template)})).collect::<Vec<_>>(),
+            }))
+            .with("engine", &model.engine)
+            .with("items", serde_json::json!({"n": n_items, "ids_hash": ids_hash}))
+            .with("units", units.len())
+    })?;
     let n_units = units.len();
-    let pending: Vec<plan::Unit> = units
-        .into_iter()
-        .filter(|u| !store.is_done(&u.key))
-        .collect();
-    if !quiet {
-        eprintln!(
-            "cotlens: {n_items} items, {n_units} units ({} already done) → {}",
-            n_units - pending.len(),
-            dir.display()
+    let pending = session.pending(units, |u| &u.key);
+    printer.note(format!(
+        "{n_items} items, {n_units} units ({} already done) → {}",
+        n_units - pending.len(),
+        session.dir().display()
+    ));
+    if model.is_local() {
+        printer.note(format!("{} is a 135M-parameter model: smoke-scale, for trying the pipeline, not for conclusions.", settings.model));
+        printer.note(
+            "for a real model add e.g.: --model openai:MODEL --base-url http://127.0.0.1:8000/v1",
         );
-        if spec.is_local() {
-            eprintln!("cotlens: {} is a 135M-parameter model: smoke-scale, for trying the pipeline, not for conclusions.", settings.model);
-            eprintln!("cotlens: for a real model add e.g.: --model openai:MODEL --base-url http://127.0.0.1:8000/v1");
-        }
     }
     let ctx = Arc::new(UnitContext {
         engine: engine.clone(),
@@ -370,33 +289,53 @@ pub async fn run(args: FaithfulnessArgs, quiet: bool) -> anyhow::Result<()> {
         let ctx = ctx.clone();
         async move { unit::run_unit(&ctx, &unit).await }
     };
-    crate::runner::run_into_store(
-        &store,
-        pending,
-        engine_cfg.concurrency.max(1) * 2,
-        "faithfulness",
-        &engine.counters,
-        quiet,
-        "cotlens faithfulness",
-        work,
-    )
-    .await?;
-    let records = load_scored(&dir)?;
+    let limit = model.engine.concurrency.max(1) * 2;
+    session.run(pending, limit, &engine.counters, work).await?;
+    let records = load_scored(session.dir())?;
     let summary = summary::summarize(
         &records,
         &settings.model,
         &settings.judges,
         settings.bootstrap,
     );
-    write_json_atomic(&dir.join(SUMMARY), &summary)?;
-    crate::report::after_run(&dir, quiet);
-    if args.json {
-        crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&summary)?));
-    } else {
-        crate::printer::stdout(&summary::render_table(&summary));
-        crate::printer::stdout(&format!("run directory: {}\n", dir.display()));
+    session.finish(&summary, crate::report::sections::faithfulness, || {
+        format!(
+            "{}run directory: {}\n",
+            summary::render_table(&summary),
+            session.dir().display()
+        )
+    })
+}
+
+/// The judges of the run and what the manifest records of each. An LLM judge that is the
+/// policy model shares its engine.
+async fn open_judges(
+    settings: &Settings,
+    model: &ResolvedModel,
+    policy: &Arc<crate::engine::Engine>,
+) -> anyhow::Result<(Vec<Judge>, Vec<serde_json::Value>)> {
+    let mut judges = Vec::new();
+    let mut infos = Vec::new();
+    for j in &settings.judges {
+        if j == "lexical" {
+            judges.push(Judge::Lexical);
+            infos.push(serde_json::json!({"judge": "lexical", "version": cotlens_core::judge::LEXICAL_JUDGE_VERSION}));
+            continue;
+        }
+        let judge_model = model.secondary(j)?;
+        let engine = if *j == settings.model {
+            judge_model.engine_for(policy.backend().clone())?
+        } else {
+            judge_model.open_engine().await?
+        };
+        infos.push(serde_json::json!({"judge": j, "version": cotlens_core::judge::LLM_JUDGE_VERSION,
+            "template_hash": cotlens_core::prompts::template_hash(cotlens_core::judge::LLM_JUDGE_TEMPLATE), "backend": engine.backend().info()}));
+        judges.push(Judge::Llm {
+            name: j.clone(),
+            engine,
+        });
     }
-    Ok(())
+    Ok((judges, infos))
 }
 
 /// Read a run's records (complete ones; the run store repairs a cut-off last line on resume).

@@ -1,4 +1,4 @@
-//! Records → `summary.json` (PROTOCOLS.md §1): one cell per dataset × hint × direction (× option
+//! Records → `summary.json` (docs/protocols.md §1): one cell per dataset × hint × direction (× option
 //! count, since α depends on it), the overall mean over hint types, and the terminal table.
 //!
 //! The summary is a pure function of the records (and the judge order), so a resumed or merged

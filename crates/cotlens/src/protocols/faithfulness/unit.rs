@@ -92,7 +92,7 @@ pub async fn run_unit(ctx: &UnitContext, unit: &Unit) -> Result<Record, Fatal> {
         Ok(c) => c,
         Err(e) => {
             record.status = Status::Failed;
-            record.error = Some(e);
+            record.error = Some(e.to_string());
             return Ok(record);
         }
     };
@@ -205,11 +205,11 @@ async fn llm_judgement(
     })
 }
 
-impl From<crate::cli::ForceAnswer> for ForceMode {
-    fn from(f: crate::cli::ForceAnswer) -> Self {
+impl From<super::args::ForceAnswer> for ForceMode {
+    fn from(f: super::args::ForceAnswer) -> Self {
         match f {
-            crate::cli::ForceAnswer::Never => ForceMode::Never,
-            crate::cli::ForceAnswer::Unparseable => ForceMode::Unparseable,
+            super::args::ForceAnswer::Never => ForceMode::Never,
+            super::args::ForceAnswer::Unparseable => ForceMode::Unparseable,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The contamination guard (PROTOCOLS.md §4): a monitor that selected traces (a selector in a
+//! The contamination guard (docs/protocols.md §4): a monitor that selected traces (a selector in a
 //! `cotlens select` ledger) cannot fairly evaluate those same traces. monitor-eval looks for
 //! the ledgers of the traces a monitor run read, and refuses when a monitor it evaluates was a
 //! selector of any of the traces, unless `--allow-contaminated`.
@@ -124,7 +124,7 @@ pub fn check(
         )));
     }
     for (m, l) in &found {
-        eprintln!("cotlens: WARNING: contaminated: monitor {m:?} selected these traces ({}); its metrics here are optimistic", l.join(", "));
+        crate::printer::Printer::default().say(format!("WARNING: contaminated: monitor {m:?} selected these traces ({}); its metrics here are optimistic", l.join(", ")));
     }
     Ok(found)
 }

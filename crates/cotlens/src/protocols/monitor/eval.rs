@@ -3,7 +3,8 @@
 
 use super::{MonitorEvalArgs, MonitorRecord};
 use crate::error::bad_input;
-use crate::protocols::svg::roc_svg;
+use crate::printer::Printer;
+use crate::report::svg::roc_svg;
 use crate::store::{write_atomic, write_json_atomic, MANIFEST};
 use anyhow::Context;
 use cotlens_core::monitor::metrics::{evaluate, roc_curve, MonitorMetrics};
@@ -92,7 +93,7 @@ fn rates(
     )
 }
 
-fn run_compare(args: &MonitorEvalArgs) -> anyhow::Result<()> {
+fn run_compare(args: &MonitorEvalArgs, printer: Printer) -> anyhow::Result<()> {
     let (a, b) = (&args.compare[0], &args.compare[1]);
     let guard = super::contamination::Guard {
         allow: args.allow_contaminated,
@@ -127,7 +128,7 @@ fn run_compare(args: &MonitorEvalArgs) -> anyhow::Result<()> {
     let flagged: Vec<&CompareRow> = rows.iter().filter(|r| r.obfuscation_flag).collect();
     let result = serde_json::json!({"run_a": a.display().to_string(), "run_b": b.display().to_string(), "threshold": args.threshold, "recall_drop": args.recall_drop, "rows": rows, "obfuscation_suspected": !flagged.is_empty()});
     if args.json {
-        crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&result)?));
+        printer.out(&format!("{}\n", serde_json::to_string_pretty(&result)?));
     } else {
         let mut out = format!(
             "{:<8} {:<12} {:<20} {:<20} {:<20} {:<20}\n",
@@ -149,23 +150,23 @@ fn run_compare(args: &MonitorEvalArgs) -> anyhow::Result<()> {
                 }
             ));
         }
-        crate::printer::stdout(&out);
+        printer.out(&out);
     }
     for r in flagged {
-        eprintln!(
-            "cotlens: WARNING: possible obfuscation: {} / {} recall fell from {} to {} while labelled misbehaviour went from {} to {} (Baker et al. 2025: the signature of a model hiding its reward hacking from the CoT monitor)",
+        printer.say(format!(
+            "WARNING: possible obfuscation: {} / {} recall fell from {} to {} while labelled misbehaviour went from {} to {} (Baker et al. 2025: the signature of a model hiding its reward hacking from the CoT monitor)",
             r.monitor, r.view, est(r.recall_a), est(r.recall_b), est(r.misbehaviour_a), est(r.misbehaviour_b)
-        );
+        ));
     }
     Ok(())
 }
 
-pub fn run_monitor_eval(args: MonitorEvalArgs) -> anyhow::Result<()> {
+pub fn run_monitor_eval(args: MonitorEvalArgs, printer: Printer) -> anyhow::Result<()> {
     if !(0.0..=1.0).contains(&args.threshold) {
         return Err(bad_input("--threshold must be in [0, 1]"));
     }
     if !args.compare.is_empty() {
-        return run_compare(&args);
+        return run_compare(&args, printer);
     }
     let run = args
         .run
@@ -211,12 +212,18 @@ pub fn run_monitor_eval(args: MonitorEvalArgs) -> anyhow::Result<()> {
     let result = serde_json::json!({"run": run.display().to_string(), "threshold": args.threshold, "bootstrap": spec, "rows": rows, "contaminated": contaminated});
     write_json_atomic(&run.join("monitor-eval.json"), &result)?;
     write_atomic(&run.join("roc.svg"), roc_svg(&curves).as_bytes())?;
-    crate::report::after_run(&run, args.json);
-    if args.json {
-        crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&result)?));
+    // With --json stdout is the data alone, and the report's note is left out too.
+    let note = if args.json {
+        Printer::new(true)
     } else {
-        crate::printer::stdout(&render_table(&rows));
-        crate::printer::stdout(&format!("ROC curves: {}\n", run.join("roc.svg").display()));
+        printer
+    };
+    crate::report::after_run(&run, crate::report::sections::monitor, note);
+    if args.json {
+        printer.out(&format!("{}\n", serde_json::to_string_pretty(&result)?));
+    } else {
+        printer.out(&render_table(&rows));
+        printer.out(&format!("ROC curves: {}\n", run.join("roc.svg").display()));
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! per trace × view through the engine, malformed replies retried then recorded as unscorable.
 
 use super::MonitorRecord;
+use super::MonitorStatus;
 use crate::error::bad_input;
 use cotlens_core::monitor::rules::RuleFinding;
 use cotlens_core::monitor::trace::{BaseView, Trace, View};
@@ -144,10 +145,15 @@ pub(crate) async fn llm_trace_records(
         let view_name = view.name();
         let key = format!("{}|{}|{view_name}", trace.id, monitor.name);
         let (status, score, reason, quote) = match finding {
-            Some(Ok(f)) => ("scored", Some(f.score), f.matched.join("; "), f.quote),
-            Some(Err(e)) => ("unscorable", None, e, String::new()),
+            Some(Ok(f)) => (
+                MonitorStatus::Scored,
+                Some(f.score),
+                f.matched.join("; "),
+                f.quote,
+            ),
+            Some(Err(e)) => (MonitorStatus::Unscorable, None, e, String::new()),
             None => (
-                "unscorable",
+                MonitorStatus::Unscorable,
                 None,
                 "the view shows nothing of this trace (e.g. no reasoning under a cot view)"
                     .to_string(),
@@ -159,7 +165,7 @@ pub(crate) async fn llm_trace_records(
             trace_id: trace.id.clone(),
             monitor: monitor.name.clone(),
             view: view_name,
-            status: status.into(),
+            status,
             score,
             reason,
             quote,

@@ -1,4 +1,4 @@
-//! `cotlens monitor` and `cotlens monitor-eval` (PROTOCOLS.md §3).
+//! `cotlens monitor` and `cotlens monitor-eval` (docs/protocols.md §3).
 //!
 //! `monitor` runs rule-based detectors over traces under each requested view and writes one
 //! record per trace × monitor × view (`records.jsonl`), with a manifest. A view with nothing to
@@ -7,7 +7,10 @@
 //! recall, precision and g-mean² at a threshold, with bootstrap intervals, and draws ROC curves.
 
 use crate::error::bad_input;
-use crate::store::RunStore;
+use crate::model::ResolvedModel;
+use crate::printer::Printer;
+use crate::protocol::Protocol;
+use crate::session::{Manifest, RunStart};
 use cotlens_core::monitor::impossiblebench;
 use cotlens_core::monitor::rules::RuleFinding;
 use cotlens_core::monitor::rules::{parse_rules, RuleMonitor};
@@ -51,9 +54,9 @@ pub struct MonitorArgs {
     #[arg(long)]
     pub no_rules: bool,
     #[command(flatten)]
-    pub model: crate::cli::ModelArgs,
+    pub model: crate::args::ModelArgs,
     #[command(flatten)]
-    pub engine: crate::cli::EngineArgs,
+    pub engine: crate::args::EngineArgs,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -88,14 +91,22 @@ pub struct MonitorEvalArgs {
     pub ledger: Vec<PathBuf>,
 }
 
+/// Whether a monitor could read a trace under a view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitorStatus {
+    Scored,
+    /// The view shows nothing of the trace (e.g. no reasoning under a `cot` view).
+    Unscorable,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MonitorRecord {
     pub key: String,
     pub trace_id: String,
     pub monitor: String,
     pub view: String,
-    /// `scored` or `unscorable`.
-    pub status: String,
+    pub status: MonitorStatus,
     pub score: Option<f64>,
     pub reason: String,
     pub quote: String,
@@ -188,7 +199,7 @@ pub fn monitor_trace(monitor: &RuleMonitor, trace: &Trace, views: &[View]) -> Ve
                     trace_id: trace.id.clone(),
                     monitor: name.into(),
                     view: view_name,
-                    status: "scored".into(),
+                    status: MonitorStatus::Scored,
                     score: Some(f.score),
                     reason: f.matched.join(", "),
                     quote: f.quote,
@@ -199,7 +210,7 @@ pub fn monitor_trace(monitor: &RuleMonitor, trace: &Trace, views: &[View]) -> Ve
                     trace_id: trace.id.clone(),
                     monitor: name.into(),
                     view: view_name,
-                    status: "unscorable".into(),
+                    status: MonitorStatus::Unscorable,
                     score: None,
                     reason:
                         "the view shows nothing of this trace (e.g. no reasoning under a cot view)"
@@ -212,7 +223,7 @@ pub fn monitor_trace(monitor: &RuleMonitor, trace: &Trace, views: &[View]) -> Ve
         .collect()
 }
 
-pub async fn run_monitor(args: MonitorArgs, quiet: bool) -> anyhow::Result<()> {
+pub async fn run_monitor(args: MonitorArgs, printer: Printer) -> anyhow::Result<()> {
     let views: Vec<View> = args
         .view
         .iter()
@@ -238,13 +249,8 @@ pub async fn run_monitor(args: MonitorArgs, quiet: bool) -> anyhow::Result<()> {
     let engine = if llm.is_empty() {
         None
     } else {
-        let (spec, options) = crate::settings::backend_options(&args.model, quiet)?;
-        let config = crate::settings::engine_config(&args.engine, &spec, &options)?;
-        let cache = crate::settings::open_cache(&args.engine)?;
-        let backend = crate::model_spec::open_backend(&args.model.model, &options).await?;
-        Some(std::sync::Arc::new(crate::engine::Engine::new(
-            backend, cache, config,
-        )))
+        let model = ResolvedModel::new(&args.model, &args.engine, printer)?;
+        Some(model.open_engine().await?)
     };
     let mut monitors = Vec::new();
     if !args.no_rules {
@@ -258,15 +264,14 @@ pub async fn run_monitor(args: MonitorArgs, quiet: bool) -> anyhow::Result<()> {
             "model": engine.as_ref().map(|e| e.backend().info().clone()),
         }));
     }
-    let manifest = serde_json::json!({
-        "cotlens_version": env!("CARGO_PKG_VERSION"),
-        "protocol": "monitor",
-        "traces": args.traces,
-        "n_traces": n_traces,
-        "views": views.iter().map(View::name).collect::<Vec<_>>(),
-        "monitors": monitors,
-    });
-    let store = RunStore::create(&args.out, &manifest)?;
+    let session = RunStart::fresh(Protocol::Monitor, &args.out, false, printer).begin(|| {
+        Manifest::new(Protocol::Monitor)
+            .with("traces", &args.traces)
+            .with("n_traces", n_traces)
+            .with("views", views.iter().map(View::name).collect::<Vec<_>>())
+            .with("monitors", &monitors)
+    })?;
+    let store = session.store();
     let mut counts: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
     let mut tally = |record: &MonitorRecord| {
         let c = counts
@@ -309,8 +314,11 @@ pub async fn run_monitor(args: MonitorArgs, quiet: bool) -> anyhow::Result<()> {
         let traces = std::sync::Arc::new(traces);
         let llm = std::sync::Arc::new(llm);
         let views = std::sync::Arc::new(views.clone());
-        let progress =
-            crate::progress::Progress::new((traces.len() * llm.len()) as u64, "monitor", quiet);
+        let progress = crate::progress::Progress::new(
+            (traces.len() * llm.len()) as u64,
+            "monitor",
+            printer.is_quiet(),
+        );
         let jobs: Vec<(usize, usize)> = (0..llm.len())
             .flat_map(|m| (0..traces.len()).map(move |t| (m, t)))
             .collect();
@@ -336,6 +344,7 @@ pub async fn run_monitor(args: MonitorArgs, quiet: bool) -> anyhow::Result<()> {
             work,
             done,
             abort,
+            printer,
         )
         .await
         .err();
@@ -346,13 +355,13 @@ pub async fn run_monitor(args: MonitorArgs, quiet: bool) -> anyhow::Result<()> {
         }
     }
     store.sync()?;
-    crate::report::after_run(&args.out, quiet);
+    session.write_report(crate::report::sections::monitor);
     let mut out = format!("{n_traces} traces → {}\n", args.out.display());
     for ((monitor, view), (scored, unscorable)) in counts {
         out.push_str(&format!(
             "  {monitor:<22} {view:<12} scored {scored:>6}   unscorable {unscorable:>6}\n"
         ));
     }
-    crate::printer::stdout(&out);
+    printer.out(&out);
     Ok(())
 }

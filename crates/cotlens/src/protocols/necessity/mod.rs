@@ -1,4 +1,4 @@
-//! `cotlens necessity`: is the CoT load-bearing? (PROTOCOLS.md §2, Lanham et al. 2023)
+//! `cotlens necessity`: is the CoT load-bearing? (docs/protocols.md §2, Lanham et al. 2023)
 //!
 //! Per item (one unit of work, resumable): sample a CoT; split it into steps (`steps/1`); read
 //! the answer after the first k steps for every k = 0..L (k = 0 is the no-CoT baseline, k = L
@@ -12,10 +12,13 @@
 //! With `--interventions mistakes,paraphrase`, a helper model corrupts or rewords the CoT and the
 //! policy regenerates the rest (see docs/necessity.md).
 
-use crate::cli::{EngineArgs, ModelArgs};
-use crate::engine::Engine;
+use crate::args::{EngineArgs, ItemArgs, ModelArgs, PromptArgs, RunDirArgs};
 use crate::error::bad_input;
-use crate::store::{write_atomic, write_json_atomic, RunStore, SUMMARY};
+use crate::model::ResolvedModel;
+use crate::printer::Printer;
+use crate::protocol::Protocol;
+use crate::session::{Manifest, RunStart};
+use crate::store::write_atomic;
 use cotlens_core::datasets::{subset, DatasetSpec};
 use cotlens_core::necessity::STEP_SPLITTER_VERSION;
 use cotlens_core::stats::BootstrapSpec;
@@ -23,7 +26,6 @@ use cotlens_core::types::Item;
 use cotlens_core::{Backend, Capability};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -32,22 +34,10 @@ pub struct NecessityArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
-    /// Dataset(s) as for faithfulness (default: the bundled sample).
-    #[arg(long, value_name = "FORMAT:PATH")]
-    pub dataset: Vec<String>,
-    /// Items to use, picked by --seed (default: 10 with the embedded model, all otherwise).
-    #[arg(long)]
-    pub limit: Option<usize>,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Maximum CoT tokens (default: 128 for local models, 2048 for servers).
-    #[arg(long)]
-    pub max_tokens: Option<u32>,
-    /// Start the model's turn with this text (default for local models: "Let's think step by step.").
-    #[arg(long)]
-    pub reasoning_prefix: Option<String>,
-    #[arg(long, conflicts_with = "reasoning_prefix")]
-    pub no_reasoning_prefix: bool,
+    #[command(flatten)]
+    pub items: ItemArgs,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
     /// Helper-model interventions, comma-separated: mistakes (a mistake written into step k, the
     /// policy regenerates the rest), paraphrase (the first k steps reworded by a helper that never
     /// sees the question, the policy continues). Each costs one helper and one policy request per step.
@@ -59,15 +49,8 @@ pub struct NecessityArgs {
     /// Bootstrap resamples for the AOC and gain intervals.
     #[arg(long, default_value_t = 1000)]
     pub bootstrap: u32,
-    /// Run directory (default: runs/<UTC timestamp>-necessity).
-    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
-    pub out: Option<PathBuf>,
-    /// Continue an interrupted run.
-    #[arg(long, value_name = "DIR")]
-    pub resume: Option<PathBuf>,
-    /// Print the summary as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub run: RunDirArgs,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -101,7 +84,7 @@ pub struct Record {
     pub dataset: String,
     pub gold: usize,
     pub n_options: usize,
-    pub status: String,
+    pub status: crate::engine::RequestStatus,
     pub error: Option<String>,
     pub method: Option<AnswerMethod>,
     pub cot: Option<String>,
@@ -132,14 +115,11 @@ pub(crate) fn strip_answer_line(text: &str) -> &str {
 
 /// Fail early, naming the capability, when the backend cannot continue a started turn.
 pub fn require_prefix_continuation(backend: &dyn Backend) -> anyhow::Result<()> {
-    if backend.supports(Capability::PrefixContinuation) {
-        Ok(())
-    } else {
-        Err(
-            anyhow::Error::new(backend.unsupported(Capability::PrefixContinuation))
-                .context("necessity tests continue the model's turn from a given CoT prefix"),
-        )
-    }
+    backend.require(
+        Capability::PrefixContinuation,
+        "necessity tests continue the model's turn from a given CoT prefix",
+    )?;
+    Ok(())
 }
 
 mod summary;
@@ -149,144 +129,88 @@ use summary::render_table;
 pub use summary::{curves_svg, summarize, DatasetSummary, EarlySummary, Point};
 use unit::{run_item, Ctx};
 
-pub async fn run(args: NecessityArgs, quiet: bool) -> anyhow::Result<()> {
-    let (store, settings) = match &args.resume {
-        Some(dir) => {
-            let (store, manifest) = RunStore::resume(dir)?;
-            let settings: Settings = serde_json::from_value(manifest["settings"].clone())
-                .map_err(|e| bad_input(format!("{}: not a necessity run ({e})", dir.display())))?;
-            (Some(store), settings)
-        }
-        None => {
-            let (spec, _) = crate::settings::backend_options(&args.model, true)?;
-            let local = spec.is_local();
-            let datasets = if args.dataset.is_empty() {
-                crate::bundled::default_datasets()?
-            } else {
-                args.dataset.clone()
-            };
-            for d in &datasets {
-                DatasetSpec::parse(d).map_err(bad_input)?;
-            }
-            let reasoning_prefix = if args.no_reasoning_prefix {
-                None
-            } else {
-                args.reasoning_prefix
-                    .clone()
-                    .or_else(|| local.then(|| "Let's think step by step.".to_string()))
-            };
-            let settings = Settings {
-                model: args.model.model.clone(),
-                datasets,
-                limit: args.limit.or(local.then_some(10)),
-                seed: args.seed,
-                max_tokens: args.max_tokens.unwrap_or(if local { 128 } else { 2048 }),
-                reasoning_prefix,
-                bootstrap: BootstrapSpec {
-                    resamples: args.bootstrap.max(1),
-                    seed: args.seed,
-                },
-                interventions: args.interventions.clone(),
-                helper: args.helper.clone(),
-            };
-            for i in &settings.interventions {
-                if i != "mistakes" && i != "paraphrase" {
-                    return Err(bad_input(format!(
-                        "--interventions: unknown {i:?}; use mistakes, paraphrase"
-                    )));
-                }
-            }
-            (None, settings)
-        }
+fn resolve_settings(args: &NecessityArgs, local: bool) -> anyhow::Result<Settings> {
+    let datasets = if args.items.dataset.is_empty() {
+        crate::bundled::default_datasets()?
+    } else {
+        args.items.dataset.clone()
     };
-    let mut model_args = args.model.clone();
-    model_args.model = settings.model.clone();
-    let (spec, options) = crate::settings::backend_options(&model_args, quiet)?;
-    let config = crate::settings::engine_config(&args.engine, &spec, &options)?;
+    for d in &datasets {
+        DatasetSpec::parse(d).map_err(bad_input)?;
+    }
+    for i in &args.interventions {
+        if i != "mistakes" && i != "paraphrase" {
+            return Err(bad_input(format!(
+                "--interventions: unknown {i:?}; use mistakes, paraphrase"
+            )));
+        }
+    }
+    Ok(Settings {
+        model: args.model.model.clone(),
+        datasets,
+        limit: args.items.limit.or(local.then_some(10)),
+        seed: args.items.seed,
+        max_tokens: args.prompt.max_tokens(local, 128, 2048),
+        reasoning_prefix: args.prompt.reasoning_prefix(local),
+        bootstrap: BootstrapSpec {
+            resamples: args.bootstrap.max(1),
+            seed: args.items.seed,
+        },
+        interventions: args.interventions.clone(),
+        helper: args.helper.clone(),
+    })
+}
+
+pub async fn run(args: NecessityArgs, printer: Printer) -> anyhow::Result<()> {
+    let start = RunStart::new(Protocol::Necessity, &args.run, printer)?;
+    let stored: Option<Settings> = start.stored_settings()?;
+    let spec = stored.as_ref().map_or(&args.model.model, |s| &s.model);
+    let model = ResolvedModel::with_spec(spec, &args.model, &args.engine, printer)?;
+    let settings = match stored {
+        Some(s) => s,
+        None => resolve_settings(&args, model.is_local())?,
+    };
     let mut items = Vec::new();
     for d in &settings.datasets {
         items.extend(DatasetSpec::parse(d).map_err(bad_input)?.load()?);
     }
     let items = subset(items, settings.limit, settings.seed);
-    let backend = crate::model_spec::open_backend(&settings.model, &options).await?;
+    let backend = model.open_backend().await?;
     require_prefix_continuation(backend.as_ref())?;
     let method = if backend.supports(Capability::CandidateLogprobs) {
         AnswerMethod::Logprobs
     } else {
         AnswerMethod::Sampled
     };
-    let engine = Arc::new(Engine::new(
-        backend.clone(),
-        crate::settings::open_cache(&args.engine)?,
-        config.clone(),
-    ));
-    let store = RunStore::create_unless_resumed(store, args.out.as_deref(), "necessity", || {
-        serde_json::json!({
-            "cotlens_version": env!("CARGO_PKG_VERSION"),
-            "protocol": "necessity",
-            "settings": settings,
-            "model": backend.info(),
-            "answer_method": method,
-            "templates": {
+    let engine = model.engine_for(backend.clone())?;
+    let session = start.begin(|| {
+        Manifest::new(Protocol::Necessity)
+            .settings(&settings)
+            .with("model", backend.info())
+            .with("answer_method", method)
+            .with("templates", serde_json::json!({
                 "elicitation": {"version": cotlens_core::prompts::ELICITATION_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::prompts::ELICITATION_TEMPLATE)},
                 "step_splitter": STEP_SPLITTER_VERSION,
                 "helper": {"version": cotlens_core::necessity::HELPER_TEMPLATES_VERSION,
                     "mistake_hash": cotlens_core::prompts::template_hash(cotlens_core::necessity::MISTAKE_TEMPLATE),
                     "paraphrase_hash": cotlens_core::prompts::template_hash(cotlens_core::necessity::PARAPHRASE_TEMPLATE)},
                 "answer_extraction": cotlens_core::extract::EXTRACTOR_VERSION,
-            },
-            "engine": config,
-            "items": items.len(),
-        })
+            }))
+            .with("engine", &model.engine)
+            .with("items", items.len())
     })?;
-    let dir = store.dir().to_path_buf();
-    let pending: Vec<Item> = items
-        .iter()
-        .filter(|i| !store.is_done(&i.id))
-        .cloned()
-        .collect();
-    if !quiet {
-        eprintln!(
-            "cotlens: {} items ({} already done), answers from {:?} → {}",
-            items.len(),
-            items.len() - pending.len(),
-            method,
-            dir.display()
-        );
-    }
-    let helper = if settings.interventions.is_empty() {
-        None
-    } else {
-        match &settings.helper {
-            None => Some(engine.clone()),
-            Some(h) if *h == settings.model => Some(engine.clone()),
-            Some(h) => {
-                let helper_args = if crate::model_spec::ModelSpec::parse(h)?.is_local() {
-                    ModelArgs {
-                        model: h.clone(),
-                        base_url: Vec::new(),
-                        threads: None,
-                        parallel: None,
-                        ..args.model.clone()
-                    }
-                } else {
-                    ModelArgs {
-                        model: h.clone(),
-                        threads: None,
-                        parallel: None,
-                        ..args.model.clone()
-                    }
-                };
-                let (hspec, hopts) = crate::settings::backend_options(&helper_args, quiet)?;
-                let hconfig = crate::settings::engine_config(&args.engine, &hspec, &hopts)?;
-                let hb = crate::model_spec::open_backend(h, &hopts).await?;
-                Some(Arc::new(Engine::new(
-                    hb,
-                    crate::settings::open_cache(&args.engine)?,
-                    hconfig,
-                )))
-            }
-        }
+    let pending = session.pending(items.iter().cloned(), |i| &i.id);
+    printer.note(format!(
+        "{} items ({} already done), answers from {:?} → {}",
+        items.len(),
+        items.len() - pending.len(),
+        method,
+        session.dir().display()
+    ));
+    let helper = match &settings.helper {
+        _ if settings.interventions.is_empty() => None,
+        Some(h) if *h != settings.model => Some(model.secondary(h)?.open_engine().await?),
+        _ => Some(engine.clone()),
     };
     let ctx = Arc::new(Ctx {
         engine: engine.clone(),
@@ -300,36 +224,23 @@ pub async fn run(args: NecessityArgs, quiet: bool) -> anyhow::Result<()> {
         let ctx = ctx.clone();
         async move { run_item(&ctx, &item).await }
     };
-    crate::runner::run_into_store(
-        &store,
-        pending,
-        config.concurrency,
-        "necessity",
-        &engine.counters,
-        quiet,
-        "cotlens necessity",
-        work,
-    )
-    .await?;
-    let records: Vec<Record> = crate::store::read_typed(&dir, "necessity")?;
+    session
+        .run(pending, model.engine.concurrency, &engine.counters, work)
+        .await?;
+    let records: Vec<Record> = session.records("necessity")?;
     let summaries = summarize(&records, settings.bootstrap);
     let summary = serde_json::json!({"protocol": "necessity", "model": settings.model, "answer_method": method, "bootstrap": settings.bootstrap, "datasets": summaries});
-    write_json_atomic(&dir.join(SUMMARY), &summary)?;
     write_atomic(
-        &dir.join("early-answering.svg"),
+        &session.dir().join("early-answering.svg"),
         curves_svg(&summaries).as_bytes(),
     )?;
-    crate::report::after_run(&dir, quiet);
-    if args.json {
-        crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&summary)?));
-    } else {
-        crate::printer::stdout(&render_table(&summaries));
-        crate::printer::stdout(&format!(
-            "run directory: {} (curves: early-answering.svg)\n",
-            dir.display()
-        ));
-    }
-    Ok(())
+    session.finish(&summary, crate::report::sections::necessity, || {
+        format!(
+            "{}run directory: {} (curves: early-answering.svg)\n",
+            render_table(&summaries),
+            session.dir().display()
+        )
+    })
 }
 
 #[cfg(test)]

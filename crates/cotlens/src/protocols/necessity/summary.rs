@@ -134,7 +134,10 @@ pub fn summarize(records: &[Record], spec: BootstrapSpec) -> Vec<DatasetSummary>
         .into_iter()
         .map(|(dataset, mut rs)| {
             rs.sort_by(|a, b| a.key.cmp(&b.key));
-            let ok: Vec<&&Record> = rs.iter().filter(|r| r.status == "ok").collect();
+            let ok: Vec<&&Record> = rs
+                .iter()
+                .filter(|r| r.status == crate::engine::RequestStatus::Ok)
+                .collect();
             let acc = |f: &dyn Fn(&Record) -> Option<usize>| {
                 let answered: Vec<bool> = ok
                     .iter()
@@ -218,7 +221,7 @@ pub fn curves_svg(summaries: &[DatasetSummary]) -> String {
         name: String,
         aoc: Option<Estimate>,
         points: &[Point],
-    ) -> crate::protocols::svg::NamedCurve {
+    ) -> crate::report::svg::NamedCurve {
         let aoc = aoc
             .map(|a| format!("{:.2}", a.value))
             .unwrap_or_else(|| "—".into());
@@ -249,7 +252,7 @@ pub fn curves_svg(summaries: &[DatasetSummary]) -> String {
             ));
         }
     }
-    crate::protocols::svg::roc_svg(&curves)
+    crate::report::svg::roc_svg(&curves)
         .replace("false positive rate", "fraction of the CoT (k / L)")
         .replace("true positive rate", "same answer as with the original CoT")
 }

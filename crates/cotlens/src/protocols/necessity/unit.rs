@@ -22,7 +22,7 @@ async fn answer_after(
     messages: &[Message],
     prefix: &str,
     n: usize,
-) -> Result<Result<Option<usize>, String>, Fatal> {
+) -> Result<Result<Option<usize>, crate::engine::Failure>, Fatal> {
     let stem = if prefix.trim().is_empty() {
         "Answer:".to_string()
     } else {
@@ -124,7 +124,7 @@ pub(crate) async fn run_item(ctx: &Ctx, item: &Item) -> Result<Record, Fatal> {
         dataset: item.source.clone(),
         gold: item.answer,
         n_options: n,
-        status: "failed".into(),
+        status: crate::engine::RequestStatus::Failed,
         error: None,
         method: Some(ctx.method),
         cot: None,
@@ -150,7 +150,7 @@ pub(crate) async fn run_item(ctx: &Ctx, item: &Item) -> Result<Record, Fatal> {
     let completion = match ctx.engine.chat(&request).await?.result {
         Ok(c) => c,
         Err(e) => {
-            record.error = Some(e);
+            record.error = Some(e.to_string());
             return Ok(record);
         }
     };
@@ -170,7 +170,7 @@ pub(crate) async fn run_item(ctx: &Ctx, item: &Item) -> Result<Record, Fatal> {
         match answer_after(ctx, &messages, prefix, n).await? {
             Ok(a) => early.push(a),
             Err(e) => {
-                record.error = Some(e);
+                record.error = Some(e.to_string());
                 return Ok(record);
             }
         }
@@ -213,7 +213,7 @@ pub(crate) async fn run_item(ctx: &Ctx, item: &Item) -> Result<Record, Fatal> {
             }
         }
     }
-    record.status = "ok".into();
+    record.status = crate::engine::RequestStatus::Ok;
     record.cot = Some(cot);
     record.cot_tokens = Some(tokens);
     record.step_ends = ends;

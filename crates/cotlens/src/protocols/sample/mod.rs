@@ -1,19 +1,23 @@
 //! `cotlens sample`: N completions per prompt, recorded with the hash of each request and of
-//! each completion's content, the raw material of `cotlens select` (PROTOCOLS.md §4).
+//! each completion's content, the raw material of `cotlens select` (docs/protocols.md §4).
 //!
 //! A spec file, when given, is the system prompt of every request; the recorded `prompt` is
 //! the prompt without it (what the SFT data shows). Every sample is one unit of work in the
 //! run store: a killed run resumes with `--resume`.
 
+use crate::args::{EngineArgs, ItemArgs, ModelArgs, PromptArgs, RunDirArgs};
 use crate::cache::hash_json;
-use crate::cli::{EngineArgs, ModelArgs};
-use crate::engine::{Attempt, Engine, Fatal};
+use crate::engine::{Attempt, Engine, Fatal, RequestStatus};
 use crate::error::bad_input;
-use crate::store::{write_json_atomic, RunStore, SUMMARY};
+use crate::model::ResolvedModel;
+use crate::printer::Printer;
+use crate::protocol::Protocol;
+use crate::session::{Manifest, RunStart};
 use cotlens_core::datasets::{subset, DatasetSpec};
 use cotlens_core::selection::verbatim::{content_hash, split, SplitText};
 use cotlens_core::stats::{wilson, Estimate};
 use cotlens_core::types::{ChatRequest, Completion, Message, Sampling};
+use cotlens_core::Capability;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,11 +31,10 @@ pub struct SampleArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
-    /// Multiple-choice dataset(s) as for faithfulness (default: the bundled sample).
-    #[arg(long, value_name = "FORMAT:PATH", conflicts_with = "prompts")]
-    pub dataset: Vec<String>,
+    #[command(flatten)]
+    pub items: ItemArgs,
     /// Free-form prompts: JSONL with {"id", "prompt", "gold"?, "domain"?, "system"?}.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "dataset")]
     pub prompts: Option<PathBuf>,
     /// Completions per prompt.
     #[arg(short = 'n', long, default_value_t = 4)]
@@ -39,35 +42,16 @@ pub struct SampleArgs {
     /// A spec (policy, constitution) placed in the system prompt of every request.
     #[arg(long, value_name = "FILE")]
     pub spec: Option<PathBuf>,
-    /// Prompts to use, picked by --seed (default: 8 with the embedded model, all otherwise).
-    #[arg(long)]
-    pub limit: Option<usize>,
-    /// Seed for the prompt subset and the samples (sample i of a prompt uses seed·1000003 + i).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
     /// Sampling temperature.
     #[arg(long, default_value_t = 0.8)]
     pub temperature: f64,
     /// Nucleus sampling mass.
     #[arg(long)]
     pub top_p: Option<f64>,
-    /// Maximum tokens per completion (default: 160 for local models, 4096 for servers).
-    #[arg(long)]
-    pub max_tokens: Option<u32>,
-    /// Start the model's turn with this text (default for local models: "Let's think step by step.").
-    #[arg(long)]
-    pub reasoning_prefix: Option<String>,
-    #[arg(long, conflicts_with = "reasoning_prefix")]
-    pub no_reasoning_prefix: bool,
-    /// Run directory (default: runs/<UTC timestamp>-sample).
-    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
-    pub out: Option<PathBuf>,
-    /// Continue an interrupted run.
-    #[arg(long, value_name = "DIR")]
-    pub resume: Option<PathBuf>,
-    /// Print the summary as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    #[command(flatten)]
+    pub run: RunDirArgs,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,8 +86,7 @@ pub struct SampleRecord {
     /// The exact request (spec in the system message, started turn, sampling).
     pub request: ChatRequest,
     pub request_hash: String,
-    /// `ok` or `failed`.
-    pub status: String,
+    pub status: RequestStatus,
     pub error: Option<String>,
     pub attempts: Vec<Attempt>,
     pub cached: bool,
@@ -118,149 +101,116 @@ fn sample_key(prompt: &str, i: usize) -> String {
     format!("{prompt}#{i}")
 }
 
-pub async fn run(args: SampleArgs, quiet: bool) -> anyhow::Result<()> {
-    let (store, settings) = match &args.resume {
-        Some(dir) => {
-            let (store, manifest) = RunStore::resume(dir)?;
-            let settings: Settings = serde_json::from_value(manifest["settings"].clone())
-                .map_err(|e| bad_input(format!("{}: not a sample run ({e})", dir.display())))?;
-            (Some(store), settings)
-        }
-        None => {
-            let (spec, _) = crate::settings::backend_options(&args.model, true)?;
-            let local = spec.is_local();
-            if args.n == 0 {
-                return Err(bad_input("-n must be at least 1"));
+fn resolve_settings(args: &SampleArgs, local: bool, printer: Printer) -> anyhow::Result<Settings> {
+    if args.n == 0 {
+        return Err(bad_input("-n must be at least 1"));
+    }
+    let spec_text = match &args.spec {
+        None => None,
+        Some(p) => {
+            let t = std::fs::read_to_string(p)
+                .map_err(|e| bad_input(format!("--spec {}: {e}", p.display())))?;
+            if t.trim().is_empty() {
+                return Err(bad_input(format!(
+                    "--spec {}: the file is empty",
+                    p.display()
+                )));
             }
-            let spec_text = match &args.spec {
-                None => None,
-                Some(p) => {
-                    let t = std::fs::read_to_string(p)
-                        .map_err(|e| bad_input(format!("--spec {}: {e}", p.display())))?;
-                    if t.trim().is_empty() {
-                        return Err(bad_input(format!(
-                            "--spec {}: the file is empty",
-                            p.display()
-                        )));
-                    }
-                    Some(t)
-                }
-            };
-            let datasets = if args.prompts.is_some() {
-                Vec::new()
-            } else if args.dataset.is_empty() {
-                crate::bundled::default_datasets()?
-            } else {
-                args.dataset.clone()
-            };
-            for d in &datasets {
-                DatasetSpec::parse(d).map_err(bad_input)?;
-            }
-            let settings = Settings {
-                model: args.model.model.clone(),
-                datasets,
-                prompts_file: args.prompts.clone(),
-                n: args.n,
-                spec_hash: spec_text
-                    .as_deref()
-                    .map(cotlens_core::prompts::template_hash),
-                spec: spec_text,
-                limit: args.limit.or(local.then_some(8)),
-                seed: args.seed,
-                temperature: args.temperature,
-                top_p: args.top_p,
-                max_tokens: args.max_tokens.unwrap_or(if local { 160 } else { 4096 }),
-                reasoning_prefix: if args.no_reasoning_prefix {
-                    None
-                } else {
-                    args.reasoning_prefix
-                        .clone()
-                        .or_else(|| local.then(|| "Let's think step by step.".to_string()))
-                },
-            };
-            if settings.n > 1 && settings.temperature == 0.0 && !quiet {
-                eprintln!("cotlens: warning: -n {} at temperature 0 gives near-identical samples; selection then has nothing to choose from", settings.n);
-            }
-            (None, settings)
+            Some(t)
         }
     };
+    let datasets = if args.prompts.is_some() {
+        Vec::new()
+    } else if args.items.dataset.is_empty() {
+        crate::bundled::default_datasets()?
+    } else {
+        args.items.dataset.clone()
+    };
+    for d in &datasets {
+        DatasetSpec::parse(d).map_err(bad_input)?;
+    }
+    if args.n > 1 && args.temperature == 0.0 {
+        printer.note(format!("warning: -n {} at temperature 0 gives near-identical samples; selection then has nothing to choose from", args.n));
+    }
+    Ok(Settings {
+        model: args.model.model.clone(),
+        datasets,
+        prompts_file: args.prompts.clone(),
+        n: args.n,
+        spec_hash: spec_text
+            .as_deref()
+            .map(cotlens_core::prompts::template_hash),
+        spec: spec_text,
+        limit: args.items.limit.or(local.then_some(8)),
+        seed: args.items.seed,
+        temperature: args.temperature,
+        top_p: args.top_p,
+        max_tokens: args.prompt.max_tokens(local, 160, 4096),
+        reasoning_prefix: args.prompt.reasoning_prefix(local),
+    })
+}
+
+pub async fn run(args: SampleArgs, printer: Printer) -> anyhow::Result<()> {
+    let start = RunStart::new(Protocol::Sample, &args.run, printer)?;
+    let stored: Option<Settings> = start.stored_settings()?;
+    let spec = stored.as_ref().map_or(&args.model.model, |s| &s.model);
+    let model = ResolvedModel::with_spec(spec, &args.model, &args.engine, printer)?;
+    let settings = match stored {
+        Some(s) => s,
+        None => resolve_settings(&args, model.is_local(), printer)?,
+    };
     let prompts = load_all(&settings)?;
-    let mut model_args = args.model.clone();
-    model_args.model = settings.model.clone();
-    let (spec, options) = crate::settings::backend_options(&model_args, quiet)?;
-    let config = crate::settings::engine_config(&args.engine, &spec, &options)?;
-    let backend = crate::model_spec::open_backend(&settings.model, &options).await?;
+    let backend = model.open_backend().await?;
     if settings.reasoning_prefix.is_some() {
-        crate::protocols::necessity::require_prefix_continuation(backend.as_ref())?;
+        backend.require(
+            Capability::PrefixContinuation,
+            "the reasoning prefix starts the model's turn",
+        )?;
     }
-    let engine = Arc::new(Engine::new(
-        backend,
-        crate::settings::open_cache(&args.engine)?,
-        config.clone(),
-    ));
-    let store = RunStore::create_unless_resumed(store, args.out.as_deref(), "sample", || {
-        serde_json::json!({
-            "cotlens_version": env!("CARGO_PKG_VERSION"),
-            "protocol": "sample",
-            "settings": settings,
-            "model": engine.backend().info(),
-            "templates": {"elicitation": {"version": cotlens_core::prompts::ELICITATION_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::prompts::ELICITATION_TEMPLATE)}},
-            "engine": config,
-            "prompts": prompts.len(),
-        })
+    let engine = model.engine_for(backend)?;
+    let session = start.begin(|| {
+        Manifest::new(Protocol::Sample)
+            .settings(&settings)
+            .with("model", engine.backend().info())
+            .with("templates", serde_json::json!({"elicitation": {"version": cotlens_core::prompts::ELICITATION_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::prompts::ELICITATION_TEMPLATE)}}))
+            .with("engine", &model.engine)
+            .with("prompts", prompts.len())
     })?;
-    let dir = store.dir().to_path_buf();
-    let units: Vec<(Prompt, usize)> = prompts
+    let all = prompts
         .iter()
-        .flat_map(|p| (0..settings.n).map(move |i| (p.clone(), i)))
-        .filter(|(p, i)| !store.is_done(&sample_key(&p.id, *i)))
+        .flat_map(|p| (0..settings.n).map(move |i| (p.clone(), i, sample_key(&p.id, i))));
+    let units: Vec<(Prompt, usize)> = session
+        .pending(all, |(_, _, key)| key)
+        .into_iter()
+        .map(|(p, i, _)| (p, i))
         .collect();
-    if !quiet {
-        eprintln!(
-            "cotlens: {} prompts × {} samples ({} already done) → {}",
-            prompts.len(),
-            settings.n,
-            prompts.len() * settings.n - units.len(),
-            dir.display()
-        );
-    }
+    printer.note(format!(
+        "{} prompts × {} samples ({} already done) → {}",
+        prompts.len(),
+        settings.n,
+        prompts.len() * settings.n - units.len(),
+        session.dir().display()
+    ));
     let settings = Arc::new(settings);
     let work = |(prompt, i): (Prompt, usize)| {
         let (engine, settings) = (engine.clone(), settings.clone());
         async move { sample_one(&engine, &settings, &prompt, i).await }
     };
-    crate::runner::run_into_store(
-        &store,
-        units,
-        config.concurrency,
-        "sample",
-        &engine.counters,
-        quiet,
-        "cotlens sample",
-        work,
-    )
-    .await?;
-    let records: Vec<SampleRecord> = crate::store::read_typed(&dir, "sample")?;
+    session
+        .run(units, model.engine.concurrency, &engine.counters, work)
+        .await?;
+    let records: Vec<SampleRecord> = session.records("sample")?;
     let summary = summarize(&records, &settings);
-    write_json_atomic(&dir.join(SUMMARY), &summary)?;
-    crate::report::after_run(&dir, quiet);
-    if args.json {
-        crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&summary)?));
-    } else {
+    let dir = session.dir();
+    session.finish(&summary, crate::report::sections::sample, || {
         let acc = summary.correct.map_or("-".to_string(), |e| {
-            format!(
-                "{:.1}% [{:.1}, {:.1}]",
-                e.value * 100.0,
-                e.ci_low * 100.0,
-                e.ci_high * 100.0
-            )
+            format!("{:.1}% [{:.1}, {:.1}]", e.value * 100.0, e.ci_low * 100.0, e.ci_high * 100.0)
         });
-        crate::printer::stdout(&format!(
+        format!(
             "{} prompts, {} samples: {} ok, {} failed; answers correct {} (n = {}, Wilson 95%); mean completion tokens {:.1}\nrun directory: {}\nnext: cotlens select --pipeline PIPELINE.toml {}\n",
             summary.prompts, summary.samples, summary.ok, summary.failed, acc, summary.graded, summary.mean_completion_tokens, dir.display(), dir.display()
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 fn load_all(settings: &Settings) -> anyhow::Result<Vec<Prompt>> {
@@ -312,7 +262,7 @@ async fn sample_one(
         prompt: prompt.messages.clone(),
         request_hash: hash_json(&request),
         request,
-        status: "ok".into(),
+        status: RequestStatus::Ok,
         error: None,
         attempts: outcome.attempts,
         cached: outcome.cached,
@@ -328,8 +278,8 @@ async fn sample_one(
             record.completion = Some(c);
         }
         Err(e) => {
-            record.status = "failed".into();
-            record.error = Some(e);
+            record.status = RequestStatus::Failed;
+            record.error = Some(e.to_string());
         }
     }
     Ok(record)
@@ -352,7 +302,10 @@ pub struct SampleSummary {
 }
 
 pub fn summarize(records: &[SampleRecord], settings: &Settings) -> SampleSummary {
-    let ok: Vec<&SampleRecord> = records.iter().filter(|r| r.status == "ok").collect();
+    let ok: Vec<&SampleRecord> = records
+        .iter()
+        .filter(|r| r.status == RequestStatus::Ok)
+        .collect();
     let (mut graded, mut correct, mut unparseable) = (0u64, 0u64, 0usize);
     for r in &ok {
         if let (Some(c), Some(g), Some(n)) = (&r.completion, r.gold_index, r.n_options) {

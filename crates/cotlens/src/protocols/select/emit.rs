@@ -63,7 +63,10 @@ pub fn write_selection(
         serde_json::to_writer(&mut out, &line)?;
         out.push(b'\n');
     }
-    for (_, r) in samples.iter().filter(|(_, r)| r.status != "ok") {
+    for (_, r) in samples
+        .iter()
+        .filter(|(_, r)| r.status != crate::engine::RequestStatus::Ok)
+    {
         let line = serde_json::json!({
             "key": r.key, "prompt_id": r.prompt_id, "kept": false,
             "dropped_at": "sampling", "reason": r.error,
@@ -102,7 +105,8 @@ pub fn build_sft(
         let (Some(c), Some(text), Some(hash)) = (&r.completion, &r.text, &r.content_hash) else {
             return Err(refuse("no recorded completion".into()));
         };
-        verify(c, r.request.assistant_prefix.as_deref(), hash, text).map_err(refuse)?;
+        verify(c, r.request.assistant_prefix.as_deref(), hash, text)
+            .map_err(|e| refuse(e.to_string()))?;
         match scores.get(&r.key) {
             Some(s) if s.content_hash == *hash => {}
             _ => {

@@ -1,6 +1,6 @@
 //! `cotlens select`: score the samples of a `cotlens sample` run with a pipeline's scorers,
 //! select among them (best-of-N, thresholds, top-k, in stages), and write SFT data with the
-//! reasoning verbatim, a kept/dropped manifest and the pressure ledger (PROTOCOLS.md §4;
+//! reasoning verbatim, a kept/dropped manifest and the pressure ledger (docs/protocols.md §4;
 //! docs/selection.md).
 //!
 //! Outputs in the run directory: `records.jsonl` (one score record per sample, resumable),
@@ -8,11 +8,15 @@
 //! `sft.jsonl`, `summary.json`. Over budget (without `--allow-over-budget`), the ledger and the
 //! selection are written, `sft.jsonl` is not, and the exit code is 3.
 
-use crate::cli::{EngineArgs, ModelArgs};
-use crate::engine::Engine;
-use crate::error::bad_input;
+use crate::args::{EngineArgs, ModelArgs, RunDirArgs};
+use crate::engine::RequestStatus;
+use crate::error::{bad_input, OverBudget};
+use crate::model::ResolvedModel;
+use crate::printer::Printer;
+use crate::protocol::Protocol;
 use crate::protocols::sample::SampleRecord;
-use crate::store::{write_atomic, write_json_atomic, RunStore, SUMMARY};
+use crate::session::{Manifest, RunStart};
+use crate::store::{write_atomic, write_json_atomic};
 use anyhow::Context;
 use cotlens_core::datasets::DatasetError;
 use cotlens_core::selection::pipeline::ScorerKind;
@@ -46,15 +50,9 @@ pub struct SelectArgs {
     /// Write the SFT data even when a pressure budget is exceeded (the ledger records it).
     #[arg(long)]
     pub allow_over_budget: bool,
-    /// Run directory (default: runs/<UTC timestamp>-select).
-    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
-    pub out: Option<PathBuf>,
-    /// Continue an interrupted run (scoring resumes; selection is redone).
-    #[arg(long, value_name = "DIR")]
-    pub resume: Option<PathBuf>,
-    /// Print the ledger as JSON instead of the table.
-    #[arg(long)]
-    pub json: bool,
+    /// `--resume` continues the scoring and redoes the selection; `--json` prints the ledger.
+    #[command(flatten)]
+    pub run: RunDirArgs,
     /// The judge model of spec-judge and LLM-monitor scorers without their own `model`.
     #[command(flatten)]
     pub model: ModelArgs,
@@ -71,19 +69,10 @@ pub struct Settings {
     pub judge_model: String,
 }
 
-/// The budget was exceeded: exit code 3.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct OverBudget(pub String);
-
-pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
-    let (store, settings) = match &args.resume {
-        Some(dir) => {
-            let (store, manifest) = RunStore::resume(dir)?;
-            let settings: Settings = serde_json::from_value(manifest["settings"].clone())
-                .map_err(|e| bad_input(format!("{}: not a select run ({e})", dir.display())))?;
-            (Some(store), settings)
-        }
+pub async fn run(args: SelectArgs, printer: Printer) -> anyhow::Result<()> {
+    let start = RunStart::new(Protocol::Select, &args.run, printer)?;
+    let settings = match start.stored_settings::<Settings>()? {
+        Some(settings) => settings,
         None => {
             let (Some(samples), Some(pipeline)) = (&args.samples, &args.pipeline) else {
                 return Err(bad_input(
@@ -92,13 +81,12 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
             };
             let text = std::fs::read_to_string(pipeline)
                 .map_err(|e| bad_input(format!("{}: {e}", pipeline.display())))?;
-            let settings = Settings {
+            Settings {
                 samples: samples.clone(),
                 pipeline: pipeline.clone(),
                 pipeline_text: text,
                 judge_model: args.model.model.clone(),
-            };
-            (None, settings)
+            }
         }
     };
     let pipeline = parse_pipeline(&settings.pipeline_text, &settings.pipeline)?;
@@ -119,6 +107,7 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
         )));
     }
     // Engines for the LLM scorers, opened before anything is written.
+    let mut first: Option<ResolvedModel> = None;
     let mut engines = HashMap::new();
     let mut llm_monitors = HashMap::new();
     for s in &pipeline.scorers {
@@ -137,39 +126,34 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| settings.judge_model.clone());
         if let std::collections::hash_map::Entry::Vacant(slot) = engines.entry(spec_name.clone()) {
-            let mut margs = args.model.clone();
-            margs.model = spec_name.clone();
-            let (mspec, options) = crate::settings::backend_options(&margs, quiet)?;
-            let config = crate::settings::engine_config(&args.engine, &mspec, &options)?;
-            let backend = crate::model_spec::open_backend(&spec_name, &options).await?;
-            slot.insert(Arc::new(Engine::new(
-                backend,
-                crate::settings::open_cache(&args.engine)?,
-                config,
-            )));
+            // Every judge model gets the command's model flags; they share one cache handle.
+            let model = match &first {
+                Some(m) => m.with_model(&spec_name)?,
+                None => ResolvedModel::with_spec(&spec_name, &args.model, &args.engine, printer)?,
+            };
+            slot.insert(model.open_engine().await?);
+            first.get_or_insert(model);
         }
     }
     let rules = cotlens_core::monitor::rules::RuleMonitor::new(Vec::new())
         .map_err(|e| anyhow::anyhow!(e))?;
-    let store = RunStore::create_unless_resumed(store, args.out.as_deref(), "select", || {
-        serde_json::json!({
-            "cotlens_version": env!("CARGO_PKG_VERSION"),
-            "protocol": "select",
-            "settings": settings,
-            "pipeline": pipeline,
-            "pipeline_hash": cotlens_core::prompts::template_hash(&settings.pipeline_text),
-            "sample_run": {"dir": settings.samples, "model": sample_manifest["model"], "settings": sample_manifest["settings"]},
-            "judges": engines.iter().map(|(k, e)| (k.clone(), serde_json::to_value(e.backend().info()).unwrap_or_default())).collect::<BTreeMap<_, _>>(),
-            "templates": {
+    let mut session = start.begin(|| {
+        Manifest::new(Protocol::Select)
+            .settings(&settings)
+            .with("pipeline", &pipeline)
+            .with("pipeline_hash", cotlens_core::prompts::template_hash(&settings.pipeline_text))
+            .with("sample_run", serde_json::json!({"dir": settings.samples, "model": sample_manifest["model"], "settings": sample_manifest["settings"]}))
+            .with("judges", engines.iter().map(|(k, e)| (k.clone(), serde_json::to_value(e.backend().info()).unwrap_or_default())).collect::<BTreeMap<_, _>>())
+            .with("templates", serde_json::json!({
                 "spec_judge": {"version": cotlens_core::selection::SPEC_JUDGE_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::selection::SPEC_JUDGE_TEMPLATE)},
                 "monitor": cotlens_core::monitor::llm::TEMPLATE_VERSION,
                 "rules": rules.version,
                 "legibility": cotlens_core::legibility::LEGIBILITY_VERSION,
                 "ledger": cotlens_core::selection::ledger::LEDGER_VERSION,
-            },
-        })
+            }))
     })?;
-    let dir = store.dir().to_path_buf();
+    session.label = "score";
+    let dir = session.dir().to_path_buf();
     let scoring = Arc::new(score::Scoring {
         scorers: pipeline.scorers.clone(),
         spec,
@@ -178,11 +162,11 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
         default_judge: Some(settings.judge_model.clone()),
         llm_monitors,
     });
-    let pending: Vec<SampleRecord> = samples
+    let ok_samples = samples
         .iter()
-        .filter(|(_, r)| r.status == "ok" && !store.is_done(&r.key))
-        .map(|(_, r)| r.clone())
-        .collect();
+        .filter(|(_, r)| r.status == RequestStatus::Ok)
+        .map(|(_, r)| r.clone());
+    let pending: Vec<SampleRecord> = session.pending(ok_samples, |r| &r.key);
     let counters = crate::engine::Counters::default();
     let concurrency = scoring
         .engines
@@ -194,25 +178,17 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
         let scoring = scoring.clone();
         async move { score::score_sample(&scoring, &r).await }
     };
-    crate::runner::run_into_store(
-        &store,
-        pending,
-        concurrency,
-        "score",
-        &counters,
-        quiet,
-        "cotlens select",
-        work,
-    )
-    .await?;
-    let scores: HashMap<String, ScoreRecord> =
-        crate::store::read_typed::<ScoreRecord>(&dir, "score")?
-            .into_iter()
-            .map(|r| (r.key.clone(), r))
-            .collect();
+    session.run(pending, concurrency, &counters, work).await?;
+    let scores: HashMap<String, ScoreRecord> = session
+        .records::<ScoreRecord>("score")?
+        .into_iter()
+        .map(|r| (r.key.clone(), r))
+        .collect();
     // Candidates in a fixed order: by prompt, then sample index.
-    let mut ok: Vec<&(usize, SampleRecord)> =
-        samples.iter().filter(|(_, r)| r.status == "ok").collect();
+    let mut ok: Vec<&(usize, SampleRecord)> = samples
+        .iter()
+        .filter(|(_, r)| r.status == RequestStatus::Ok)
+        .collect();
     ok.sort_by(|a, b| (&a.1.prompt_id, a.1.sample).cmp(&(&b.1.prompt_id, b.1.sample)));
     let candidates: Vec<Candidate> = ok
         .iter()
@@ -238,7 +214,7 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
         "n": sample_manifest["settings"]["n"],
         "temperature": sample_manifest["settings"]["temperature"],
         "spec_hash": sample_manifest["settings"]["spec_hash"],
-        "failed_samples": samples.iter().filter(|(_, r)| r.status != "ok").count(),
+        "failed_samples": samples.iter().filter(|(_, r)| r.status != RequestStatus::Ok).count(),
     });
     ledger_json["selected"] = kept
         .iter()
@@ -271,16 +247,10 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
         write_atomic(&dir.join("sft.jsonl"), &sft)?;
         record_selection(&settings.samples, &dir, &ledger)?;
     }
-    write_json_atomic(&dir.join(SUMMARY), &summary)?;
-    crate::report::after_run(&dir, quiet);
-    if args.json {
-        crate::printer::stdout(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&ledger_json)?
-        ));
-    } else {
-        crate::printer::stdout(&table);
-    }
+    // The summary goes to summary.json; what is printed is the ledger (with --json) or its table.
+    session.write_summary(&summary)?;
+    session.write_report(crate::report::sections::select);
+    printer.result(args.run.json, &ledger_json, || table)?;
     if over {
         return Err(anyhow::Error::new(OverBudget(format!(
             "over the pressure budget ({}); no sft.jsonl written (ledger: {}); rerun with --allow-over-budget to write it anyway",
@@ -293,15 +263,8 @@ pub async fn run(args: SelectArgs, quiet: bool) -> anyhow::Result<()> {
 
 fn read_sample_manifest(dir: &Path) -> anyhow::Result<serde_json::Value> {
     let path = dir.join(crate::store::MANIFEST);
-    let text = std::fs::read_to_string(&path).map_err(|_| {
-        bad_input(format!(
-            "{}: not a cotlens run directory (no manifest.json)",
-            dir.display()
-        ))
-    })?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    if v["protocol"] != "sample" {
+    let v = crate::session::read_manifest_value(dir)?;
+    if v["protocol"] != Protocol::Sample.name() {
         return Err(anyhow::Error::new(DatasetError::new(
             &path,
             None,

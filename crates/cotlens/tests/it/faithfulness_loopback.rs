@@ -1,7 +1,7 @@
 //! `cotlens faithfulness` end to end against a real loopback HTTP server playing a scripted
 //! model with known hint-following and verbalization behaviour.
 
-mod common;
+use crate::common;
 
 use common::server::{self, Config, ALL_FAULTS};
 use common::*;

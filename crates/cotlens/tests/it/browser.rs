@@ -2,7 +2,7 @@
 //! scripts/setup.sh installs) loads them, the charts render, an XSS canary in a CoT stays inert,
 //! and screenshots are saved under target/screenshots/.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::io::BufRead;

@@ -1,7 +1,7 @@
 //! `cotlens monitor` and `monitor-eval` end to end: the real ImpossibleBench transcripts, a
 //! synthetic set of edge cases, and bad input.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::path::Path;

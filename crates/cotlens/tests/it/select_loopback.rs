@@ -2,7 +2,7 @@
 //! in a `reasoning_content` field, the spec-reasoning judge (spec-reasoning/1) scores whether a
 //! CoT uses the spec, and selection keeps the samples that do, verbatim.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

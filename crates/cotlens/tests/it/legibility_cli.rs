@@ -1,7 +1,7 @@
 //! `cotlens legibility` on real English (the bundled MMLU questions): injected odd words rank
 //! first against a clean baseline; per-trace records and the summary; bad input.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! its formats, ledger values against the closed forms, the verbatim refusal of an edited trace,
 //! pipeline errors with file:line (exit 2), and budgets (exit 3 unless allowed).
 
-mod common;
+use crate::common;
 
 use common::*;
 use cotlens::protocols::sample::SampleRecord;
@@ -65,7 +65,7 @@ fn write_sample_run(dir: &Path) {
                 prompt,
                 request_hash: format!("req{p}{i}"),
                 request,
-                status: "ok".into(),
+                status: cotlens::engine::RequestStatus::Ok,
                 error: None,
                 attempts: vec![],
                 cached: false,

@@ -1,7 +1,7 @@
 //! `cotlens necessity` against a loopback server playing a model whose answer depends on a known
 //! fraction of its CoT: it answers (A) until it has seen its third step of four, then (B).
 
-mod common;
+use crate::common;
 
 use common::server::{self, Config};
 use common::*;

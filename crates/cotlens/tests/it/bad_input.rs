@@ -1,7 +1,7 @@
 //! Bad input: a clear one-line error naming the file, line and field (or the flag or variable),
 //! exit code 2, and nothing written.
 
-mod common;
+use crate::common;
 
 use common::*;
 

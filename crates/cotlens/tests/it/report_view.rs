@@ -1,7 +1,7 @@
 //! The HTML report and the viewer's router (no socket): escaping, charts, size at 10,000
 //! records, filters, item pages, and that nothing outside the run directories is served.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

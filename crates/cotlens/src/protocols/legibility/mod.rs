@@ -1,13 +1,19 @@
-//! `cotlens legibility`: legibility and drift of reasoning language (PROTOCOLS.md §5), per trace
+//! `cotlens legibility`: legibility and drift of reasoning language (docs/protocols.md §5), per trace
 //! and per corpus, against the reference lexicon and a `--baseline` corpus (docs/legibility.md).
 
-use super::legibility_ppl::Perplexity;
-use crate::cli::{EngineArgs, ModelArgs};
+pub mod perplexity;
+
+use crate::args::{EngineArgs, ModelArgs};
 use crate::error::bad_input;
+use crate::model::ResolvedModel;
+use crate::printer::Printer;
+use crate::protocol::Protocol;
+use crate::session::Manifest;
 use crate::store::write_json_atomic;
 use cotlens_core::legibility::input::{for_each_text, TextField};
 use cotlens_core::legibility::{rising_words, Lexicon, Reference, RisingWord, Scanner, TraceStats};
 use cotlens_core::stats::{mean_interval, Estimate};
+use perplexity::Perplexity;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -206,7 +212,7 @@ impl RecordWriter {
     }
 }
 
-pub async fn run(args: LegibilityArgs, quiet: bool) -> anyhow::Result<()> {
+pub async fn run(args: LegibilityArgs, printer: Printer) -> anyhow::Result<()> {
     let field = match args.field {
         FieldArg::Cot => TextField::Cot,
         FieldArg::Output => TextField::Output,
@@ -231,7 +237,11 @@ pub async fn run(args: LegibilityArgs, quiet: bool) -> anyhow::Result<()> {
     let (files, base_files) = (resolve(&args.inputs)?, resolve(&args.baseline)?);
     let perplexity = match args.perplexity {
         true => Some(
-            Perplexity::open(&args.model, &args.engine, args.perplexity_max_chars, quiet).await?,
+            Perplexity::open(
+                &ResolvedModel::new(&args.model, &args.engine, printer)?,
+                args.perplexity_max_chars,
+            )
+            .await?,
         ),
         false => None,
     };
@@ -245,15 +255,19 @@ pub async fn run(args: LegibilityArgs, quiet: bool) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)?;
         write_json_atomic(
             &dir.join(crate::store::MANIFEST),
-            &serde_json::json!({
-                "cotlens_version": env!("CARGO_PKG_VERSION"),
-                "protocol": "legibility",
-                "version": cotlens_core::legibility::LEGIBILITY_VERSION,
-                "inputs": args.inputs, "baseline": args.baseline, "field": field,
-                "lexicon": {"origin": lexicon.origin, "words": lexicon.len()},
-                "perplexity": perplexity.as_ref().map(|p| p.manifest()),
-                "top": args.top, "min_count": args.min_count,
-            }),
+            &Manifest::new(Protocol::Legibility)
+                .with("version", cotlens_core::legibility::LEGIBILITY_VERSION)
+                .with("inputs", &args.inputs)
+                .with("baseline", &args.baseline)
+                .with("field", field)
+                .with(
+                    "lexicon",
+                    serde_json::json!({"origin": lexicon.origin, "words": lexicon.len()}),
+                )
+                .with("perplexity", perplexity.as_ref().map(|p| p.manifest()))
+                .with("top", args.top)
+                .with("min_count", args.min_count)
+                .to_value(),
         )?;
     }
     // The corpus: measured in one streaming pass; records written as they come (without
@@ -295,7 +309,9 @@ pub async fn run(args: LegibilityArgs, quiet: bool) -> anyhow::Result<()> {
     }
     let mut ppl_values = Vec::new();
     if let Some(p) = &perplexity {
-        let values = p.measure(texts.iter().map(|t| t.2.as_str()), quiet).await?;
+        let values = p
+            .measure(texts.iter().map(|t| t.2.as_str()), printer)
+            .await?;
         if let Some(dir) = &args.out {
             let mut w = RecordWriter::new(dir)?;
             let mut rescan = Scanner::new(lexicon);
@@ -355,20 +371,17 @@ pub async fn run(args: LegibilityArgs, quiet: bool) -> anyhow::Result<()> {
     });
     if let Some(dir) = &args.out {
         write_json_atomic(&dir.join(crate::store::SUMMARY), &summary)?;
-        crate::report::after_run(dir, quiet);
+        crate::report::after_run(dir, crate::report::sections::legibility, printer);
     }
-    if args.json {
-        crate::printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&summary)?));
-    } else {
-        crate::printer::stdout(&render(
+    printer.result(args.json, &summary, || {
+        render(
             &corpus_summary,
             baseline_summary.as_ref(),
             &vs_reference,
             &vs_baseline,
             args.out.as_deref(),
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 fn est(e: &Option<Estimate>, pct: bool) -> String {

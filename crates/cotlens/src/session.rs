@@ -1,0 +1,313 @@
+//! One run lifecycle for every protocol that writes a run directory:
+//!
+//! 1. [`RunStart::new`]: `--resume DIR` reopens the run (lock, records repaired) and its stored
+//!    settings come back through [`RunStart::stored_settings`]; otherwise nothing is written yet.
+//! 2. [`RunStart::begin`]: a new run writes its typed [`Manifest`] first (in `--out` or
+//!    `runs/<timestamp>-<protocol>`); a resumed one keeps the manifest it has.
+//! 3. [`RunSession::pending`] and [`RunSession::run`]: the units not stored yet run through the
+//!    engine, each finished one appended to `records.jsonl`.
+//! 4. [`RunSession::finish`]: `summary.json`, `report.html`, then the table or the JSON on
+//!    stdout.
+
+use crate::args::RunDirArgs;
+use crate::engine::{Counters, Fatal};
+use crate::error::bad_input;
+use crate::printer::Printer;
+use crate::protocol::Protocol;
+use crate::report::Section;
+use crate::store::{write_json_atomic, RunStore, MANIFEST, SUMMARY};
+use anyhow::Context;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+
+/// `manifest.json`: what every run records first. Protocol-specific facts (model, judges,
+/// templates, engine, item counts) are in `details`, written after the common fields.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub cotlens_version: String,
+    pub protocol: Protocol,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Everything that determines the results; read back on `--resume`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<serde_json::Value>,
+    #[serde(flatten)]
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Manifest {
+    /// A manifest of a run of `protocol` made now, without settings.
+    pub fn new(protocol: Protocol) -> Self {
+        Self {
+            cotlens_version: env!("CARGO_PKG_VERSION").to_string(),
+            protocol,
+            created_at: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok(),
+            settings: None,
+            details: serde_json::Map::new(),
+        }
+    }
+
+    /// With the run's settings.
+    pub fn settings(mut self, settings: &impl Serialize) -> Self {
+        self.settings = serde_json::to_value(settings).ok();
+        self
+    }
+
+    /// With one more field.
+    pub fn with(mut self, key: &str, value: impl Serialize) -> Self {
+        self.details.insert(
+            key.to_string(),
+            serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+        );
+        self
+    }
+
+    /// As JSON (what `manifest.json` holds).
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A run about to start: resumed (store open, manifest read) or not yet created.
+pub struct RunStart {
+    protocol: Protocol,
+    out: Option<PathBuf>,
+    json: bool,
+    printer: Printer,
+    resumed: Option<(RunStore, serde_json::Value)>,
+}
+
+impl RunStart {
+    /// From `--out`/`--resume`/`--json`. With `--resume` the run is reopened now.
+    pub fn new(protocol: Protocol, run: &RunDirArgs, printer: Printer) -> anyhow::Result<Self> {
+        let resumed = match &run.resume {
+            Some(dir) => Some(RunStore::resume(dir)?),
+            None => None,
+        };
+        Ok(Self {
+            protocol,
+            out: run.out.clone(),
+            json: run.json,
+            printer,
+            resumed,
+        })
+    }
+
+    /// A run that cannot be resumed, in `out`.
+    pub fn fresh(protocol: Protocol, out: &Path, json: bool, printer: Printer) -> Self {
+        Self {
+            protocol,
+            out: Some(out.to_path_buf()),
+            json,
+            printer,
+            resumed: None,
+        }
+    }
+
+    pub fn is_resumed(&self) -> bool {
+        self.resumed.is_some()
+    }
+
+    /// The stored manifest of a resumed run.
+    pub fn stored_manifest(&self) -> Option<&serde_json::Value> {
+        self.resumed.as_ref().map(|(_, m)| m)
+    }
+
+    /// The settings a resumed run started with (so that it stays the same run), or `None` for
+    /// a new run. A run of another protocol is refused (exit 2).
+    pub fn stored_settings<S: DeserializeOwned>(&self) -> anyhow::Result<Option<S>> {
+        let Some((store, manifest)) = &self.resumed else {
+            return Ok(None);
+        };
+        serde_json::from_value(manifest["settings"].clone())
+            .map(Some)
+            .map_err(|e| {
+                bad_input(format!(
+                    "{}: not a {} run ({e})",
+                    store.dir().display(),
+                    self.protocol
+                ))
+            })
+    }
+
+    /// Create the run directory with its manifest (a new run), or go on with the resumed one.
+    pub fn begin(self, manifest: impl FnOnce() -> Manifest) -> anyhow::Result<RunSession> {
+        let store = match self.resumed {
+            Some((store, _)) => store,
+            None => {
+                let dir = self.out.unwrap_or_else(|| self.protocol.default_run_dir());
+                RunStore::create(&dir, &manifest().to_value())?
+            }
+        };
+        Ok(RunSession {
+            protocol: self.protocol,
+            store,
+            json: self.json,
+            printer: self.printer,
+            label: self.protocol.name(),
+        })
+    }
+}
+
+/// An open run directory and what its protocol needs from the lifecycle.
+pub struct RunSession {
+    pub protocol: Protocol,
+    store: RunStore,
+    json: bool,
+    printer: Printer,
+    /// The progress bar's label.
+    pub label: &'static str,
+}
+
+impl RunSession {
+    pub fn dir(&self) -> &Path {
+        self.store.dir()
+    }
+
+    pub fn store(&self) -> &RunStore {
+        &self.store
+    }
+
+    pub fn printer(&self) -> Printer {
+        self.printer
+    }
+
+    /// The units whose key is not stored yet.
+    pub fn pending<U>(
+        &self,
+        units: impl IntoIterator<Item = U>,
+        key: impl Fn(&U) -> &str,
+    ) -> Vec<U> {
+        units
+            .into_iter()
+            .filter(|u| !self.store.is_done(key(u)))
+            .collect()
+    }
+
+    /// Run `units` with at most `limit` in flight, each result appended as one record; a
+    /// stopped run's error says how to continue it.
+    pub async fn run<U, R, F, Fut>(
+        &self,
+        units: Vec<U>,
+        limit: usize,
+        counters: &Counters,
+        work: F,
+    ) -> anyhow::Result<()>
+    where
+        R: Serialize + Send + 'static,
+        F: Fn(U) -> Fut,
+        Fut: Future<Output = Result<R, Fatal>> + Send + 'static,
+    {
+        crate::runner::run_into_store(
+            &self.store,
+            units,
+            limit,
+            self.label,
+            counters,
+            self.printer,
+            &self.protocol.command(),
+            work,
+        )
+        .await
+    }
+
+    /// All records of the run as `T` (`what` names them in an error).
+    pub fn records<T: DeserializeOwned>(&self, what: &str) -> anyhow::Result<Vec<T>> {
+        crate::store::read_typed(self.dir(), what)
+    }
+
+    /// Write `summary.json` and `report.html` (with `section`), then print the summary as JSON
+    /// (`--json`) or the table.
+    pub fn finish(
+        &self,
+        summary: &impl Serialize,
+        section: Section,
+        table: impl FnOnce() -> String,
+    ) -> anyhow::Result<()> {
+        self.write_summary(summary)?;
+        self.write_report(section);
+        self.printer.result(self.json, summary, table)
+    }
+
+    pub fn write_summary(&self, summary: &impl Serialize) -> anyhow::Result<()> {
+        write_json_atomic(&self.dir().join(SUMMARY), summary)
+            .with_context(|| format!("writing the summary of {}", self.dir().display()))
+    }
+
+    /// Write the report; a failure is only a warning (the run itself is done).
+    pub fn write_report(&self, section: Section) {
+        crate::report::after_run(self.dir(), section, self.printer);
+    }
+}
+
+/// The manifest of a run directory as JSON, or a clear error (exit 2) for a directory that is
+/// not a run.
+pub fn read_manifest_value(dir: &Path) -> anyhow::Result<serde_json::Value> {
+    let path = dir.join(MANIFEST);
+    let text = std::fs::read_to_string(&path).map_err(|_| {
+        bad_input(format!(
+            "{}: not a cotlens run directory (no {MANIFEST})",
+            dir.display()
+        ))
+    })?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_puts_common_fields_first_and_round_trips() {
+        let m = Manifest::new(Protocol::Necessity)
+            .settings(&serde_json::json!({"seed": 1}))
+            .with("items", 3);
+        let v = m.to_value();
+        let keys: Vec<&str> = v
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "cotlens_version",
+                "protocol",
+                "created_at",
+                "settings",
+                "items"
+            ]
+        );
+        assert_eq!(v["protocol"], "necessity");
+        let back: Manifest = serde_json::from_value(v).expect("parse");
+        assert_eq!(back.protocol, Protocol::Necessity);
+        assert_eq!(back.details["items"], 3);
+    }
+
+    #[test]
+    fn resume_refuses_another_protocols_settings() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let run = dir.path().join("r");
+        let manifest = Manifest::new(Protocol::Sample).settings(&serde_json::json!({"n": 2}));
+        drop(RunStore::create(&run, &manifest.to_value()).expect("create"));
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Needs {
+            interventions: Vec<String>,
+        }
+        let args = RunDirArgs {
+            out: None,
+            resume: Some(run.clone()),
+            json: false,
+        };
+        let start = RunStart::new(Protocol::Necessity, &args, Printer::new(true)).expect("open");
+        let err = start.stored_settings::<Needs>().expect_err("refused");
+        assert!(err.to_string().contains("not a necessity run"), "{err}");
+        assert_eq!(crate::error::exit_code(&err), 2);
+    }
+}

@@ -1,0 +1,16 @@
+//! The integration tests, one binary (each test binary links llama.cpp; one link instead of
+//! eleven). Each module drives the real `cotlens` binary, loopback servers or the embedded model.
+
+mod common;
+
+mod bad_input;
+mod browser;
+mod embedded_model;
+mod engine_loopback;
+mod faithfulness_loopback;
+mod legibility_cli;
+mod monitor_cli;
+mod necessity_loopback;
+mod report_view;
+mod select_cli;
+mod select_loopback;
