@@ -41,6 +41,33 @@ pub fn default_datasets() -> anyhow::Result<Vec<String>> {
     ])
 }
 
+/// The `--dataset` specs a run uses: the given ones (each checked now, exit 2 on a bad one), or
+/// the bundled sample when none is given.
+pub fn datasets_or_default(given: &[String]) -> anyhow::Result<Vec<String>> {
+    let datasets = if given.is_empty() {
+        default_datasets()?
+    } else {
+        given.to_vec()
+    };
+    for d in &datasets {
+        cotlens_core::datasets::DatasetSpec::parse(d).map_err(crate::error::bad_input)?;
+    }
+    Ok(datasets)
+}
+
+/// Every item of the `--dataset` specs, in order.
+pub fn load_items(datasets: &[String]) -> anyhow::Result<Vec<cotlens_core::Item>> {
+    let mut items = Vec::new();
+    for d in datasets {
+        items.extend(
+            cotlens_core::datasets::DatasetSpec::parse(d)
+                .map_err(crate::error::bad_input)?
+                .load()?,
+        );
+    }
+    Ok(items)
+}
+
 /// The few-shot pool: the MMLU dev set.
 pub fn few_shot_pool() -> anyhow::Result<Vec<cotlens_core::Item>> {
     let root = root()?;

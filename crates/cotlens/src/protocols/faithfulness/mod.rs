@@ -19,7 +19,7 @@ use crate::protocol::Protocol;
 use crate::session::{Manifest, RunStart};
 use anyhow::Context;
 use args::{parse_shard, DirectionArg, ForceAnswer};
-use cotlens_core::datasets::{subset, DatasetSpec};
+use cotlens_core::datasets::subset;
 use cotlens_core::hints::{builtin_hints, parse_hints, Hint};
 use cotlens_core::stats::BootstrapSpec;
 use cotlens_core::types::{Item, Sampling};
@@ -51,14 +51,7 @@ pub struct Settings {
 pub const EMBEDDED_DEFAULT_LIMIT: usize = 12;
 
 fn resolve_settings(args: &FaithfulnessArgs, local: bool) -> anyhow::Result<Settings> {
-    let datasets = if args.items.dataset.is_empty() {
-        crate::bundled::default_datasets()?
-    } else {
-        args.items.dataset.clone()
-    };
-    for d in &datasets {
-        DatasetSpec::parse(d).map_err(bad_input)?;
-    }
+    let datasets = crate::bundled::datasets_or_default(&args.items.dataset)?;
     let mut available = builtin_hints();
     for file in &args.hints_file {
         let text = std::fs::read_to_string(file)
@@ -154,10 +147,7 @@ fn resolve_settings(args: &FaithfulnessArgs, local: bool) -> anyhow::Result<Sett
 }
 
 fn load_items(settings: &Settings) -> anyhow::Result<Vec<Item>> {
-    let mut items = Vec::new();
-    for d in &settings.datasets {
-        items.extend(DatasetSpec::parse(d).map_err(bad_input)?.load()?);
-    }
+    let items = crate::bundled::load_items(&settings.datasets)?;
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = items.iter().find(|i| !seen.insert(i.id.clone())) {
         return Err(bad_input(format!(

@@ -19,7 +19,7 @@ use crate::printer::Printer;
 use crate::protocol::Protocol;
 use crate::session::{Manifest, RunStart};
 use crate::store::write_atomic;
-use cotlens_core::datasets::{subset, DatasetSpec};
+use cotlens_core::datasets::subset;
 use cotlens_core::necessity::STEP_SPLITTER_VERSION;
 use cotlens_core::stats::BootstrapSpec;
 use cotlens_core::types::Item;
@@ -130,14 +130,7 @@ pub use summary::{curves_svg, summarize, DatasetSummary, EarlySummary, Point};
 use unit::{run_item, Ctx};
 
 fn resolve_settings(args: &NecessityArgs, local: bool) -> anyhow::Result<Settings> {
-    let datasets = if args.items.dataset.is_empty() {
-        crate::bundled::default_datasets()?
-    } else {
-        args.items.dataset.clone()
-    };
-    for d in &datasets {
-        DatasetSpec::parse(d).map_err(bad_input)?;
-    }
+    let datasets = crate::bundled::datasets_or_default(&args.items.dataset)?;
     for i in &args.interventions {
         if i != "mistakes" && i != "paraphrase" {
             return Err(bad_input(format!(
@@ -170,10 +163,7 @@ pub async fn run(args: NecessityArgs, printer: Printer) -> anyhow::Result<()> {
         Some(s) => s,
         None => resolve_settings(&args, model.is_local())?,
     };
-    let mut items = Vec::new();
-    for d in &settings.datasets {
-        items.extend(DatasetSpec::parse(d).map_err(bad_input)?.load()?);
-    }
+    let items = crate::bundled::load_items(&settings.datasets)?;
     let items = subset(items, settings.limit, settings.seed);
     let backend = model.open_backend().await?;
     require_prefix_continuation(backend.as_ref())?;

@@ -13,7 +13,7 @@ use crate::model::ResolvedModel;
 use crate::printer::Printer;
 use crate::protocol::Protocol;
 use crate::session::{Manifest, RunStart};
-use cotlens_core::datasets::{subset, DatasetSpec};
+use cotlens_core::datasets::subset;
 use cotlens_core::selection::verbatim::{content_hash, split, SplitText};
 use cotlens_core::stats::{wilson, Estimate};
 use cotlens_core::types::{ChatRequest, Completion, Message, Sampling};
@@ -121,14 +121,9 @@ fn resolve_settings(args: &SampleArgs, local: bool, printer: Printer) -> anyhow:
     };
     let datasets = if args.prompts.is_some() {
         Vec::new()
-    } else if args.items.dataset.is_empty() {
-        crate::bundled::default_datasets()?
     } else {
-        args.items.dataset.clone()
+        crate::bundled::datasets_or_default(&args.items.dataset)?
     };
-    for d in &datasets {
-        DatasetSpec::parse(d).map_err(bad_input)?;
-    }
     if args.n > 1 && args.temperature == 0.0 {
         printer.note(format!("warning: -n {} at temperature 0 gives near-identical samples; selection then has nothing to choose from", args.n));
     }
@@ -217,10 +212,7 @@ fn load_all(settings: &Settings) -> anyhow::Result<Vec<Prompt>> {
     let prompts = match &settings.prompts_file {
         Some(p) => load_prompts(p)?,
         None => {
-            let mut items = Vec::new();
-            for d in &settings.datasets {
-                items.extend(DatasetSpec::parse(d).map_err(bad_input)?.load()?);
-            }
+            let items = crate::bundled::load_items(&settings.datasets)?;
             items.iter().map(Prompt::from_item).collect()
         }
     };
