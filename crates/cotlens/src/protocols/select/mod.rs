@@ -9,7 +9,7 @@
 //! selection are written, `sft.jsonl` is not, and the exit code is 3.
 
 use crate::args::{EngineArgs, ModelArgs, RunDirArgs};
-use crate::engine::RequestStatus;
+use crate::engine::{Engine, RequestStatus};
 use crate::error::{bad_input, OverBudget};
 use crate::model::ResolvedModel;
 use crate::printer::Printer;
@@ -69,44 +69,34 @@ pub struct Settings {
     pub judge_model: String,
 }
 
-pub async fn run(args: SelectArgs, printer: Printer) -> anyhow::Result<()> {
-    let start = RunStart::new(Protocol::Select, &args.run, printer)?;
-    let settings = match start.stored_settings::<Settings>()? {
-        Some(settings) => settings,
-        None => {
-            let (Some(samples), Some(pipeline)) = (&args.samples, &args.pipeline) else {
-                return Err(bad_input(
-                    "give SAMPLES_DIR and --pipeline FILE (or --resume DIR)",
-                ));
-            };
-            let text = std::fs::read_to_string(pipeline)
-                .map_err(|e| bad_input(format!("{}: {e}", pipeline.display())))?;
-            Settings {
-                samples: samples.clone(),
-                pipeline: pipeline.clone(),
-                pipeline_text: text,
-                judge_model: args.model.model.clone(),
-            }
-        }
+fn resolve_settings(args: &SelectArgs) -> anyhow::Result<Settings> {
+    let (Some(samples), Some(pipeline)) = (&args.samples, &args.pipeline) else {
+        return Err(bad_input(
+            "give SAMPLES_DIR and --pipeline FILE (or --resume DIR)",
+        ));
     };
-    let pipeline = parse_pipeline(&settings.pipeline_text, &settings.pipeline)?;
-    let sample_manifest = read_sample_manifest(&settings.samples)?;
-    let samples = read_samples(&settings.samples)?;
-    let spec = sample_manifest["settings"]["spec"]
-        .as_str()
-        .map(str::to_string);
-    if spec.is_none()
-        && pipeline
-            .scorers
-            .iter()
-            .any(|s| s.kind == ScorerKind::SpecJudge)
-    {
-        return Err(bad_input(format!(
-            "{}: a spec-judge scorer needs a sample run made with --spec (this one has none)",
-            settings.pipeline.display()
-        )));
-    }
-    // Engines for the LLM scorers, opened before anything is written.
+    let text = std::fs::read_to_string(pipeline)
+        .map_err(|e| bad_input(format!("{}: {e}", pipeline.display())))?;
+    Ok(Settings {
+        samples: samples.clone(),
+        pipeline: pipeline.clone(),
+        pipeline_text: text,
+        judge_model: args.model.model.clone(),
+    })
+}
+
+/// Engines for the LLM scorers (by model spec) and the LLM monitors (by scorer name), opened
+/// before anything is written. Every judge model gets the command's model flags; they share
+/// one cache handle.
+async fn open_scorers(
+    pipeline: &cotlens_core::selection::Pipeline,
+    settings: &Settings,
+    args: &SelectArgs,
+    printer: Printer,
+) -> anyhow::Result<(
+    HashMap<String, Arc<Engine>>,
+    HashMap<String, crate::protocols::monitor::LlmMonitor>,
+)> {
     let mut first: Option<ResolvedModel> = None;
     let mut engines = HashMap::new();
     let mut llm_monitors = HashMap::new();
@@ -126,7 +116,6 @@ pub async fn run(args: SelectArgs, printer: Printer) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| settings.judge_model.clone());
         if let std::collections::hash_map::Entry::Vacant(slot) = engines.entry(spec_name.clone()) {
-            // Every judge model gets the command's model flags; they share one cache handle.
             let model = match &first {
                 Some(m) => m.with_model(&spec_name)?,
                 None => ResolvedModel::with_spec(&spec_name, &args.model, &args.engine, printer)?,
@@ -135,6 +124,127 @@ pub async fn run(args: SelectArgs, printer: Printer) -> anyhow::Result<()> {
             first.get_or_insert(model);
         }
     }
+    Ok((engines, llm_monitors))
+}
+
+/// What selection wrote, for the summary and the printed result.
+struct Selected {
+    ledger: cotlens_core::selection::Ledger,
+    ledger_json: serde_json::Value,
+    summary: serde_json::Value,
+    table: String,
+}
+
+/// Select among the scored samples, then write ledger.json, selection.jsonl and (within budget)
+/// sft.jsonl, every kept sample checked against its recorded content first.
+fn select_and_write(
+    session: &crate::session::RunSession,
+    settings: &Settings,
+    args: &SelectArgs,
+    pipeline: &cotlens_core::selection::Pipeline,
+    sample_manifest: &serde_json::Value,
+    samples: &[(usize, SampleRecord)],
+) -> anyhow::Result<Selected> {
+    let dir = session.dir().to_path_buf();
+    let scores: HashMap<String, ScoreRecord> = session
+        .records::<ScoreRecord>("score")?
+        .into_iter()
+        .map(|r| (r.key.clone(), r))
+        .collect();
+    // Candidates in a fixed order: by prompt, then sample index.
+    let mut ok: Vec<&(usize, SampleRecord)> = samples
+        .iter()
+        .filter(|(_, r)| r.status == RequestStatus::Ok)
+        .collect();
+    ok.sort_by(|a, b| (&a.1.prompt_id, a.1.sample).cmp(&(&b.1.prompt_id, b.1.sample)));
+    let candidates: Vec<Candidate> = ok
+        .iter()
+        .map(|(_, r)| Candidate {
+            key: r.key.clone(),
+            prompt_id: r.prompt_id.clone(),
+            domain: r.domain.clone(),
+            scores: scores
+                .get(&r.key)
+                .map(|s| s.scores.clone())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let (fates, outcomes) = apply_stages(&pipeline.stages, &candidates);
+    let ledger = build_ledger(pipeline, &outcomes, args.allow_over_budget);
+    let kept: Vec<&Fate> = fates.iter().filter(|f| f.kept).collect();
+    let by_key: HashMap<&str, &(usize, SampleRecord)> =
+        samples.iter().map(|s| (s.1.key.as_str(), s)).collect();
+    let mut ledger_json = serde_json::to_value(&ledger)?;
+    ledger_json["base_policy"] = serde_json::json!({
+        "samples_run": settings.samples,
+        "model": sample_manifest["model"]["spec"],
+        "n": sample_manifest["settings"]["n"],
+        "temperature": sample_manifest["settings"]["temperature"],
+        "spec_hash": sample_manifest["settings"]["spec_hash"],
+        "failed_samples": samples.iter().filter(|(_, r)| r.status != RequestStatus::Ok).count(),
+    });
+    ledger_json["selected"] = kept
+        .iter()
+        .map(|f| serde_json::json!({"key": f.key, "content_hash": by_key.get(f.key.as_str()).and_then(|s| s.1.content_hash.clone())}))
+        .collect();
+    write_json_atomic(&dir.join("ledger.json"), &ledger_json)?;
+    emit::write_selection(&dir, samples, &fates, &scores)?;
+    let summary = serde_json::json!({
+        "protocol": "select",
+        "samples": samples.len(),
+        "candidates": candidates.len(),
+        "kept": kept.len(),
+        "totals": ledger.totals,
+        "budget_violations": ledger.budget.violations,
+        "warnings": ledger.warnings,
+        "sft": if ledger.over_budget() { serde_json::Value::Null } else { "sft.jsonl".into() },
+    });
+    let table = report::render(&ledger, candidates.len(), kept.len(), &dir);
+    if !ledger.over_budget() {
+        // Every kept sample is checked against its recorded content before anything is written.
+        let sft = emit::build_sft(
+            &settings.samples,
+            &kept,
+            &by_key,
+            &scores,
+            args.format,
+            &args.reasoning_field,
+        )?;
+        write_atomic(&dir.join("sft.jsonl"), &sft)?;
+        record_selection(&settings.samples, &dir, &ledger)?;
+    }
+    Ok(Selected {
+        ledger,
+        ledger_json,
+        summary,
+        table,
+    })
+}
+
+pub async fn run(args: SelectArgs, printer: Printer) -> anyhow::Result<()> {
+    let start = RunStart::new(Protocol::Select, &args.run, printer)?;
+    let settings = match start.stored_settings::<Settings>()? {
+        Some(settings) => settings,
+        None => resolve_settings(&args)?,
+    };
+    let pipeline = parse_pipeline(&settings.pipeline_text, &settings.pipeline)?;
+    let sample_manifest = read_sample_manifest(&settings.samples)?;
+    let samples = read_samples(&settings.samples)?;
+    let spec = sample_manifest["settings"]["spec"]
+        .as_str()
+        .map(str::to_string);
+    if spec.is_none()
+        && pipeline
+            .scorers
+            .iter()
+            .any(|s| s.kind == ScorerKind::SpecJudge)
+    {
+        return Err(bad_input(format!(
+            "{}: a spec-judge scorer needs a sample run made with --spec (this one has none)",
+            settings.pipeline.display()
+        )));
+    }
+    let (engines, llm_monitors) = open_scorers(&pipeline, &settings, &args, printer).await?;
     let rules = cotlens_core::monitor::rules::RuleMonitor::new(Vec::new())
         .map_err(|e| anyhow::anyhow!(e))?;
     let mut session = start.begin(|| {
@@ -179,78 +289,19 @@ pub async fn run(args: SelectArgs, printer: Printer) -> anyhow::Result<()> {
         async move { score::score_sample(&scoring, &r).await }
     };
     session.run(pending, concurrency, &counters, work).await?;
-    let scores: HashMap<String, ScoreRecord> = session
-        .records::<ScoreRecord>("score")?
-        .into_iter()
-        .map(|r| (r.key.clone(), r))
-        .collect();
-    // Candidates in a fixed order: by prompt, then sample index.
-    let mut ok: Vec<&(usize, SampleRecord)> = samples
-        .iter()
-        .filter(|(_, r)| r.status == RequestStatus::Ok)
-        .collect();
-    ok.sort_by(|a, b| (&a.1.prompt_id, a.1.sample).cmp(&(&b.1.prompt_id, b.1.sample)));
-    let candidates: Vec<Candidate> = ok
-        .iter()
-        .map(|(_, r)| Candidate {
-            key: r.key.clone(),
-            prompt_id: r.prompt_id.clone(),
-            domain: r.domain.clone(),
-            scores: scores
-                .get(&r.key)
-                .map(|s| s.scores.clone())
-                .unwrap_or_default(),
-        })
-        .collect();
-    let (fates, outcomes) = apply_stages(&pipeline.stages, &candidates);
-    let ledger = build_ledger(&pipeline, &outcomes, args.allow_over_budget);
-    let kept: Vec<&Fate> = fates.iter().filter(|f| f.kept).collect();
-    let by_key: HashMap<&str, &(usize, SampleRecord)> =
-        samples.iter().map(|s| (s.1.key.as_str(), s)).collect();
-    let mut ledger_json = serde_json::to_value(&ledger)?;
-    ledger_json["base_policy"] = serde_json::json!({
-        "samples_run": settings.samples,
-        "model": sample_manifest["model"]["spec"],
-        "n": sample_manifest["settings"]["n"],
-        "temperature": sample_manifest["settings"]["temperature"],
-        "spec_hash": sample_manifest["settings"]["spec_hash"],
-        "failed_samples": samples.iter().filter(|(_, r)| r.status != RequestStatus::Ok).count(),
-    });
-    ledger_json["selected"] = kept
-        .iter()
-        .map(|f| serde_json::json!({"key": f.key, "content_hash": by_key.get(f.key.as_str()).and_then(|s| s.1.content_hash.clone())}))
-        .collect();
-    write_json_atomic(&dir.join("ledger.json"), &ledger_json)?;
-    emit::write_selection(&dir, &samples, &fates, &scores)?;
-    let summary = serde_json::json!({
-        "protocol": "select",
-        "samples": samples.len(),
-        "candidates": candidates.len(),
-        "kept": kept.len(),
-        "totals": ledger.totals,
-        "budget_violations": ledger.budget.violations,
-        "warnings": ledger.warnings,
-        "sft": if ledger.over_budget() { serde_json::Value::Null } else { "sft.jsonl".into() },
-    });
-    let table = report::render(&ledger, candidates.len(), kept.len(), &dir);
-    let over = ledger.over_budget();
-    if !over {
-        // Every kept sample is checked against its recorded content before anything is written.
-        let sft = emit::build_sft(
-            &settings.samples,
-            &kept,
-            &by_key,
-            &scores,
-            args.format,
-            &args.reasoning_field,
-        )?;
-        write_atomic(&dir.join("sft.jsonl"), &sft)?;
-        record_selection(&settings.samples, &dir, &ledger)?;
-    }
+    let done = select_and_write(
+        &session,
+        &settings,
+        &args,
+        &pipeline,
+        &sample_manifest,
+        &samples,
+    )?;
+    let (ledger, ledger_json, over) = (&done.ledger, &done.ledger_json, done.ledger.over_budget());
     // The summary goes to summary.json; what is printed is the ledger (with --json) or its table.
-    session.write_summary(&summary)?;
+    session.write_summary(&done.summary)?;
     session.write_report(crate::report::sections::select);
-    printer.result(args.run.json, &ledger_json, || table)?;
+    printer.result(args.run.json, ledger_json, || done.table.clone())?;
     if over {
         return Err(anyhow::Error::new(OverBudget(format!(
             "over the pressure budget ({}); no sft.jsonl written (ledger: {}); rerun with --allow-over-budget to write it anyway",
