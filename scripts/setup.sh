@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing cotlens needs beyond Rust: cmake and libclang (llama.cpp is
 # compiled from source by the llama-cpp-2 crate and its bindings are generated with bindgen), and
-# with --browser, Chromium for the browser tests of the report and the viewer (tests/browser.rs;
+# with --browser, Chromium for the browser tests of the report and the viewer (crates/cotlens/tests/it/browser.rs;
 # scripts/test.sh asks for it, the main job does not).
 # Idempotent: does nothing when they are already there.
 set -euo pipefail
