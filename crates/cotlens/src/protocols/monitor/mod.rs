@@ -284,75 +284,19 @@ pub async fn run_monitor(args: MonitorArgs, printer: Printer) -> anyhow::Result<
         }
     };
     if !args.no_rules {
-        let mut failure: Option<anyhow::Error> = None;
-        for spec in &args.traces {
-            for_each_trace(spec, |trace| {
-                for record in monitor_trace(&monitor, &trace, &views) {
-                    tally(&record);
-                    if let Err(e) = serde_json::to_value(&record)
-                        .map_err(anyhow::Error::from)
-                        .and_then(|v| store.append(&v))
-                    {
-                        failure.get_or_insert(e);
-                    }
-                }
-                Ok(())
-            })?;
-        }
-        if let Some(e) = failure {
-            return Err(e);
-        }
+        rules_pass(&monitor, &views, &args.traces, store, &mut tally)?;
     }
     if let Some(engine) = engine {
-        let mut traces = Vec::new();
-        for spec in &args.traces {
-            for_each_trace(spec, |t| {
-                traces.push(t);
-                Ok(())
-            })?;
-        }
-        let traces = std::sync::Arc::new(traces);
-        let llm = std::sync::Arc::new(llm);
-        let views = std::sync::Arc::new(views.clone());
-        let progress = crate::progress::Progress::new(
-            (traces.len() * llm.len()) as u64,
-            "monitor",
-            printer.is_quiet(),
-        );
-        let jobs: Vec<(usize, usize)> = (0..llm.len())
-            .flat_map(|m| (0..traces.len()).map(move |t| (m, t)))
-            .collect();
-        let work = |(m, t): (usize, usize)| {
-            let (engine, llm, traces, views) =
-                (engine.clone(), llm.clone(), traces.clone(), views.clone());
-            async move { llm_trace_records(&engine, &llm[m], &traces[t], &views).await }
-        };
-        let done = |records: Vec<MonitorRecord>| -> anyhow::Result<()> {
-            for record in records {
-                tally(&record);
-                store.append(&serde_json::to_value(&record)?)?;
-            }
-            progress.inc(&engine.counters);
-            Ok(())
-        };
-        let abort = || {
-            let _ = store.sync();
-        };
-        let failure = crate::runner::run_bounded(
-            jobs,
-            engine.config().concurrency.max(1) * 2,
-            work,
-            done,
-            abort,
+        llm_pass(
+            engine,
+            llm,
+            &views,
+            &args.traces,
+            store,
+            &mut tally,
             printer,
         )
-        .await
-        .err();
-        progress.finish();
-        if let Some(e) = failure {
-            store.sync()?;
-            return Err(e.context("the monitor run stopped"));
-        }
+        .await?;
     }
     store.sync()?;
     session.write_report(crate::report::sections::monitor);
@@ -363,5 +307,96 @@ pub async fn run_monitor(args: MonitorArgs, printer: Printer) -> anyhow::Result<
         ));
     }
     printer.out(&out);
+    Ok(())
+}
+
+/// The rule monitors over every trace, streamed, each record appended as it comes.
+fn rules_pass(
+    monitor: &RuleMonitor,
+    views: &[View],
+    specs: &[String],
+    store: &crate::store::RunStore,
+    tally: &mut impl FnMut(&MonitorRecord),
+) -> anyhow::Result<()> {
+    let mut failure: Option<anyhow::Error> = None;
+    for spec in specs {
+        for_each_trace(spec, |trace| {
+            for record in monitor_trace(monitor, &trace, views) {
+                tally(&record);
+                if let Err(e) = serde_json::to_value(&record)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|v| store.append(&v))
+                {
+                    failure.get_or_insert(e);
+                }
+            }
+            Ok(())
+        })?;
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The LLM monitors over every trace: one unit per monitor × trace through the engine.
+async fn llm_pass(
+    engine: std::sync::Arc<crate::engine::Engine>,
+    llm: Vec<LlmMonitor>,
+    views: &[View],
+    specs: &[String],
+    store: &crate::store::RunStore,
+    tally: &mut impl FnMut(&MonitorRecord),
+    printer: Printer,
+) -> anyhow::Result<()> {
+    let mut traces = Vec::new();
+    for spec in specs {
+        for_each_trace(spec, |t| {
+            traces.push(t);
+            Ok(())
+        })?;
+    }
+    let traces = std::sync::Arc::new(traces);
+    let llm = std::sync::Arc::new(llm);
+    let views = std::sync::Arc::new(views.to_vec());
+    let progress = crate::progress::Progress::new(
+        (traces.len() * llm.len()) as u64,
+        "monitor",
+        printer.is_quiet(),
+    );
+    let jobs: Vec<(usize, usize)> = (0..llm.len())
+        .flat_map(|m| (0..traces.len()).map(move |t| (m, t)))
+        .collect();
+    let work = |(m, t): (usize, usize)| {
+        let (engine, llm, traces, views) =
+            (engine.clone(), llm.clone(), traces.clone(), views.clone());
+        async move { llm_trace_records(&engine, &llm[m], &traces[t], &views).await }
+    };
+    let done = |records: Vec<MonitorRecord>| -> anyhow::Result<()> {
+        for record in records {
+            tally(&record);
+            store.append(&serde_json::to_value(&record)?)?;
+        }
+        progress.inc(&engine.counters);
+        Ok(())
+    };
+    let abort = || {
+        let _ = store.sync();
+    };
+    let failure = crate::runner::run_bounded(
+        jobs,
+        engine.config().concurrency.max(1) * 2,
+        work,
+        done,
+        abort,
+        printer,
+    )
+    .await
+    .err();
+    progress.finish();
+    if let Some(e) = failure {
+        store.sync()?;
+        return Err(e.context("the monitor run stopped"));
+    }
     Ok(())
 }
