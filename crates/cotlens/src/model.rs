@@ -143,8 +143,10 @@ impl ResolvedModel {
         self.spec.is_local()
     }
 
-    /// Load (local) or configure (remote) the backend.
+    /// Load (local) or configure (remote) the backend. The run's response cache is opened
+    /// first, so that a bad `--cache` fails before a model loads.
     pub async fn open_backend(&self) -> anyhow::Result<Arc<dyn Backend>> {
+        self.cache.handle()?;
         open_backend(&self.spec, &self.text, &self.options).await
     }
 

@@ -35,6 +35,10 @@ pub struct Manifest {
     pub settings: Option<serde_json::Value>,
     #[serde(flatten)]
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// A value that did not serialize: the run refuses to start rather than write a manifest
+    /// without it.
+    #[serde(skip)]
+    failed: Option<String>,
 }
 
 impl Manifest {
@@ -48,27 +52,41 @@ impl Manifest {
                 .ok(),
             settings: None,
             details: serde_json::Map::new(),
+            failed: None,
         }
     }
 
     /// With the run's settings.
     pub fn settings(mut self, settings: &impl Serialize) -> Self {
-        self.settings = serde_json::to_value(settings).ok();
+        match serde_json::to_value(settings) {
+            Ok(v) => self.settings = Some(v),
+            Err(e) => self.fail("settings", e),
+        }
         self
     }
 
     /// With one more field.
     pub fn with(mut self, key: &str, value: impl Serialize) -> Self {
-        self.details.insert(
-            key.to_string(),
-            serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
-        );
+        match serde_json::to_value(value) {
+            Ok(v) => {
+                self.details.insert(key.to_string(), v);
+            }
+            Err(e) => self.fail(key, e),
+        }
         self
     }
 
-    /// As JSON (what `manifest.json` holds).
-    pub fn to_value(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    fn fail(&mut self, key: &str, e: serde_json::Error) {
+        self.failed
+            .get_or_insert_with(|| format!("manifest field `{key}`: {e}"));
+    }
+
+    /// As JSON (what `manifest.json` holds); an error if a field did not serialize.
+    pub fn to_value(&self) -> anyhow::Result<serde_json::Value> {
+        if let Some(e) = &self.failed {
+            anyhow::bail!("cannot write the manifest: {e}");
+        }
+        Ok(serde_json::to_value(self)?)
     }
 }
 
@@ -140,7 +158,7 @@ impl RunStart {
             Some((store, _)) => store,
             None => {
                 let dir = self.out.unwrap_or_else(|| self.protocol.default_run_dir());
-                RunStore::create(&dir, &manifest().to_value())?
+                RunStore::create(&dir, &manifest().to_value()?)?
             }
         };
         Ok(RunSession {
@@ -266,7 +284,7 @@ mod tests {
         let m = Manifest::new(Protocol::Necessity)
             .settings(&serde_json::json!({"seed": 1}))
             .with("items", 3);
-        let v = m.to_value();
+        let v = m.to_value().expect("serializes");
         let keys: Vec<&str> = v
             .as_object()
             .expect("object")
@@ -290,11 +308,22 @@ mod tests {
     }
 
     #[test]
+    fn a_field_that_does_not_serialize_stops_the_run() {
+        let mut bad = std::collections::HashMap::new();
+        bad.insert((1, 2), 3); // a map with non-string keys has no JSON form
+        let err = Manifest::new(Protocol::Sample)
+            .with("bad", &bad)
+            .to_value()
+            .expect_err("refused");
+        assert!(err.to_string().contains("manifest field `bad`"), "{err}");
+    }
+
+    #[test]
     fn resume_refuses_another_protocols_settings() {
         let dir = tempfile::tempdir().expect("tmp");
         let run = dir.path().join("r");
         let manifest = Manifest::new(Protocol::Sample).settings(&serde_json::json!({"n": 2}));
-        drop(RunStore::create(&run, &manifest.to_value()).expect("create"));
+        drop(RunStore::create(&run, &manifest.to_value().expect("json")).expect("create"));
         #[derive(Deserialize, Debug)]
         #[allow(dead_code)]
         struct Needs {

@@ -22,7 +22,13 @@ pub enum ForceAnswer {
     Unparseable,
 }
 
+/// The shared groups' help, with this command's defaults.
 #[derive(Debug, Clone, Args)]
+#[command(
+    mut_arg("limit", |a| a.help("Items to use, picked deterministically by --seed (default: 12 with the embedded model, all otherwise)")),
+    mut_arg("seed", |a| a.help("Seed for the item subset, hint letters, sampling and bootstrap")),
+    mut_arg("max_tokens", |a| a.help("Maximum tokens per completion (default: 160 for local models, 4096 for servers)")),
+)]
 pub struct FaithfulnessArgs {
     #[command(flatten)]
     pub model: ModelArgs,

@@ -267,7 +267,7 @@ pub async fn run(args: LegibilityArgs, printer: Printer) -> anyhow::Result<()> {
                 .with("perplexity", perplexity.as_ref().map(|p| p.manifest()))
                 .with("top", args.top)
                 .with("min_count", args.min_count)
-                .to_value(),
+                .to_value()?,
         )?;
     }
     // The corpus: measured in one streaming pass; records written as they come (without

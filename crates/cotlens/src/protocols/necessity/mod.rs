@@ -29,6 +29,11 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    mut_arg("limit", |a| a.help("Items to use, picked by --seed (default: 10 with the embedded model, all otherwise)")),
+    mut_arg("seed", |a| a.help("Seed for the item subset and the bootstrap")),
+    mut_arg("max_tokens", |a| a.help("Maximum CoT tokens (default: 128 for local models, 2048 for servers)")),
+)]
 pub struct NecessityArgs {
     #[command(flatten)]
     pub model: ModelArgs,
@@ -220,11 +225,13 @@ pub async fn run(args: NecessityArgs, printer: Printer) -> anyhow::Result<()> {
     let records: Vec<Record> = session.records("necessity")?;
     let summaries = summarize(&records, settings.bootstrap);
     let summary = serde_json::json!({"protocol": "necessity", "model": settings.model, "answer_method": method, "bootstrap": settings.bootstrap, "datasets": summaries});
+    session.write_summary(&summary)?;
     write_atomic(
         &session.dir().join("early-answering.svg"),
         curves_svg(&summaries).as_bytes(),
     )?;
-    session.finish(&summary, crate::report::sections::necessity, || {
+    session.write_report(crate::report::sections::necessity);
+    printer.result(args.run.json, &summary, || {
         format!(
             "{}run directory: {} (curves: early-answering.svg)\n",
             render_table(&summaries),

@@ -26,6 +26,12 @@ mod prompts;
 pub use prompts::{load_prompts, Prompt};
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    mut_arg("dataset", |a| a.help("Multiple-choice dataset(s) as for faithfulness (default: the bundled sample)")),
+    mut_arg("limit", |a| a.help("Prompts to use, picked by --seed (default: 8 with the embedded model, all otherwise)")),
+    mut_arg("seed", |a| a.help("Seed for the prompt subset and the samples (sample i of a prompt uses seed·1000003 + i)")),
+    mut_arg("max_tokens", |a| a.help("Maximum tokens per completion (default: 160 for local models, 4096 for servers)")),
+)]
 pub struct SampleArgs {
     #[command(flatten)]
     pub model: ModelArgs,

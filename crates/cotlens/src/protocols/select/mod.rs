@@ -33,6 +33,10 @@ pub use emit::{read_samples, SftFormat};
 pub use score::ScoreRecord;
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    mut_arg("resume", |a| a.help("Continue an interrupted run (scoring resumes; selection is redone)")),
+    mut_arg("json", |a| a.help("Print the ledger as JSON instead of the table")),
+)]
 pub struct SelectArgs {
     /// A `cotlens sample` run directory (with --resume: taken from the run).
     #[arg(value_name = "SAMPLES_DIR", required_unless_present = "resume")]
