@@ -100,10 +100,22 @@ pub struct RunStart {
 }
 
 impl RunStart {
-    /// From `--out`/`--resume`/`--json`. With `--resume` the run is reopened now.
+    /// From `--out`/`--resume`/`--json`. With `--resume` the run is reopened now; a run of
+    /// another protocol is refused (exit 2) before anything in it is touched.
     pub fn new(protocol: Protocol, run: &RunDirArgs, printer: Printer) -> anyhow::Result<Self> {
         let resumed = match &run.resume {
-            Some(dir) => Some(RunStore::resume(dir)?),
+            Some(dir) => {
+                let stored = read_manifest_value(dir)?;
+                let name = stored["protocol"].as_str().unwrap_or("");
+                if name != protocol.name() {
+                    return Err(bad_input(format!(
+                        "{}: a {name} run, not a {protocol} run; resume it with `cotlens {name} --resume {}`",
+                        dir.display(),
+                        dir.display()
+                    )));
+                }
+                Some(RunStore::resume(dir)?)
+            }
             None => None,
         };
         Ok(Self {
@@ -323,7 +335,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let run = dir.path().join("r");
         let manifest = Manifest::new(Protocol::Sample).settings(&serde_json::json!({"n": 2}));
-        drop(RunStore::create(&run, &manifest.to_value().expect("json")).expect("create"));
+        std::fs::create_dir_all(&run).expect("mkdir");
+        write_json_atomic(&run.join(MANIFEST), &manifest.to_value().expect("json")).expect("write");
         #[derive(Deserialize, Debug)]
         #[allow(dead_code)]
         struct Needs {
@@ -334,9 +347,21 @@ mod tests {
             resume: Some(run.clone()),
             json: false,
         };
-        let start = RunStart::new(Protocol::Necessity, &args, Printer::new(true)).expect("open");
+        // Another protocol's run: refused before the run is opened (no lock, no records file).
+        let err = RunStart::new(Protocol::Necessity, &args, Printer::new(true))
+            .err()
+            .expect("refused");
+        assert!(
+            err.to_string()
+                .contains("a sample run, not a necessity run"),
+            "{err}"
+        );
+        assert_eq!(crate::error::exit_code(&err), 2);
+        assert!(!run.join(crate::store::RECORDS).exists(), "nothing written");
+        // The right protocol, but settings of another shape: refused too.
+        let start = RunStart::new(Protocol::Sample, &args, Printer::new(true)).expect("open");
         let err = start.stored_settings::<Needs>().expect_err("refused");
-        assert!(err.to_string().contains("not a necessity run"), "{err}");
+        assert!(err.to_string().contains("not a sample run"), "{err}");
         assert_eq!(crate::error::exit_code(&err), 2);
     }
 }
