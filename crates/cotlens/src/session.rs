@@ -9,9 +9,10 @@
 //! 4. [`RunSession::finish`]: `summary.json`, `report.html`, then the table or the JSON on
 //!    stdout.
 
-use crate::args::RunDirArgs;
+use crate::args::{EngineArgs, ModelArgs, RunDirArgs};
 use crate::engine::{Counters, Fatal};
 use crate::error::bad_input;
+use crate::model::ResolvedModel;
 use crate::printer::Printer;
 use crate::protocol::Protocol;
 use crate::report::Section;
@@ -138,10 +139,6 @@ impl RunStart {
         }
     }
 
-    pub fn is_resumed(&self) -> bool {
-        self.resumed.is_some()
-    }
-
     /// The stored manifest of a resumed run.
     pub fn stored_manifest(&self) -> Option<&serde_json::Value> {
         self.resumed.as_ref().map(|(_, m)| m)
@@ -162,6 +159,25 @@ impl RunStart {
                     self.protocol
                 ))
             })
+    }
+
+    /// The stored settings and the model they name (a resumed run), or the settings `fresh`
+    /// makes for the model of the flags (a new run). The model is resolved once either way.
+    pub fn settings_and_model<S: DeserializeOwned>(
+        &self,
+        model: &ModelArgs,
+        engine: &EngineArgs,
+        model_of: impl Fn(&S) -> &str,
+        fresh: impl FnOnce(&ResolvedModel) -> anyhow::Result<S>,
+    ) -> anyhow::Result<(S, ResolvedModel)> {
+        let stored: Option<S> = self.stored_settings()?;
+        let spec = stored.as_ref().map_or(model.model.as_str(), &model_of);
+        let resolved = ResolvedModel::with_spec(spec, model, engine, self.printer)?;
+        let settings = match stored {
+            Some(s) => s,
+            None => fresh(&resolved)?,
+        };
+        Ok((settings, resolved))
     }
 
     /// Create the run directory with its manifest (a new run), or go on with the resumed one.
@@ -200,10 +216,6 @@ impl RunSession {
 
     pub fn store(&self) -> &RunStore {
         &self.store
-    }
-
-    pub fn printer(&self) -> Printer {
-        self.printer
     }
 
     /// The units whose key is not stored yet.

@@ -195,13 +195,12 @@ pub async fn run(args: FaithfulnessArgs, printer: Printer) -> anyhow::Result<()>
     }
     // Settings: fresh, or the stored ones when resuming (so a resumed run is the same run).
     let start = RunStart::new(Protocol::Faithfulness, &args.run, printer)?;
-    let stored: Option<Settings> = start.stored_settings()?;
-    let spec = stored.as_ref().map_or(&args.model.model, |s| &s.model);
-    let model = ResolvedModel::with_spec(spec, &args.model, &args.engine, printer)?;
-    let settings = match stored {
-        Some(s) => s,
-        None => resolve_settings(&args, model.is_local())?,
-    };
+    let (settings, model) = start.settings_and_model(
+        &args.model,
+        &args.engine,
+        |s: &Settings| &s.model,
+        |m| resolve_settings(&args, m.is_local()),
+    )?;
     let items = load_items(&settings)?;
     let ids_hash = crate::cache::hash_json(&items.iter().map(|i| &i.id).collect::<Vec<_>>());
     if let Some(expected) = start

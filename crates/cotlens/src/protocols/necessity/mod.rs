@@ -14,7 +14,6 @@
 
 use crate::args::{EngineArgs, ItemArgs, ModelArgs, PromptArgs, RunDirArgs};
 use crate::error::bad_input;
-use crate::model::ResolvedModel;
 use crate::printer::Printer;
 use crate::protocol::Protocol;
 use crate::session::{Manifest, RunStart};
@@ -161,13 +160,12 @@ fn resolve_settings(args: &NecessityArgs, local: bool) -> anyhow::Result<Setting
 
 pub async fn run(args: NecessityArgs, printer: Printer) -> anyhow::Result<()> {
     let start = RunStart::new(Protocol::Necessity, &args.run, printer)?;
-    let stored: Option<Settings> = start.stored_settings()?;
-    let spec = stored.as_ref().map_or(&args.model.model, |s| &s.model);
-    let model = ResolvedModel::with_spec(spec, &args.model, &args.engine, printer)?;
-    let settings = match stored {
-        Some(s) => s,
-        None => resolve_settings(&args, model.is_local())?,
-    };
+    let (settings, model) = start.settings_and_model(
+        &args.model,
+        &args.engine,
+        |s: &Settings| &s.model,
+        |m| resolve_settings(&args, m.is_local()),
+    )?;
     let items = crate::bundled::load_items(&settings.datasets)?;
     let items = subset(items, settings.limit, settings.seed);
     let backend = model.open_backend().await?;

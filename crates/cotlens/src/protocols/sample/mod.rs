@@ -9,7 +9,6 @@ use crate::args::{EngineArgs, ItemArgs, ModelArgs, PromptArgs, RunDirArgs};
 use crate::cache::hash_json;
 use crate::engine::{Attempt, Engine, Fatal, RequestStatus};
 use crate::error::bad_input;
-use crate::model::ResolvedModel;
 use crate::printer::Printer;
 use crate::protocol::Protocol;
 use crate::session::{Manifest, RunStart};
@@ -153,13 +152,12 @@ fn resolve_settings(args: &SampleArgs, local: bool, printer: Printer) -> anyhow:
 
 pub async fn run(args: SampleArgs, printer: Printer) -> anyhow::Result<()> {
     let start = RunStart::new(Protocol::Sample, &args.run, printer)?;
-    let stored: Option<Settings> = start.stored_settings()?;
-    let spec = stored.as_ref().map_or(&args.model.model, |s| &s.model);
-    let model = ResolvedModel::with_spec(spec, &args.model, &args.engine, printer)?;
-    let settings = match stored {
-        Some(s) => s,
-        None => resolve_settings(&args, model.is_local(), printer)?,
-    };
+    let (settings, model) = start.settings_and_model(
+        &args.model,
+        &args.engine,
+        |s: &Settings| &s.model,
+        |m| resolve_settings(&args, m.is_local(), printer),
+    )?;
     let prompts = load_all(&settings)?;
     let backend = model.open_backend().await?;
     if settings.reasoning_prefix.is_some() {
