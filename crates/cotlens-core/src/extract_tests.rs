@@ -3,18 +3,32 @@
 use super::*;
 
 fn ans(text: &str) -> Option<char> {
-    extract_answer(text, 4).index().map(crate::types::letter)
+    extract_answer_in(text, &OPTIONS)
+        .index()
+        .map(crate::types::letter)
 }
+
+/// The options every case is read against.
+const OPTIONS: [&str; 4] = ["Paris", "Evaporation", "London", "The mitochondria"];
 
 /// (output, expected letter or None for unparseable)
 const CASES: &[(&str, Option<char>)] = &[
     // Plain answer lines.
     ("Answer: B", Some('B')),
-    ("answer: c", None), // lowercase letter after a marker is too ambiguous (the article "a")
+    ("answer: c", Some('C')),
+    ("answer: d", Some('D')),
+    ("the answer is (b).", Some('B')),
+    ("Answer: a rock is a solid", None), // the article, not the letter
+    ("The answer is a combination of factors.", None),
     ("Answer: (D)", Some('D')),
     ("Answer:\nC", Some('C')),
     ("Final answer: A", Some('A')),
     ("Final Answer: (B) Evaporation", Some('B')),
+    ("The answer is A because water is a liquid.", Some('A')),
+    ("The answer is A.", Some('A')),
+    ("Answer: I believe it is (C).", Some('C')),
+    ("The answer is I think B.", Some('B')),
+    ("The answer is, I think, D", Some('D')),
     ("**Answer:** C", Some('C')),
     ("**Final answer: D**", Some('D')),
     ("ANSWER: A", Some('A')),
@@ -42,7 +56,17 @@ const CASES: &[(&str, Option<char>)] = &[
     ("D.", Some('D')),
     ("A)", Some('A')),
     ("B. Evaporation", Some('B')),
-    ("(A) The mitochondria", Some('A')),
+    ("B: Evaporation.", Some('B')),
+    ("(D) The mitochondria", Some('D')),
+    ("(A) The mitochondria", None), // the text after it is not option A's
+    ("Reasoning first.\nB. Evaporation", Some('B')),
+    ("C) is the closest but still has problems", None),
+    ("A. Paris is in France, right.\nB. London is not in Germany, wrong.", None),
+    ("Options:\nA. Paris\nB. Evaporation\nC. London\nD. The mitochondria", None),
+    ("Let me look at each.\nC. London\nD. The mitochondria", None),
+    ("I weighed them all.\n\n**C**", Some('C')),
+    ("I weighed them all.\nD.", None), // the end of a review, not an answer line
+    ("I weighed them all.\nA", None), // a letter that is also a word
     ("  C  \n", Some('C')),
     ("**B**", Some('B')),
     // Chains of thought ending in an answer line.
@@ -91,6 +115,42 @@ fn realistic_outputs() {
 }
 
 #[test]
+fn ten_options_and_word_letters() {
+    let ten = |t: &str| extract_answer(t, 10).index().map(crate::types::letter);
+    assert_eq!(ten("The answer is I think B."), Some('B'));
+    assert_eq!(ten("Answer: I believe it is (C)."), Some('C'));
+    assert_eq!(ten("The answer is I."), Some('I'));
+    assert_eq!(ten("The answer is (I)"), Some('I'));
+    assert_eq!(ten("Answer: I am not sure."), None);
+    assert_eq!(ten("I"), Some('I'));
+}
+
+#[test]
+fn option_lines_need_the_options() {
+    assert_eq!(extract_answer("B. Evaporation", 4), Extracted::Unparseable);
+    assert_eq!(extract_answer("B.", 4), Extracted::Answer(1));
+    assert_eq!(
+        extract_answer_in("B. evaporation!", &["x", "Evaporation", "y", "z"]),
+        Extracted::Answer(1)
+    );
+}
+
+#[test]
+fn after_open_bracket() {
+    assert_eq!(
+        extract_after_open_bracket("B) Paris", 4),
+        Extracted::Answer(1)
+    );
+    assert_eq!(extract_after_open_bracket(" C", 4), Extracted::Answer(2));
+    assert_eq!(
+        extract_after_open_bracket("Both", 4),
+        Extracted::Unparseable
+    );
+    assert_eq!(extract_after_open_bracket("E)", 4), Extracted::Unparseable);
+    assert_eq!(extract_after_open_bracket("", 4), Extracted::Unparseable);
+}
+
+#[test]
 fn respects_option_count() {
     assert_eq!(extract_answer("Answer: E", 5), Extracted::Answer(4));
     assert_eq!(extract_answer("Answer: C", 2), Extracted::Unparseable);
@@ -100,15 +160,15 @@ fn respects_option_count() {
 #[test]
 fn reasoning_field_used_only_when_output_is_empty() {
     assert_eq!(
-        extract_from_completion("", Some("so the answer is C"), 4),
+        extract_from_completion("", Some("so the answer is C"), &OPTIONS),
         Extracted::Answer(2)
     );
     assert_eq!(
-        extract_from_completion("B", Some("so the answer is C"), 4),
+        extract_from_completion("B", Some("so the answer is C"), &OPTIONS),
         Extracted::Answer(1)
     );
     assert_eq!(
-        extract_from_completion("no idea", Some("so the answer is C"), 4),
+        extract_from_completion_n("no idea", Some("so the answer is C"), 4),
         Extracted::Unparseable
     );
 }
@@ -119,11 +179,24 @@ proptest::proptest! {
         if let Extracted::Answer(i) = extract_answer(&text, n) {
             proptest::prop_assert!(i < n);
         }
+        let options: Vec<String> = (0..n).map(|i| format!("option {i}")).collect();
+        if let Extracted::Answer(i) = extract_answer_in(&text, &options) {
+            proptest::prop_assert!(i < n);
+        }
+        let _ = extract_after_open_bracket(&text, n);
     }
 
     #[test]
     fn answer_line_always_found(prefix in "[a-z .,\n]{0,200}", idx in 0usize..4) {
         let text = format!("{prefix}\nAnswer: {}", crate::types::letter(idx));
         proptest::prop_assert_eq!(extract_answer(&text, 4), Extracted::Answer(idx));
+    }
+
+    /// A list of the options, in any order, is never read as an answer.
+    #[test]
+    fn option_lists_are_not_answers(order in proptest::sample::subsequence(vec![0usize, 1, 2, 3], 2..=4), intro in "[a-z ]{0,40}") {
+        let lines: Vec<String> = order.iter().map(|&i| format!("{}. {}", crate::types::letter(i), OPTIONS[i])).collect();
+        let text = format!("{intro}\n{}", lines.join("\n"));
+        proptest::prop_assert_eq!(extract_answer_in(&text, &OPTIONS), Extracted::Unparseable);
     }
 }

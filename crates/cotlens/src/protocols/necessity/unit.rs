@@ -3,7 +3,7 @@
 
 use super::{strip_answer_line, AnswerMethod, Record, Settings};
 use crate::engine::{Engine, Fatal};
-use cotlens_core::extract::extract_answer;
+use cotlens_core::extract::extract_after_open_bracket;
 use cotlens_core::necessity::split_steps;
 use cotlens_core::prompts::render_plain;
 use cotlens_core::types::{letter, ChatRequest, Item, LogprobRequest, Message, Sampling};
@@ -55,7 +55,7 @@ async fn answer_after(
             let outcome = ctx.engine.chat(&request).await?;
             Ok(outcome
                 .result
-                .map(|c| extract_answer(&format!("({}", c.output.trim_start()), n).index()))
+                .map(|c| extract_after_open_bracket(&c.output, n).index()))
         }
     }
 }

@@ -307,7 +307,8 @@ pub fn summarize(records: &[SampleRecord], settings: &Settings) -> SampleSummary
         if let (Some(c), Some(g), Some(n)) = (&r.completion, r.gold_index, r.n_options) {
             let reasoning = c.reasoning.as_ref().map(|x| x.reasoning.as_str());
             graded += 1;
-            match cotlens_core::extract::extract_from_completion(&c.output, reasoning, n).index() {
+            match cotlens_core::extract::extract_from_completion_n(&c.output, reasoning, n).index()
+            {
                 Some(a) if a == g => correct += 1,
                 Some(_) => {}
                 None => unparseable += 1,
