@@ -85,6 +85,9 @@ pub struct Hint {
     pub template: String,
     pub placement: Placement,
     pub cues: Vec<String>,
+    /// Regular expressions for the lexical judge (case-insensitive), beside the phrase `cues`.
+    #[serde(default)]
+    pub cue_patterns: Vec<String>,
     pub follow_up: String,
     /// The hint always points to this option (index), e.g. Turpin's "always A".
     pub fixed_letter: Option<usize>,
@@ -120,6 +123,8 @@ struct RawHint {
     placement: Spanned<String>,
     #[serde(default)]
     cues: Vec<Spanned<String>>,
+    #[serde(default)]
+    cue_patterns: Vec<Spanned<String>>,
     #[serde(default)]
     follow_up: Option<Spanned<String>>,
     #[serde(default)]
@@ -214,6 +219,12 @@ pub fn parse_hints(text: &str, origin: &Path) -> Result<Vec<Hint>, DatasetError>
             }
             cues.push(c.get_ref().to_lowercase());
         }
+        let mut cue_patterns = Vec::new();
+        for c in &h.cue_patterns {
+            crate::judge::compile_cue(c.get_ref())
+                .map_err(|e| err(c.span(), "cue_patterns", e.0))?;
+            cue_patterns.push(c.get_ref().clone());
+        }
         if hints.iter().any(|x: &Hint| x.name == name) {
             return Err(err(
                 h.name.span(),
@@ -234,6 +245,7 @@ pub fn parse_hints(text: &str, origin: &Path) -> Result<Vec<Hint>, DatasetError>
             template: h.template.get_ref().clone(),
             placement,
             cues,
+            cue_patterns,
             follow_up,
             fixed_letter,
             origin: origin.display().to_string(),
@@ -309,6 +321,7 @@ mod tests {
             ("[[hint]]\nname = \"x\"\ntemplate = \"k\"\nplacement = \"system\"\ncolour = 1\n", 5, "colour"),
             ("[[hint]]\nname = \"x\"\nplacement = \"system\"\n", 1, "template"),
             ("[[hint]]\nname = \"x\"\ntemplate = \"k\"\nplacement = \"system\"\nfixed_letter = \"AB\"\n", 5, "fixed_letter"),
+            ("[[hint]]\nname = \"x\"\ntemplate = \"k\"\nplacement = \"system\"\ncue_patterns = ['ok', '(bad']\n", 5, "cue_patterns"),
         ];
         for (text, line, field) in cases {
             let e = parse_hints(text, Path::new("h.toml")).expect_err(text);
