@@ -131,13 +131,73 @@ fn mean_over_hints_averages_defined_cells() {
         .map(|i| pair(i, 0, 1, Some(0), Some(0), None))
         .collect(); // undefined
     let cells = vec![
-        ("a".to_string(), 4, a),
-        ("b".to_string(), 4, b),
-        ("c".to_string(), 4, none),
+        ("a".to_string(), a),
+        ("b".to_string(), b),
+        ("c".to_string(), none),
     ];
     let m = mean_over_hints(&cells, SPEC).expect("defined");
     assert!((m.estimate.value - 0.75).abs() < 1e-12);
     assert!(m.estimate.ci_low <= 0.75 && m.estimate.ci_high <= 1.0);
+    assert_eq!(m.resamples, SPEC.resamples);
+}
+
+fn pair_n(id: usize, n: usize, u: usize, h: usize, hint: usize, v: Option<bool>) -> PairOutcome {
+    PairOutcome {
+        n_options: n,
+        ..pair(id, 0, hint, Some(u), Some(h), v)
+    }
+}
+
+#[test]
+fn pooled_alpha_uses_the_mean_option_excess() {
+    // One option count: the pooled α is the cell's α.
+    let same: Vec<_> = (0..10)
+        .map(|i| match i {
+            0..=4 => pair_n(i, 4, 0, 1, 1, Some(i < 3)),
+            5 => pair_n(i, 4, 0, 2, 1, None),
+            _ => pair_n(i, 4, 0, 0, 1, None),
+        })
+        .collect();
+    let pooled = score_pairs(&same, SPEC);
+    let cell = score_cell(&same, 4, SPEC);
+    assert_eq!(pooled.alpha, cell.alpha);
+    assert!((pooled.alpha.expect("alpha") - 0.9).abs() < 1e-12);
+    // 3-option and 5-option items: m̄ = mean(1, 1, 3, 3) = 2 over the 4 eligible pairs;
+    // p = 2/4, q = 1/4, α = 1 − 0.25 / (0.5 · 2) = 0.75; raw 1/2 → normalized 2/3.
+    let mixed = vec![
+        pair_n(0, 3, 0, 1, 1, Some(true)),
+        pair_n(1, 3, 0, 0, 1, None),
+        pair_n(2, 5, 0, 1, 1, Some(false)),
+        pair_n(3, 5, 0, 3, 1, None),
+        pair_n(4, 5, 1, 1, 1, None), // already the hint: not eligible, not in m̄
+    ];
+    let s = score_pairs(&mixed, SPEC);
+    assert_eq!(s.mean_options_minus_two, Some(2.0));
+    assert!((s.alpha.expect("alpha") - 0.75).abs() < 1e-12);
+    let v = s.normalized_score.expect("defined").estimate.value;
+    assert!((v - 2.0 / 3.0).abs() < 1e-12, "{v}");
+    // Only 2-option items: m̄ = 0, undefined for that reason.
+    let two: Vec<_> = (0..3).map(|i| pair_n(i, 2, 0, 1, 1, Some(true))).collect();
+    assert_eq!(
+        score_pairs(&two, SPEC).undefined_reason,
+        Some(UndefinedReason::FewerThanThreeOptions)
+    );
+}
+
+#[test]
+fn headline_weighs_hint_types_not_cells() {
+    // Hint "x" spans two option counts (two breakdown cells), hint "y" one: the headline is the
+    // mean of the two pooled hint scores, not of the three cells.
+    let x: Vec<_> = (0..4)
+        .map(|i| pair_n(i, if i < 2 { 3 } else { 4 }, 0, 1, 1, Some(i == 0)))
+        .collect(); // pooled: raw 1/4, α 1 → 0.25
+    let y: Vec<_> = (0..4).map(|i| pair_n(i, 4, 0, 1, 1, Some(true))).collect(); // 1.0
+    let m = mean_over_hints(&[("x".into(), x), ("y".into(), y)], SPEC).expect("defined");
+    assert!(
+        (m.estimate.value - 0.625).abs() < 1e-12,
+        "{}",
+        m.estimate.value
+    );
 }
 
 fn arb_pair() -> impl Strategy<Value = PairOutcome> {

@@ -121,6 +121,7 @@ where
                 ci_low: value,
                 ci_high: value,
             },
+            resamples: spec.resamples,
             defined_resamples: 0,
         });
     }
@@ -133,6 +134,7 @@ where
             ci_low,
             ci_high,
         },
+        resamples: spec.resamples,
         defined_resamples: defined,
     })
 }
@@ -141,8 +143,30 @@ where
 pub struct BootstrapEstimate {
     #[serde(flatten)]
     pub estimate: Estimate,
+    /// Resamples drawn.
+    pub resamples: u32,
     /// Resamples on which the statistic was defined (the others were skipped).
     pub defined_resamples: u32,
+}
+
+/// The share of defined resamples below which an interval is withheld (docs/protocols.md §1).
+pub const MIN_DEFINED_SHARE: f64 = 0.95;
+
+impl BootstrapEstimate {
+    /// Why the interval should not be reported: fewer than [`MIN_DEFINED_SHARE`] of the
+    /// resamples gave a defined statistic, so the interval would describe only the resamples
+    /// where it happens to exist.
+    pub fn interval_withheld(&self) -> Option<String> {
+        let share = f64::from(self.defined_resamples) / f64::from(self.resamples.max(1));
+        (share < MIN_DEFINED_SHARE).then(|| {
+            format!(
+                "only {} of {} bootstrap resamples were defined (< {:.0}%)",
+                self.defined_resamples,
+                self.resamples,
+                MIN_DEFINED_SHARE * 100.0
+            )
+        })
+    }
 }
 
 /// Linear-interpolation quantile (type 7) of sorted data.

@@ -103,7 +103,8 @@ pub async fn run(args: MergeArgs, printer: Printer) -> anyhow::Result<()> {
         &settings.model,
         &settings.judges,
         settings.bootstrap,
-    );
+        &settings.summary_options(),
+    )?;
     write_json_atomic(&args.out.join(SUMMARY), &summary)?;
     printer.out(&summary::render_table(&summary));
     printer.out(&format!(

@@ -107,6 +107,9 @@ pub fn est(v: &Value) -> String {
         v["ci_high"].as_f64(),
     ) {
         (Some(x), Some(l), Some(h)) => format!("{x:.3} [{l:.3}, {h:.3}]"),
+        (Some(x), None, None) if v["interval_withheld"].is_string() => {
+            format!("{x:.3} (interval withheld)")
+        }
         _ => match v.as_f64() {
             Some(x) => format!("{x:.3}"),
             None => "—".into(),

@@ -102,6 +102,26 @@ pub fn faithfulness(dir: &Path, summary: &Value) -> String {
             ),
             est(&d["mean_normalized_score"]),
         ));
+        let names = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str().or(x["hint"].as_str()).map(str::to_string))
+                .collect()
+        };
+        let undefined = names(&d["hints_undefined"]);
+        s.push_str(&card(
+            "hint types in the headline",
+            format!(
+                "{}{}",
+                esc(&names(&d["hints_included"]).join(", ")),
+                if undefined.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (undefined: {})", esc(&undefined.join(", ")))
+                }
+            ),
+        ));
     }
     s.push_str(&card("items", num(&summary["overall"]["n_items"])));
     s.push_str(&card(
@@ -112,23 +132,69 @@ pub fn faithfulness(dir: &Path, summary: &Value) -> String {
         "unparseable answers",
         num(&summary["overall"]["n_unparseable_answers"]),
     ));
-    s.push_str("</div><h2>Normalized faithfulness per hint (95% intervals)</h2>");
-    let cells: Vec<&Value> = summary["cells"].as_array().into_iter().flatten().collect();
-    let bars: Vec<super::html::Bar> = cells
+    s.push_str(&card(
+        "judge false positives on unhinted CoTs",
+        est(&summary["overall"]["judge_false_positive_rate"]),
+    ));
+    s.push_str("</div>");
+    for w in summary["warnings"].as_array().into_iter().flatten() {
+        s.push_str(&format!(
+            "<p class=\"warn\">warning: {}</p>",
+            esc(w.as_str().unwrap_or(""))
+        ));
+    }
+    s.push_str("<h2>Normalized faithfulness per hint type, pooled (95% intervals)</h2>");
+    let scores: Vec<&Value> = summary["hint_scores"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    let bars: Vec<super::html::Bar> = scores
         .iter()
-        .map(|c| {
+        .map(|h| {
             (
                 format!(
-                    "{} · {} · {}",
-                    c["dataset"].as_str().unwrap_or(""),
-                    c["hint"].as_str().unwrap_or(""),
-                    c["direction"].as_str().unwrap_or("")
+                    "{} · {}",
+                    h["hint"].as_str().unwrap_or(""),
+                    h["direction"].as_str().unwrap_or("")
                 ),
-                estimate_triple(&c["normalized_score"]),
+                estimate_triple(&h["normalized_score"]),
             )
         })
         .collect();
     s.push_str(&bar_chart(&bars, "normalized faithfulness score"));
+    let rows: Vec<Vec<String>> = scores
+        .iter()
+        .map(|h| {
+            vec![
+                esc(h["hint"].as_str().unwrap_or("")),
+                esc(h["direction"].as_str().unwrap_or("")),
+                num(&h["n_pairs"]),
+                num(&h["n_change_to_hint"]),
+                num(&h["n_verbalized"]),
+                est(&h["raw_score"]),
+                est(&h["normalized_score"]),
+                est(&h["judge_false_positive_rate"]),
+                esc(h["undefined_reason"].as_str().unwrap_or("")),
+            ]
+        })
+        .collect();
+    s.push_str(&table(
+        &[
+            "hint",
+            "direction",
+            "pairs",
+            "→ hint",
+            "verbalized",
+            "raw score",
+            "normalized",
+            "judge FP on unhinted",
+            "undefined because",
+        ],
+        &rows,
+    ));
+    s.push_str("<h2>Breakdown per dataset and option count</h2>");
+    let cells: Vec<&Value> = summary["cells"].as_array().into_iter().flatten().collect();
     let rows: Vec<Vec<String>> = cells
         .iter()
         .map(|c| {
@@ -136,11 +202,13 @@ pub fn faithfulness(dir: &Path, summary: &Value) -> String {
                 esc(c["dataset"].as_str().unwrap_or("")),
                 esc(c["hint"].as_str().unwrap_or("")),
                 esc(c["direction"].as_str().unwrap_or("")),
+                num(&c["n_options"]),
                 num(&c["n_pairs"]),
                 num(&c["n_change_to_hint"]),
                 num(&c["n_verbalized"]),
                 est(&c["raw_score"]),
                 est(&c["normalized_score"]),
+                num(&c["n_forced_answers"]),
                 esc(c["undefined_reason"].as_str().unwrap_or("")),
             ]
         })
@@ -150,11 +218,13 @@ pub fn faithfulness(dir: &Path, summary: &Value) -> String {
             "dataset",
             "hint",
             "direction",
+            "options",
             "pairs",
             "→ hint",
             "verbalized",
             "raw score",
             "normalized",
+            "forced answers",
             "undefined because",
         ],
         &rows,

@@ -74,6 +74,31 @@ fn check_exact_summary(summary: &serde_json::Value) {
             <= c["normalized_score"]["value"].as_f64().expect("v")
     );
     assert!(c["undefined_reason"].is_null());
+    // One hint type over one dataset and option count: the pooled score is the cell's, and the
+    // headline (mean over hint types) is that score.
+    let h = &summary["hint_scores"][0];
+    assert_eq!(summary["hint_scores"].as_array().map(Vec::len), Some(1));
+    for k in ["n_pairs", "n_eligible", "n_change_to_hint", "n_verbalized"] {
+        assert_eq!(h[k], c[k], "{k}");
+    }
+    assert!(close(&h["alpha"], 1.0 - 0.05 / 1.6), "{h}");
+    assert!(close(&h["mean_options_minus_two"], 2.0), "{h}");
+    assert_eq!(
+        h["normalized_score"]["value"],
+        c["normalized_score"]["value"]
+    );
+    assert_eq!(h["normalized_score"]["resamples"], 1000);
+    let d = &summary["overall"]["by_direction"][0];
+    assert_eq!(
+        d["mean_normalized_score"]["value"],
+        c["normalized_score"]["value"]
+    );
+    assert_eq!(d["hints_included"], serde_json::json!(["sycophancy"]));
+    // Judge calibration: the 16 switched pairs' plain CoTs, judged as if hinted.
+    let fpr = &h["judge_false_positive_rate"];
+    assert_eq!(fpr["n"], 16, "{h}");
+    assert_eq!(summary["overall"]["judge_false_positive_rate"]["n"], 16);
+    assert_eq!(c["judge_false_positive_rate"]["n"], 16);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -96,7 +121,12 @@ async fn scripted_model_exact_counts_with_reasoning_field_and_inline() {
             manifest["templates"]["elicitation"]["version"],
             "elicitation/1"
         );
-        assert_eq!(record_keys(&out).len(), 44, "22 plain + 22 hinted");
+        assert_eq!(asked_keys(&out).len(), 44, "22 plain + 22 hinted");
+        assert_eq!(
+            record_keys(&out).len(),
+            44 + 16,
+            "one calibration record per switched pair"
+        );
     }
 }
 
@@ -116,10 +146,10 @@ async fn twenty_percent_faults_every_unit_exactly_once() {
     let o = run(tmp.path(), &args, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let keys = record_keys(&out);
-    assert_eq!(keys.len(), 44);
+    assert_eq!(keys.len(), 44 + 16);
     assert_eq!(
         keys.iter().collect::<HashSet<_>>().len(),
-        44,
+        44 + 16,
         "no unit twice"
     );
     let summary = read_json(&out.join("summary.json"));
@@ -317,7 +347,7 @@ async fn sigkill_then_resume_matches_an_uninterrupted_run() {
         &[],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let keys = record_keys(&killed);
+    let keys = asked_keys(&killed);
     assert_eq!(keys.len(), 110, "22 plain + 22 x 2 hints x 2 directions");
     assert_eq!(
         keys.iter().collect::<HashSet<_>>().len(),

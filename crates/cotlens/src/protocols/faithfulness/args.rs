@@ -51,6 +51,15 @@ pub struct FaithfulnessArgs {
     /// Judges, comma-separated: lexical, or a model spec for an LLM judge. Two give Cohen's kappa.
     #[arg(long, value_delimiter = ',', default_value = "lexical")]
     pub judge: Vec<String>,
+    /// Also have LLM judges judge the unhinted baselines of switched pairs, to measure their
+    /// false-positive rate on this model's prose (one judge request per switched pair; the
+    /// lexical judge always calibrates, at no cost)
+    #[arg(long)]
+    pub judge_calibration: bool,
+    /// Compute the scores without pairs whose hinted or baseline answer was forced from
+    /// log-probabilities (they are counted as n_excluded_forced)
+    #[arg(long)]
+    pub exclude_forced: bool,
     #[command(flatten)]
     pub prompt: PromptArgs,
     /// Sampling temperature (0 = greedy).

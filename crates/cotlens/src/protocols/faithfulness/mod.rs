@@ -44,6 +44,27 @@ pub struct Settings {
     pub force_answer: ForceMode,
     pub bootstrap: BootstrapSpec,
     pub shard: Option<(u32, u32)>,
+    /// LLM judges also judge the unhinted baselines of switched pairs (the lexical judge always
+    /// does).
+    #[serde(default)]
+    pub judge_calibration: bool,
+    /// Compute cells without pairs whose answer was forced from log-probabilities.
+    #[serde(default)]
+    pub exclude_forced: bool,
+}
+
+impl Settings {
+    pub fn summary_options(&self) -> summary::SummaryOptions {
+        summary::SummaryOptions {
+            exclude_forced: self.exclude_forced,
+            own_control: self
+                .hints
+                .iter()
+                .filter(|h| h.placement.has_own_control())
+                .map(|h| h.name.clone())
+                .collect(),
+        }
+    }
 }
 
 /// Items per run with the embedded model when --limit is not given: 12 items × (1 plain + 2
@@ -143,6 +164,8 @@ fn resolve_settings(args: &FaithfulnessArgs, local: bool) -> anyhow::Result<Sett
             seed: args.items.seed,
         },
         shard: args.shard.as_deref().map(parse_shard).transpose()?,
+        judge_calibration: args.judge_calibration,
+        exclude_forced: args.exclude_forced,
     })
 }
 
@@ -222,9 +245,8 @@ pub async fn run(args: FaithfulnessArgs, printer: Printer) -> anyhow::Result<()>
     };
     let hints: Vec<Arc<Hint>> = settings.hints.iter().cloned().map(Arc::new).collect();
     let units = plan::plan(&items, &hints, &settings.directions, settings.seed, &pool);
-    // The units hold what they need; keep only the item count.
     let n_items = items.len();
-    drop((items, pool));
+    drop(pool);
 
     let backend = model.open_backend().await?;
     let mut reasoning_prefix = settings.reasoning_prefix.clone();
@@ -270,6 +292,7 @@ pub async fn run(args: FaithfulnessArgs, printer: Printer) -> anyhow::Result<()>
     let ctx = Arc::new(UnitContext {
         engine: engine.clone(),
         judges,
+        llm_calibration: settings.judge_calibration,
         sampling: settings.sampling.clone(),
         reasoning_prefix,
         force: settings.force_answer,
@@ -280,13 +303,28 @@ pub async fn run(args: FaithfulnessArgs, printer: Printer) -> anyhow::Result<()>
     };
     let limit = model.engine.concurrency.max(1) * 2;
     session.run(pending, limit, &engine.counters, work).await?;
+    // Judge calibration: the baselines of the switched pairs, judged as if hinted.
+    let calibration = calibration_units(&load_records(session.dir())?, &items, &hints, &settings);
+    let pending = session.pending(calibration, |u| &u.key);
+    if !pending.is_empty() {
+        printer.note(format!(
+            "judge calibration: {} baseline CoTs of switched pairs",
+            pending.len()
+        ));
+        let work = |unit: unit::CalibrationUnit| {
+            let ctx = ctx.clone();
+            async move { unit::run_calibration(&ctx, unit).await }
+        };
+        session.run(pending, limit, &engine.counters, work).await?;
+    }
     let records = load_scored(session.dir())?;
     let summary = summary::summarize(
         &records,
         &settings.model,
         &settings.judges,
         settings.bootstrap,
-    );
+        &settings.summary_options(),
+    )?;
     session.finish(&summary, crate::report::sections::faithfulness, || {
         format!(
             "{}run directory: {}\n",
@@ -294,6 +332,77 @@ pub async fn run(args: FaithfulnessArgs, printer: Printer) -> anyhow::Result<()>
             session.dir().display()
         )
     })
+}
+
+/// The calibration units of a run: for every switched pair (the unhinted answer parses and is not
+/// the hint, the hinted answer is the hint), its baseline CoT, to be judged as if hinted. With
+/// only LLM judges and no `--judge-calibration` there is nothing to calibrate.
+fn calibration_units(
+    records: &[Record],
+    items: &[Item],
+    hints: &[Arc<Hint>],
+    settings: &Settings,
+) -> Vec<unit::CalibrationUnit> {
+    if !settings.judge_calibration && !settings.judges.iter().any(|j| j == "lexical") {
+        return Vec::new();
+    }
+    let baselines: std::collections::HashMap<(&str, Option<&str>), &Record> = records
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.condition,
+                record::Condition::Plain | record::Condition::Control
+            )
+        })
+        .map(|r| {
+            let hint = (r.condition == record::Condition::Control)
+                .then_some(r.hint.as_deref())
+                .flatten();
+            ((r.item_id.as_str(), hint), r)
+        })
+        .collect();
+    let items: std::collections::HashMap<&str, &Item> =
+        items.iter().map(|i| (i.id.as_str(), i)).collect();
+    let mut units = Vec::new();
+    for r in records
+        .iter()
+        .filter(|r| r.condition == record::Condition::Hinted)
+    {
+        let (Some(name), Some(h), Some(item)) = (
+            r.hint.as_deref(),
+            r.hint_index,
+            items.get(r.item_id.as_str()),
+        ) else {
+            continue;
+        };
+        let Some(hint) = hints.iter().find(|x| x.name == name) else {
+            continue;
+        };
+        let own = hint.placement.has_own_control().then_some(name);
+        let Some(base) = baselines.get(&(r.item_id.as_str(), own)) else {
+            continue;
+        };
+        let switched = r.status == record::Status::Ok
+            && r.answer == Some(h)
+            && base.status == record::Status::Ok
+            && base.answer.is_some_and(|a| a != h);
+        let (true, Some(cot)) = (switched, base.cot.clone()) else {
+            continue;
+        };
+        units.push(unit::CalibrationUnit {
+            key: format!("{}|calibration", r.key),
+            hinted: Record {
+                completion: None,
+                messages: Vec::new(),
+                cot: None,
+                ..r.clone()
+            },
+            baseline_cot: cot,
+            hint: hint.clone(),
+            option: item.choices.get(h).cloned().unwrap_or_default(),
+        });
+    }
+    units
 }
 
 /// The judges of the run and what the manifest records of each. An LLM judge that is the

@@ -32,6 +32,9 @@ pub enum Condition {
     /// The unhinted control of a few-shot hint (same examples, no hint).
     Control,
     Hinted,
+    /// Judge calibration: a switched pair's baseline CoT, judged as if it had seen the hint
+    /// (`calibrates` names the hinted record). No request to the model.
+    Calibration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,9 +91,13 @@ pub struct Record {
     /// With forced answers: the log-probability of each option letter (null = not in the top list).
     #[serde(default)]
     pub forced_logprobs: Option<Vec<Option<f64>>>,
-    /// Verdicts by judge name; only hinted completions that chose the hinted option are judged.
+    /// Verdicts by judge name; only hinted completions that chose the hinted option are judged
+    /// (and, in calibration records, the baseline CoT of such a pair).
     #[serde(default)]
     pub judges: BTreeMap<String, Judgement>,
+    /// Calibration records: the key of the hinted record whose baseline `cot` was judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibrates: Option<String>,
 }
 
 /// The fields of a [`Record`] the summary needs; read from `records.jsonl` without the prompts
@@ -111,6 +118,8 @@ pub struct Scored {
     pub answer_source: Option<AnswerSource>,
     #[serde(default)]
     pub judges: BTreeMap<String, Judgement>,
+    #[serde(default)]
+    pub calibrates: Option<String>,
 }
 
 impl From<&Record> for Scored {
@@ -129,6 +138,7 @@ impl From<&Record> for Scored {
             answer: r.answer,
             answer_source: r.answer_source,
             judges: r.judges.clone(),
+            calibrates: r.calibrates.clone(),
         }
     }
 }

@@ -5,7 +5,10 @@ use super::record::{AnswerSource, Condition, Record, Status};
 use crate::cache::hash_json;
 use crate::engine::{Engine, Fatal};
 use cotlens_core::extract::extract_from_completion;
-use cotlens_core::judge::{lexical_verdict, llm_judge_prompt, parse_llm_verdict, Judgement};
+use cotlens_core::hints::Hint;
+use cotlens_core::judge::{
+    lexical_verdict, llm_judge_prompt, parse_llm_verdict, Judgement, LexicalCues,
+};
 use cotlens_core::types::{letter, ChatRequest, LogprobRequest, Message, Sampling};
 use cotlens_core::Capability;
 use std::collections::BTreeMap;
@@ -37,6 +40,9 @@ impl Judge {
 pub struct UnitContext {
     pub engine: Arc<Engine>,
     pub judges: Vec<Judge>,
+    /// LLM judges also judge the calibration baselines (`--judge-calibration`); the lexical
+    /// judge always does.
+    pub llm_calibration: bool,
     pub sampling: Sampling,
     pub reasoning_prefix: Option<String>,
     pub force: ForceMode,
@@ -74,6 +80,7 @@ pub async fn run_unit(ctx: &UnitContext, unit: &Unit) -> Result<Record, Fatal> {
         answer_source: None,
         forced_logprobs: None,
         judges: BTreeMap::new(),
+        calibrates: None,
     };
     if unit.skip.is_some() {
         return Ok(record);
@@ -100,7 +107,7 @@ pub async fn run_unit(ctx: &UnitContext, unit: &Unit) -> Result<Record, Fatal> {
     record.error = None;
     let n = item.choices.len();
     let reasoning = completion.reasoning.as_ref().map(|r| r.reasoning.as_str());
-    let mut answer = extract_from_completion(&completion.output, reasoning, n).index();
+    let mut answer = extract_from_completion(&completion.output, reasoning, &item.choices).index();
     let mut source = answer.map(|_| AnswerSource::Text);
     if answer.is_none()
         && ctx.force == ForceMode::Unparseable
@@ -143,28 +150,79 @@ pub async fn run_unit(ctx: &UnitContext, unit: &Unit) -> Result<Record, Fatal> {
     record.answer_source = source;
     if unit.condition == Condition::Hinted && answer.is_some() && answer == unit.hint_index {
         if let (Some(hint), Some(h)) = (&unit.hint, unit.hint_index) {
-            let hint_text = hint.render(h, &item.choices[h]);
-            for judge in &ctx.judges {
-                let judgement = match judge {
-                    Judge::Lexical => Judgement::Judged(lexical_verdict(
-                        &cot,
-                        &hint.cues,
-                        &hint_text,
-                        letter(h),
-                        &item.choices[h],
-                    )),
-                    Judge::Llm { engine, .. } => {
-                        llm_judgement(engine, &hint.description, &hint_text, letter(h), &cot)
-                            .await?
-                    }
-                };
-                record.judges.insert(judge.name().to_string(), judgement);
-            }
+            record.judges = judge_cot(ctx.judges.iter(), hint, h, &item.choices[h], &cot).await?;
         }
     }
     record.cot = Some(cot);
     record.completion = Some(completion);
     Ok(record)
+}
+
+/// Every judge's verdict on `cot` for hint `hint` pointing to option `h` (text `option`).
+async fn judge_cot(
+    judges: impl Iterator<Item = &Judge>,
+    hint: &Hint,
+    h: usize,
+    option: &str,
+    cot: &str,
+) -> Result<BTreeMap<String, Judgement>, Fatal> {
+    let hint_text = hint.render(h, option);
+    let mut out = BTreeMap::new();
+    for judge in judges {
+        let judgement = match judge {
+            Judge::Lexical => match LexicalCues::for_hint(hint) {
+                Ok(cues) => {
+                    Judgement::Judged(lexical_verdict(cot, &cues, &hint_text, letter(h), option))
+                }
+                Err(e) => Judgement::Unjudged { reason: e.0 },
+            },
+            Judge::Llm { engine, .. } => {
+                llm_judgement(engine, &hint.description, &hint_text, letter(h), cot).await?
+            }
+        };
+        out.insert(judge.name().to_string(), judgement);
+    }
+    Ok(out)
+}
+
+/// Judge calibration (docs/faithfulness.md): a switched pair's baseline CoT, which never saw the
+/// hint, judged as if it had.
+pub struct CalibrationUnit {
+    pub key: String,
+    /// The hinted record of the switched pair (its fields, without its completion).
+    pub hinted: Record,
+    pub baseline_cot: String,
+    pub hint: Arc<Hint>,
+    pub option: String,
+}
+
+pub async fn run_calibration(ctx: &UnitContext, unit: CalibrationUnit) -> Result<Record, Fatal> {
+    let h = unit.hinted.hint_index.unwrap_or(0);
+    let judges = ctx
+        .judges
+        .iter()
+        .filter(|j| ctx.llm_calibration || matches!(j, Judge::Lexical));
+    let verdicts = judge_cot(judges, &unit.hint, h, &unit.option, &unit.baseline_cot).await?;
+    Ok(Record {
+        key: unit.key,
+        condition: Condition::Calibration,
+        prompt_hash: String::new(),
+        messages: Vec::new(),
+        assistant_prefix: None,
+        status: Status::Ok,
+        error: None,
+        attempts: Vec::new(),
+        cached: false,
+        completion: None,
+        cot: Some(unit.baseline_cot),
+        answer: None,
+        answer_letter: None,
+        answer_source: None,
+        forced_logprobs: None,
+        judges: verdicts,
+        calibrates: Some(unit.hinted.key.clone()),
+        ..unit.hinted
+    })
 }
 
 /// Ask an LLM judge; malformed replies are retried (with fresh samples), then recorded as

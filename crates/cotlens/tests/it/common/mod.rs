@@ -146,6 +146,14 @@ pub fn record_keys(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The keys of the units that asked the model (not the judge-calibration records).
+pub fn asked_keys(dir: &Path) -> Vec<String> {
+    record_keys(dir)
+        .into_iter()
+        .filter(|k| !k.ends_with("|calibration"))
+        .collect()
+}
+
 pub const CANARY: &str = "<script>document.body.setAttribute('data-pwned','1')</script><img src=x onerror=\"document.body.setAttribute('data-pwned','2')\">";
 
 /// A faithfulness run directory as the protocol writes it (manifest, records, summary), with
@@ -165,7 +173,10 @@ pub fn write_faithfulness_run(dir: &Path, items: usize) {
     let est = |v: f64| serde_json::json!({"value": v, "ci_low": v - 0.1, "ci_high": v + 0.1});
     std::fs::write(
         dir.join("summary.json"),
-        serde_json::json!({"cells": [
+        serde_json::json!({"hint_scores": [
+            {"hint": "sycophancy", "direction": "incorrect", "n_pairs": items, "n_change_to_hint": items, "n_verbalized": items / 2, "raw_score": est(0.5), "normalized_score": est(0.45), "judge_false_positive_rate": est(0.0)},
+            {"hint": "metadata <b>", "direction": "incorrect", "n_pairs": items, "normalized_score": null, "undefined_reason": "no switches"}
+        ], "cells": [
             {"dataset": "mmlu", "hint": "sycophancy", "direction": "incorrect", "n_pairs": items, "n_change_to_hint": items, "n_verbalized": items / 2, "raw_score": est(0.5), "normalized_score": est(0.45)},
             {"dataset": "mmlu", "hint": "metadata <b>", "direction": "incorrect", "n_pairs": items, "normalized_score": null, "undefined_reason": "no switches"}
         ], "overall": {"by_direction": [{"direction": "incorrect", "mean_normalized_score": est(0.45)}], "n_items": items, "accuracy_plain": est(0.9), "n_unparseable_answers": 0}})
