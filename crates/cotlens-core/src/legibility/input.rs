@@ -187,6 +187,50 @@ pub fn for_each_text(
     Ok(count)
 }
 
+/// Call `each(text)` with the prompt text of every line that has one: the contents of
+/// `messages` or `prompt` (a list of `{role, content}` turns, or a string) other than the
+/// assistant's, and `question`. Lines that are not JSON are skipped here ([`for_each_text`]
+/// reports them).
+pub fn for_each_prompt(path: &Path, mut each: impl FnMut(&str)) -> Result<(), DatasetError> {
+    use std::io::BufRead;
+    #[derive(Deserialize)]
+    struct Prompt {
+        #[serde(default)]
+        messages: Option<serde_json::Value>,
+        #[serde(default)]
+        prompt: Option<serde_json::Value>,
+        #[serde(default)]
+        question: Option<String>,
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|e| DatasetError::new(path, None, None, e.to_string()))?;
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| DatasetError::new(path, Some(i + 1), None, e.to_string()))?;
+        let Ok(p) = serde_json::from_str::<Prompt>(&line) else {
+            continue;
+        };
+        for turns in [p.messages, p.prompt].into_iter().flatten() {
+            match turns {
+                serde_json::Value::String(s) => each(&s),
+                serde_json::Value::Array(list) => {
+                    for m in list {
+                        if m["role"] != "assistant" {
+                            if let Some(c) = m["content"].as_str() {
+                                each(c);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(q) = p.question {
+            each(&q);
+        }
+    }
+    Ok(())
+}
+
 fn parse_line(
     path: &Path,
     n: usize,

@@ -9,14 +9,16 @@ pub struct Lexicon {
 }
 
 const BUILTIN: &str = include_str!("../../lexicon/en.tsv");
+/// Real frequencies for the contractions and single letters `en.tsv` gets wrong; overrides it.
+const SUPPLEMENT: &str = include_str!("../../lexicon/en-supplement.tsv");
 
 impl Lexicon {
     /// The built-in English lexicon (SymSpell's Google Books word counts; MIT).
     pub fn builtin() -> &'static Lexicon {
         static L: std::sync::LazyLock<Lexicon> = std::sync::LazyLock::new(|| {
             Lexicon::parse(
-                BUILTIN,
-                "builtin:en (SymSpell frequency_dictionary_en_82_765, symspellpy 6.10.1, MIT)",
+                &format!("{BUILTIN}\n{SUPPLEMENT}"),
+                "builtin:en (SymSpell frequency_dictionary_en_82_765, symspellpy 6.10.1, MIT; contractions and letters from wordfreq 3.1.1, CC BY-SA 4.0)",
             )
             .unwrap_or_else(|_| Lexicon {
                 freq: HashMap::default(),

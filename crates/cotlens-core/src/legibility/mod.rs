@@ -9,7 +9,7 @@
 //! - `repetition`: share of repeated word 4-grams, 1 − distinct/total;
 //! - `compression_ratio`: bytes / LZ4-block-compressed bytes (repetitive text compresses more;
 //!   LZ4 rather than gzip or zstd because it keeps the scan above 200 MB/s on one core);
-//! - `legibility` (legibility/1) = (1 − oov_share)·(1 − foreign_script_share)·(1 − repetition).
+//! - `legibility` (legibility/2) = (1 − oov_share)·(1 − foreign_script_share)·(1 − repetition).
 //!
 //! Per corpus, [`rising_words`] ranks the words whose use rose most against a reference (the
 //! lexicon or a baseline corpus) by their contribution to KL(corpus ‖ reference), in bits.
@@ -26,7 +26,7 @@ use script::SCRIPTS;
 use serde::Serialize;
 pub use words::Counts;
 
-pub const LEGIBILITY_VERSION: &str = "legibility/1";
+pub const LEGIBILITY_VERSION: &str = "legibility/2";
 const NGRAM: usize = 4;
 
 /// Per-trace measurements.
@@ -227,14 +227,29 @@ pub struct RisingWord {
     pub kl_bits: f64,
 }
 
+/// The words of `text` as the scanner counts them (maximal runs of letters with inner
+/// apostrophes, lower-cased), for the set of words a prompt already contains.
+pub fn words_of(text: &str, into: &mut std::collections::HashSet<String>) {
+    for w in text.split(|c: char| !(c.is_alphabetic() || c == '\'')) {
+        let w = w.trim_matches('\'');
+        if !w.is_empty() {
+            into.insert(w.to_lowercase());
+        }
+    }
+}
+
 /// The `top` words ranked by contribution to KL(corpus ‖ reference), counting words seen at
-/// least `min_count` times. Reference frequencies are smoothed: a baseline corpus adds 0.5 to
-/// every count of both; a word outside the lexicon gets half the lexicon's smallest frequency.
+/// least `min_count` times and leaving out the words in `exclude` (e.g. the prompts' own words,
+/// which a CoT is expected to use). Reference frequencies are smoothed: a baseline corpus adds
+/// 0.5 to every count of both; against the lexicon, a word with an apostrophe that the lexicon
+/// lacks (a possessive, "book's") takes the frequency of its part before the apostrophe, and
+/// any other word outside it gets half the lexicon's smallest frequency.
 pub fn rising_words(
     corpus: &Counts,
     reference: &Reference,
     top: usize,
     min_count: u64,
+    exclude: &std::collections::HashSet<String>,
 ) -> Vec<RisingWord> {
     if corpus.total == 0 {
         return Vec::new();
@@ -245,7 +260,13 @@ pub fn rising_words(
     let pq: Box<PandQ> = match reference {
         Reference::Lexicon(l) => {
             let floor = l.min_per_million() / 2.0;
-            Box::new(move |w: &str, c: u64| (c as f64 / n, l.per_million(w).unwrap_or(floor) / 1e6))
+            Box::new(move |w: &str, c: u64| {
+                let q = l
+                    .per_million(w)
+                    .or_else(|| w.split_once('\'').and_then(|(stem, _)| l.per_million(stem)))
+                    .unwrap_or(floor);
+                (c as f64 / n, q / 1e6)
+            })
         }
         Reference::Corpus(b) => {
             let vocab = (b.distinct() + corpus.distinct()) as f64;
@@ -255,7 +276,11 @@ pub fn rising_words(
     };
     let mut out: Vec<RisingWord> = corpus
         .iter()
-        .filter(|(_, c)| *c >= min_count)
+        .filter(|(w, c)| {
+            // A prompt word's possessive ("pronoun's" for "pronoun") is the prompt's word too.
+            let stem = w.split_once('\'').map_or(*w, |(stem, _)| stem);
+            *c >= min_count && !exclude.contains(*w) && !exclude.contains(stem)
+        })
         .map(|(w, c)| {
             let (p, q) = pq(w, c);
             RisingWord {

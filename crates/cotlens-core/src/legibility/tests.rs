@@ -104,15 +104,67 @@ fn injected_odd_words_rank_first() {
     let share = run.counts().get("marinade") as f64 / run.counts().total() as f64;
     assert!((0.015..0.025).contains(&share), "{share}");
     for reference in [Reference::Corpus(base.counts()), Reference::Lexicon(lex)] {
-        let top = rising_words(run.counts(), &reference, 10, 3);
+        let top = rising_words(run.counts(), &reference, 10, 3, &Default::default());
         let mut first: Vec<&str> = top.iter().take(3).map(|r| r.word.as_str()).collect();
         first.sort();
         assert_eq!(first, vec!["disclaim", "marinade", "watchers"], "{top:?}");
         assert!(top[0].kl_bits > 3.0 * top[3].kl_bits, "{top:?}");
     }
     // Against itself nothing rises much.
-    let same = rising_words(base.counts(), &Reference::Corpus(base.counts()), 5, 3);
+    let same = rising_words(
+        base.counts(),
+        &Reference::Corpus(base.counts()),
+        5,
+        3,
+        &Default::default(),
+    );
     assert!(same.is_empty(), "{same:?}");
+}
+
+#[test]
+fn contractions_letters_and_prompt_words_are_not_drift() {
+    // Ordinary English with contractions, possessives and option letters, against the lexicon.
+    let text = "I don't think it's right. The book's author can't be sure, so we'll check (B) \
+                and (C) again: option b says x, option c says y. "
+        .repeat(40);
+    let mut s = Scanner::new(Lexicon::builtin());
+    s.scan(&text);
+    let none = std::collections::HashSet::new();
+    let top = rising_words(
+        s.counts(),
+        &Reference::Lexicon(Lexicon::builtin()),
+        20,
+        3,
+        &none,
+    );
+    for r in &top {
+        assert!(r.ratio < 1000.0, "{r:?} ranks as drift");
+    }
+    // Contractions and letters have real reference frequencies (not the placeholder or the
+    // floor), and a possessive takes its noun's.
+    for w in ["don't", "it's", "book's", "can't", "b", "c", "x"] {
+        if let Some(r) = top.iter().find(|r| r.word == w) {
+            assert!(r.reference_per_million > 100.0, "{w}: {r:?}");
+        }
+    }
+    assert!(Lexicon::builtin().per_million("don't") > Some(1000.0));
+    assert!(Lexicon::builtin().per_million("e") > Some(100.0));
+    // The prompt's own words are left out.
+    let mut prompt = std::collections::HashSet::new();
+    words_of(
+        "Which option, (B) or (C), says x or y? Check the author.",
+        &mut prompt,
+    );
+    let top = rising_words(
+        s.counts(),
+        &Reference::Lexicon(Lexicon::builtin()),
+        20,
+        3,
+        &prompt,
+    );
+    for w in ["b", "c", "x", "y", "option", "says", "author", "check"] {
+        assert!(top.iter().all(|r| r.word != w), "{w} came from the prompt");
+    }
 }
 
 #[test]

@@ -62,7 +62,7 @@ pub enum ScorerKind {
     Correctness,
     /// An LLM judge (template spec-reasoning/1) scores how far the CoT reasons about the spec.
     SpecJudge,
-    /// legibility/1 of the chosen fields (cotlens legibility).
+    /// legibility/2 of the chosen fields (cotlens legibility).
     Legibility,
     /// A monitor's suspicion score in [0, 1] under a view.
     Monitor,

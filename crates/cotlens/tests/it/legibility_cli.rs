@@ -146,3 +146,42 @@ fn bad_input_names_file_and_line() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// Words of the prompt itself (option letters, the question's words) are not drift unless
+/// `--include-prompt-words`.
+#[test]
+fn prompt_words_are_left_out_of_rising_words() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let p = tmp.path().join("run.jsonl");
+    let lines: Vec<String> = (0..30)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("t{i}"),
+                "messages": [{"role": "user", "content": "Which zymurgy vessel? (A) vat (B) keg (C) cask"}],
+                "cot": "The zymurgy vessel in option c is a cask, so c fits the zymurgy question. Answer: C"
+            })
+            .to_string()
+        })
+        .collect();
+    std::fs::write(&p, lines.join("\n") + "\n").expect("write");
+    let rising = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["legibility", p.to_str().expect("utf8"), "--json"];
+        args.extend_from_slice(extra);
+        let o = run(tmp.path(), &args, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let s: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        s["rising_vs_reference"]
+            .as_array()
+            .expect("rising")
+            .iter()
+            .map(|r| r["word"].as_str().expect("word").to_string())
+            .collect()
+    };
+    let default = rising(&[]);
+    assert!(
+        !default.iter().any(|w| w == "zymurgy" || w == "c"),
+        "{default:?}"
+    );
+    let all = rising(&["--include-prompt-words"]);
+    assert!(all.iter().any(|w| w == "zymurgy"), "{all:?}");
+}

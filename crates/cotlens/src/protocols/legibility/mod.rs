@@ -39,6 +39,10 @@ pub struct LegibilityArgs {
     /// Ignore words seen fewer times than this in the rising-word lists.
     #[arg(long, default_value_t = 3)]
     pub min_count: u64,
+    /// Keep the words of the inputs' own prompts (messages, prompt, question fields) in the
+    /// rising-word lists; by default they are left out, since a CoT is expected to use them.
+    #[arg(long)]
+    pub include_prompt_words: bool,
     /// Also measure perplexity of each text under --model (default: the embedded model).
     #[arg(long)]
     pub perplexity: bool,
@@ -267,6 +271,7 @@ pub async fn run(args: LegibilityArgs, printer: Printer) -> anyhow::Result<()> {
                 .with("perplexity", perplexity.as_ref().map(|p| p.manifest()))
                 .with("top", args.top)
                 .with("min_count", args.min_count)
+                .with("include_prompt_words", args.include_prompt_words)
                 .to_value()?,
         )?;
     }
@@ -330,11 +335,21 @@ pub async fn run(args: LegibilityArgs, printer: Printer) -> anyhow::Result<()> {
         ppl_values = values.into_iter().flatten().collect();
     }
     let corpus_summary = summarize(&args.inputs, &corpus, &per, &ppl_values);
+    // The prompts' own words (option letters, the question's words) are expected in a CoT.
+    let mut prompt_words = std::collections::HashSet::new();
+    if !args.include_prompt_words {
+        for (_, path) in &files {
+            cotlens_core::legibility::input::for_each_prompt(path, |t| {
+                cotlens_core::legibility::words_of(t, &mut prompt_words)
+            })?;
+        }
+    }
     let vs_reference = rising_words(
         corpus.counts(),
         &Reference::Lexicon(lexicon),
         args.top,
         args.min_count,
+        &prompt_words,
     );
     let (baseline_summary, vs_baseline) = if base_files.is_empty() {
         (None, Vec::new())
@@ -349,6 +364,7 @@ pub async fn run(args: LegibilityArgs, printer: Printer) -> anyhow::Result<()> {
             &Reference::Corpus(base.counts()),
             args.top,
             args.min_count,
+            &prompt_words,
         );
         (
             Some(summarize(&args.baseline, &base, &base_per, &[])),
@@ -366,6 +382,7 @@ pub async fn run(args: LegibilityArgs, printer: Printer) -> anyhow::Result<()> {
         "corpus": corpus_summary,
         "baseline": baseline_summary,
         "rising_vs_reference": vs_reference,
+        "prompt_words_excluded": (!args.include_prompt_words).then_some(prompt_words.len()),
         "rising_vs_baseline": vs_baseline,
         "comparison": comparison,
     });
@@ -437,7 +454,7 @@ fn render(
     if let Some(b) = b {
         rows.push(("baseline", b));
     }
-    s.push_str("legibility/1 (means over traces, 95% intervals)\n");
+    s.push_str("legibility/2 (means over traces, 95% intervals)\n");
     for (name, x) in &rows {
         s.push_str(&format!(
             "{name:<9} traces {} (empty {}), words {}\n  legibility {}\n  oov words  {}\n  foreign script {}\n  repeated 4-grams {}\n  compression ratio {}\n",
