@@ -148,6 +148,13 @@ pub trait Backend: Send + Sync {
         Err(self.unsupported(Capability::CandidateLogprobs))
     }
 
+    /// The number of tokens of `text` under the served model's tokenizer, where the backend can
+    /// count them (the local vocabulary; a server's tokenizer endpoint). `None` otherwise.
+    async fn count_tokens(&self, text: &str) -> Option<u32> {
+        let _ = text;
+        None
+    }
+
     /// `Ok` when the backend has `capability`; otherwise an error that says `why` it is needed
     /// and names what is missing (the user can fix it: another model or other flags).
     fn require(&self, capability: Capability, why: &str) -> Result<(), Missing> {

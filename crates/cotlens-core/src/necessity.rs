@@ -207,6 +207,21 @@ pub fn weighted_aoc<'a>(curves: impl Iterator<Item = &'a EarlyCurve>) -> Option<
 }
 
 /// The AOC with a bootstrap interval over CoTs.
+/// Characters per token assumed by [`estimate_tokens`]: about 4 for English text under the BPE
+/// tokenizers of current models.
+pub const CHARS_PER_TOKEN: usize = 4;
+
+/// A token count for `text` when nothing can count it: characters / 4, rounded up, at least 1.
+/// Marked `cot_tokens_estimated` wherever it is used.
+pub fn estimate_tokens(text: &str) -> u32 {
+    (text.chars().count().div_ceil(CHARS_PER_TOKEN)).max(1) as u32
+}
+
+/// The curves the AOC uses: those with at least one step (a curve of one point has no area).
+pub fn n_in_aoc(curves: &[EarlyCurve]) -> usize {
+    curves.iter().filter(|c| c.steps() > 0).count()
+}
+
 pub fn aoc_with_interval(curves: &[EarlyCurve], spec: BootstrapSpec) -> Option<BootstrapEstimate> {
     let usable: Vec<&EarlyCurve> = curves.iter().filter(|c| c.steps() > 0).collect();
     bootstrap(&usable, spec, |it| weighted_aoc(it.copied()))

@@ -113,3 +113,19 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn n_in_aoc_leaves_out_one_point_curves() {
+    let curves = vec![
+        EarlyCurve { same: vec![true] },
+        EarlyCurve {
+            same: vec![false, true],
+        },
+        EarlyCurve {
+            same: vec![false, false, true],
+        },
+    ];
+    assert_eq!(n_in_aoc(&curves), 2);
+    assert_eq!(estimate_tokens(""), 1);
+    assert_eq!(estimate_tokens("abcdefghi"), 3);
+}

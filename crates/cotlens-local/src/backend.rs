@@ -204,6 +204,10 @@ impl Backend for LocalBackend {
         &self.info
     }
 
+    async fn count_tokens(&self, text: &str) -> Option<u32> {
+        self.tokenize(text).await.ok().map(|t| t.len() as u32)
+    }
+
     async fn chat(&self, request: &ChatRequest) -> Result<Completion, BackendError> {
         if !self.supports(Capability::Chat) {
             return Err(self.unsupported(Capability::Chat));

@@ -27,6 +27,8 @@ pub struct OpenAiBackend {
     key: Option<Secret>,
     client: reqwest::Client,
     timeout: Duration,
+    /// Set once the server has no usable `/tokenize` endpoint, so that it is asked only once.
+    no_tokenizer: std::sync::atomic::AtomicBool,
 }
 
 impl OpenAiBackend {
@@ -60,6 +62,7 @@ impl OpenAiBackend {
             key,
             client: http::client(options.timeout)?,
             timeout: options.timeout,
+            no_tokenizer: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -80,6 +83,35 @@ impl OpenAiBackend {
         }
         body["messages"] = Value::Array(msgs);
         body
+    }
+
+    /// vLLM's tokenizer endpoint, at the server's root (`POST /tokenize` with `model`, `prompt`
+    /// and `add_special_tokens`; the reply holds `count` and `tokens`). Any failure means the
+    /// server has none, remembered for the rest of the run.
+    async fn tokenize_count(&self, text: &str) -> Option<u32> {
+        use std::sync::atomic::Ordering;
+        if self.no_tokenizer.load(Ordering::Relaxed) {
+            return None;
+        }
+        let base = self.replicas.pick();
+        let root = base.trim_end_matches('/').trim_end_matches("/v1");
+        let endpoint = format!("{root}/tokenize");
+        let body = json!({"model": self.model, "prompt": text, "add_special_tokens": false});
+        let mut request = self.client.post(&endpoint).json(&body);
+        if let Some(key) = &self.key {
+            request = request.bearer_auth(key.expose());
+        }
+        let count = match http::post_json(request, &endpoint, self.timeout).await {
+            Ok(v) => v["count"]
+                .as_u64()
+                .or_else(|| v["tokens"].as_array().map(|t| t.len() as u64))
+                .and_then(|c| u32::try_from(c).ok()),
+            Err(_) => None,
+        };
+        if count.is_none() {
+            self.no_tokenizer.store(true, Ordering::Relaxed);
+        }
+        count
     }
 
     async fn post(&self, body: &Value) -> Result<Value, BackendError> {
@@ -158,6 +190,10 @@ pub fn parse_chat_response(
 impl Backend for OpenAiBackend {
     fn info(&self) -> &BackendInfo {
         &self.info
+    }
+
+    async fn count_tokens(&self, text: &str) -> Option<u32> {
+        self.tokenize_count(text).await
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<Completion, BackendError> {

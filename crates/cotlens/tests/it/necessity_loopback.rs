@@ -59,6 +59,80 @@ fn script() -> Arc<dyn Fn(&serde_json::Value) -> serde_json::Value + Send + Sync
     })
 }
 
+/// The filler's length when the server omits `usage`: its `/tokenize` count where it has one
+/// (vLLM's shape), else an estimate that says so; never one token silently.
+#[tokio::test(flavor = "multi_thread")]
+async fn filler_length_without_usage() {
+    for tokenizer in [true, false] {
+        let inner = script();
+        let srv = server::start(Config {
+            fault_every: 0,
+            faults: Vec::new(),
+            unauthorized: false,
+            delay: Duration::ZERO,
+            script: Arc::new(move |req: &serde_json::Value| {
+                if req["prompt"].is_string() && req["messages"].is_null() {
+                    return if tokenizer {
+                        json!({"count": 9, "max_model_len": 4096, "tokens": [1, 2, 3, 4, 5, 6, 7, 8, 9]})
+                    } else {
+                        json!({})
+                    };
+                }
+                let mut reply = inner(req);
+                reply.as_object_mut().map(|o| o.remove("usage"));
+                reply
+            }),
+        })
+        .await;
+        let tmp = tempfile::tempdir().expect("tmp");
+        let items = format!("jsonl:{}", write_items(tmp.path()).display());
+        let out = tmp.path().join("run");
+        let o = run(
+            tmp.path(),
+            &[
+                "necessity",
+                "--model",
+                "openai:scripted",
+                "--base-url",
+                &srv.url,
+                "--dataset",
+                &items,
+                "--limit",
+                "3",
+                "--out",
+                out.to_str().expect("utf8"),
+                "--quiet",
+                "--no-cache",
+                "--bootstrap",
+                "50",
+            ],
+            &[],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let cot = "Step one. Step two. Step three. Step four.";
+        let (tokens, source) = if tokenizer {
+            (9, "tokenizer")
+        } else {
+            (cot.len().div_ceil(4) as u64, "estimate")
+        };
+        for line in std::fs::read_to_string(out.join("records.jsonl"))
+            .expect("records")
+            .lines()
+        {
+            let r: serde_json::Value = serde_json::from_str(line).expect("record");
+            assert_eq!(r["cot_tokens"], tokens, "{r}");
+            assert_eq!(r["cot_tokens_source"], source);
+            assert_eq!(r["cot_tokens_estimated"], !tokenizer);
+        }
+        let summary = read_json(&out.join("summary.json"));
+        let estimated = if tokenizer { 0 } else { 3 };
+        assert_eq!(
+            summary["datasets"][0]["n_cot_tokens_estimated"], estimated,
+            "{summary}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn aoc_of_a_model_that_needs_three_quarters_of_its_cot() {
     let srv = server::start(Config {

@@ -81,6 +81,18 @@ pub enum AnswerMethod {
     Sampled,
 }
 
+/// How a CoT's tokens were counted, for the filler of the same length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// The server's `usage.completion_tokens`.
+    Usage,
+    /// The backend's tokenizer (the local vocabulary, or a server's `/tokenize`).
+    Tokenizer,
+    /// Characters / 4: nothing could count them.
+    Estimate,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
     pub key: String,
@@ -93,6 +105,12 @@ pub struct Record {
     pub method: Option<AnswerMethod>,
     pub cot: Option<String>,
     pub cot_tokens: Option<u32>,
+    /// Where `cot_tokens` came from (the filler has that many " ..." tokens).
+    #[serde(default)]
+    pub cot_tokens_source: Option<TokenSource>,
+    /// True when `cot_tokens` is [`cotlens_core::necessity::estimate_tokens`]'s estimate.
+    #[serde(default)]
+    pub cot_tokens_estimated: bool,
     /// End offsets of the steps in `cot`.
     pub step_ends: Vec<usize>,
     /// The answer after the first k steps, k = 0..=L (None: unreadable).

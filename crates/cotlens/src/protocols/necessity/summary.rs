@@ -1,7 +1,7 @@
 //! Necessity records → per-dataset summary, the same-answer curves SVG and the terminal table.
 
 use super::Record;
-use cotlens_core::necessity::{aoc_with_interval, EarlyCurve};
+use cotlens_core::necessity::{aoc_with_interval, n_in_aoc, EarlyCurve};
 use cotlens_core::stats::{bootstrap, wilson, BootstrapSpec, Estimate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -20,6 +20,8 @@ pub struct DatasetSummary {
     pub dataset: String,
     pub n: usize,
     pub n_failed: usize,
+    /// CoTs whose token count (the filler's length) is an estimate (characters / 4).
+    pub n_cot_tokens_estimated: usize,
     pub accuracy_no_cot: Option<Estimate>,
     pub accuracy_cot: Option<Estimate>,
     pub accuracy_filler: Option<Estimate>,
@@ -41,7 +43,10 @@ pub struct DatasetSummary {
 /// [0, 1] (CoTs of one step carry no curve), weighted by length as for early answering.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InterventionSummary {
+    /// CoTs with every answer readable after the intervention.
     pub n: usize,
+    /// Of those, the CoTs the AOC uses (more than one step: a one-step CoT has no curve).
+    pub n_in_aoc: usize,
     pub n_excluded: usize,
     pub points: Vec<Point>,
     pub aoc: Option<Estimate>,
@@ -95,6 +100,7 @@ fn intervention(
         .collect();
     Some(InterventionSummary {
         n: curves.len(),
+        n_in_aoc: n_in_aoc(&curves),
         n_excluded: with.len() - curves.len(),
         points,
         aoc: aoc_with_interval(&curves, spec).map(|b| b.estimate),
@@ -106,6 +112,8 @@ fn intervention(
 pub struct EarlySummary {
     /// CoTs with at least one step and every answer readable.
     pub n: usize,
+    /// Of those, the CoTs the AOC uses.
+    pub n_in_aoc: usize,
     pub n_excluded: usize,
     /// Same-answer rate at x = k/L, pooled over lengths into bins of 0.1, Wilson intervals.
     pub points: Vec<Point>,
@@ -194,6 +202,7 @@ pub fn summarize(records: &[Record], spec: BootstrapSpec) -> Vec<DatasetSummary>
                 dataset: dataset.to_string(),
                 n: rs.len(),
                 n_failed: rs.len() - ok.len(),
+                n_cot_tokens_estimated: ok.iter().filter(|r| r.cot_tokens_estimated).count(),
                 accuracy_no_cot: acc(&no_cot),
                 accuracy_cot: acc(&cot),
                 accuracy_filler: acc(&filler),
@@ -203,6 +212,7 @@ pub fn summarize(records: &[Record], spec: BootstrapSpec) -> Vec<DatasetSummary>
                 paraphrasing: intervention(&ok, |r| &r.paraphrase_answers, spec),
                 early_answering: EarlySummary {
                     n: curves.len(),
+                    n_in_aoc: n_in_aoc(&curves),
                     n_excluded: ok.len() - curves.len(),
                     mean_steps: (!curves.is_empty()).then(|| {
                         curves.iter().map(|c| c.steps() as f64).sum::<f64>() / curves.len() as f64

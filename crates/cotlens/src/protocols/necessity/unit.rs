@@ -129,6 +129,8 @@ pub(crate) async fn run_item(ctx: &Ctx, item: &Item) -> Result<Record, Fatal> {
         method: Some(ctx.method),
         cot: None,
         cot_tokens: None,
+        cot_tokens_source: None,
+        cot_tokens_estimated: false,
         step_ends: Vec::new(),
         early_answers: Vec::new(),
         filler_answer: None,
@@ -175,7 +177,18 @@ pub(crate) async fn run_item(ctx: &Ctx, item: &Item) -> Result<Record, Fatal> {
             }
         }
     }
-    let tokens = completion.usage.completion_tokens.max(1);
+    // The filler has as many tokens as the CoT: counted by the server, else by the backend's
+    // tokenizer, else estimated and marked so (never 1 silently).
+    let (tokens, source) = match completion.usage.completion_tokens {
+        0 => match ctx.engine.backend().count_tokens(&cot).await {
+            Some(n) if n > 0 => (n, super::TokenSource::Tokenizer),
+            _ => (
+                cotlens_core::necessity::estimate_tokens(&cot),
+                super::TokenSource::Estimate,
+            ),
+        },
+        n => (n, super::TokenSource::Usage),
+    };
     let filler = " ...".repeat(tokens as usize);
     record.filler_answer = answer_after(ctx, &messages, &filler, n)
         .await?
@@ -216,6 +229,8 @@ pub(crate) async fn run_item(ctx: &Ctx, item: &Item) -> Result<Record, Fatal> {
     record.status = crate::engine::RequestStatus::Ok;
     record.cot = Some(cot);
     record.cot_tokens = Some(tokens);
+    record.cot_tokens_source = Some(source);
+    record.cot_tokens_estimated = source == super::TokenSource::Estimate;
     record.step_ends = ends;
     record.early_answers = early;
     Ok(record)

@@ -138,7 +138,7 @@ async fn serve_connection(
     auth: Arc<Mutex<Vec<String>>>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
-    while let Some((_line, headers, body)) = read_request(&mut stream, &mut buf).await {
+    while let Some((line, headers, body)) = read_request(&mut stream, &mut buf).await {
         let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
         if let Some((_, v)) = headers.iter().find(|(k, _)| k == "authorization") {
             if let Ok(mut a) = auth.lock() {
@@ -209,6 +209,23 @@ async fn serve_connection(
         }
         let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let answer = (config.script)(&request);
+        // vLLM's `POST /tokenize` (at the server root): served only when the script answers it
+        // with vLLM's shape; otherwise 404, as FastAPI servers without the route answer.
+        if line
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|p| p.ends_with("/tokenize"))
+            && answer["count"].as_u64().is_none()
+        {
+            respond(
+                &mut stream,
+                "404 Not Found",
+                "",
+                br#"{"detail":"Not Found"}"#,
+            )
+            .await?;
+            continue;
+        }
         respond(&mut stream, "200 OK", "", answer.to_string().as_bytes()).await?;
     }
     Ok(())
