@@ -19,6 +19,9 @@ pub struct PromptStage {
     pub n_in: usize,
     /// Candidates the stage chose among (best-of-n with `n`: the first n).
     pub n_pool: usize,
+    /// Of the pool, those with a score: the candidates actually competing. Best-of-n and top-k
+    /// pressure is computed over these; unscored candidates are never kept.
+    pub n_competing: usize,
     pub n_kept: usize,
     pub p_accept: f64,
     /// Pressure on this prompt (None: nothing kept, the prompt is dropped).
@@ -57,6 +60,8 @@ pub struct StageLedger {
     pub prompts_dropped: usize,
     pub candidates_in: usize,
     pub candidates_kept: usize,
+    /// Candidates of the stages' pools without a score (never kept; not counted as competing).
+    pub candidates_unscored: usize,
     pub mean_p_accept: f64,
     pub n_min: usize,
     pub n_max: usize,
@@ -263,6 +268,7 @@ pub fn build_ledger(
             prompts_dropped: o.per_prompt.len() - kept_here.len(),
             candidates_in: o.per_prompt.iter().map(|p| p.n_in).sum(),
             candidates_kept: o.per_prompt.iter().map(|p| p.n_kept).sum(),
+            candidates_unscored: o.per_prompt.iter().map(|p| p.n_pool - p.n_competing).sum(),
             mean_p_accept: mean(o.per_prompt.iter().map(|p| p.p_accept)),
             n_min: o.per_prompt.iter().map(|p| p.n_pool).min().unwrap_or(0),
             n_max: o.per_prompt.iter().map(|p| p.n_pool).max().unwrap_or(0),

@@ -96,48 +96,59 @@ pub fn apply_stages(
                 fates[i].stage_scores.insert(stage.name.clone(), *s);
             }
             let n_in = members.len();
-            let (keep, nats, n_pool): (Vec<bool>, Option<f64>, usize) = match &stage.policy {
-                Policy::Threshold { min, max } => {
-                    let keep: Vec<bool> = scores
-                        .iter()
-                        .map(|s| {
-                            s.is_some_and(|v| {
-                                min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m)
+            let (keep, nats, n_pool, n_competing): (Vec<bool>, Option<f64>, usize, usize) =
+                match &stage.policy {
+                    Policy::Threshold { min, max } => {
+                        let keep: Vec<bool> = scores
+                            .iter()
+                            .map(|s| {
+                                s.is_some_and(|v| {
+                                    min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m)
+                                })
                             })
-                        })
-                        .collect();
-                    let k = keep.iter().filter(|k| **k).count();
-                    (keep, pressure::threshold(k, n_in), n_in)
-                }
-                Policy::BestOfN { n } => {
-                    let pool = n.map_or(n_in, |n| n.min(n_in));
-                    let best = best_index(&scores[..pool]);
-                    let keep = (0..n_in).map(|j| Some(j) == best).collect();
-                    (keep, best.map(|_| pressure::best_of_n(pool)), pool)
-                }
-                Policy::TopK { k } => {
-                    let mut ranked: Vec<usize> =
-                        (0..n_in).filter(|&j| scores[j].is_some()).collect();
-                    // Best first; ties keep sample order (stable sort).
-                    ranked.sort_by(|&a, &b| {
-                        scores[b]
-                            .partial_cmp(&scores[a])
-                            .unwrap_or(std::cmp::Ordering::Equal)
-                    });
-                    ranked.truncate(*k);
-                    let keep = (0..n_in).map(|j| ranked.contains(&j)).collect();
-                    let kept = ranked.len();
-                    let nats = (kept > 0).then(|| {
-                        if kept < *k {
-                            // Fewer scored than k: all scored kept, a threshold on being scored.
-                            pressure::threshold(kept, n_in).unwrap_or(0.0)
-                        } else {
-                            pressure::top_k(n_in, *k)
-                        }
-                    });
-                    (keep, nats, n_in)
-                }
-            };
+                            .collect();
+                        let k = keep.iter().filter(|k| **k).count();
+                        let scored = scores.iter().filter(|s| s.is_some()).count();
+                        (keep, pressure::threshold(k, n_in), n_in, scored)
+                    }
+                    Policy::BestOfN { n } => {
+                        let pool = n.map_or(n_in, |n| n.min(n_in));
+                        let best = best_index(&scores[..pool]);
+                        let keep = (0..n_in).map(|j| Some(j) == best).collect();
+                        // The best of the candidates that have a score, not of the whole pool.
+                        let competing = scores[..pool].iter().filter(|s| s.is_some()).count();
+                        (
+                            keep,
+                            best.map(|_| pressure::best_of_n(competing)),
+                            pool,
+                            competing,
+                        )
+                    }
+                    Policy::TopK { k } => {
+                        let mut ranked: Vec<usize> =
+                            (0..n_in).filter(|&j| scores[j].is_some()).collect();
+                        // Best first; ties keep sample order (stable sort).
+                        ranked.sort_by(|&a, &b| {
+                            scores[b]
+                                .partial_cmp(&scores[a])
+                                .unwrap_or(std::cmp::Ordering::Equal)
+                        });
+                        let competing = ranked.len();
+                        ranked.truncate(*k);
+                        let keep = (0..n_in).map(|j| ranked.contains(&j)).collect();
+                        let kept = ranked.len();
+                        let nats = (kept > 0).then(|| {
+                            if kept < *k {
+                                // Fewer scored than k: all scored kept, a threshold on being scored.
+                                pressure::threshold(kept, n_in).unwrap_or(0.0)
+                            } else {
+                                // The k best of the candidates that have a score.
+                                pressure::top_k(competing, *k)
+                            }
+                        });
+                        (keep, nats, n_in, competing)
+                    }
+                };
             let mut survivors = Vec::new();
             for (j, &i) in members.iter().enumerate() {
                 if keep[j] {
@@ -164,6 +175,7 @@ pub fn apply_stages(
                 domain: candidates[members[0]].domain.clone(),
                 n_in,
                 n_pool,
+                n_competing,
                 n_kept: survivors.len(),
                 p_accept: survivors.len() as f64 / n_in as f64,
                 nats,

@@ -222,10 +222,32 @@ fn unscored_candidates_are_never_kept_and_monitors_are_recorded() {
     let (fates, outcomes) = apply_stages(&p.stages, &cands);
     assert!(!fates[0].kept && fates[1].kept);
     assert_eq!(fates[0].reason.as_deref(), Some("unscored"));
+    // Two in the pool, one competing: best of 1 is no pressure at all (not log 2).
+    let stage = &outcomes[0].per_prompt[0];
+    assert_eq!((stage.n_pool, stage.n_competing), (2, 1));
+    assert_eq!(stage.nats, Some(0.0));
     let l = build_ledger(&p, &outcomes, false);
     assert_eq!(l.selector_monitors.len(), 1);
+    assert_eq!(l.stages[0].candidates_unscored, 1);
     assert!(l.warnings.iter().any(|w| w.contains("held-out monitor")));
     let _unused: BTreeMap<String, f64> = BTreeMap::new();
+}
+
+#[test]
+fn top_k_pressure_counts_only_scored_candidates() {
+    let p = parse("[[scorer]]\nname = \"m\"\ntype = \"monitor\"\nmonitor = \"rules\"\nview = \"action\"\n[[stage]]\npolicy = \"top-k\"\nk = 2\nweights = { m = -1.0 }\n").expect("ok");
+    let scores = [None, Some(0.1), Some(0.5), None, Some(0.9), Some(0.2)];
+    let cands: Vec<Candidate> = scores
+        .iter()
+        .enumerate()
+        .map(|(i, s)| cand("p", i, "d", &[("m", *s)]))
+        .collect();
+    let (fates, outcomes) = apply_stages(&p.stages, &cands);
+    let kept: Vec<usize> = (0..6).filter(|&i| fates[i].kept).collect();
+    assert_eq!(kept, vec![1, 5], "the two lowest monitor scores");
+    let stage = &outcomes[0].per_prompt[0];
+    assert_eq!((stage.n_pool, stage.n_competing), (6, 4));
+    assert_eq!(stage.nats, Some(crate::selection::pressure::top_k(4, 2)));
 }
 
 #[test]

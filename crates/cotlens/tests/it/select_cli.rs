@@ -25,7 +25,12 @@ fn write_sample_run(dir: &Path) {
     ];
     for (p, row) in correct.iter().enumerate() {
         for (i, ok) in row.iter().enumerate() {
-            let letter = if *ok { "B" } else { "C" };
+            // p2's last sample gives no readable answer: unscored, not wrong.
+            let letter = match (*ok, p, i) {
+                (true, _, _) => "B",
+                (false, 2, 3) => "unsure",
+                _ => "C",
+            };
             // Sample 2 of p0 is the most legible (no odd words); others carry nonsense words.
             let cot = if p == 0 && i == 2 {
                 " The second option follows from the question.\n".to_string()
@@ -170,6 +175,15 @@ fn select_writes_verbatim_sft_and_a_closed_form_ledger() {
     let selection = std::fs::read_to_string(out.join("selection.jsonl")).expect("selection");
     assert_eq!(selection.lines().count(), 12);
     assert!(selection.contains("\"dropped_at\":\"gate\""));
+    let unreadable: serde_json::Value = selection
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .find(|l| l["key"] == "p2#3")
+        .expect("p2#3");
+    assert_eq!(unreadable["reason"], "unscored", "{unreadable}");
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["unparseable_answers"], 1, "{summary}");
+    assert_eq!(ledger["stages"][0]["candidates_unscored"], 1);
     // Resuming a finished selection scores nothing again and writes the same data.
     let before = std::fs::read_to_string(out.join("sft.jsonl")).expect("sft");
     let o = run(

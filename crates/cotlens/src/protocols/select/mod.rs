@@ -198,6 +198,13 @@ fn select_and_write(
         "samples": samples.len(),
         "candidates": candidates.len(),
         "kept": kept.len(),
+        // Candidates some scorer could not score (never kept by a stage that weighs it), and
+        // of those, samples whose answer could not be read (unscored, not wrong: §0).
+        "unscored": candidates.iter().filter(|c| c.scores.values().any(Option::is_none)).count(),
+        "unparseable_answers": candidates
+            .iter()
+            .filter(|c| scores.get(&c.key).is_some_and(|s| s.details.values().any(|d| d["unparseable"] == true)))
+            .count(),
         "totals": ledger.totals,
         "budget_violations": ledger.budget.violations,
         "warnings": ledger.warnings,

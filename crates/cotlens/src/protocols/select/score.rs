@@ -106,7 +106,12 @@ fn correctness(r: &SampleRecord, answer: &str) -> (Option<f64>, serde_json::Valu
                 Some(if a == g { 1.0 } else { 0.0 }),
                 serde_json::Value::Null,
             ),
-            None => (Some(0.0), serde_json::json!({"unparseable": true})),
+            // Unparseable is not wrong (docs/protocols.md §0): unscored, so never kept by a
+            // correctness gate, and counted apart.
+            None => (
+                None,
+                serde_json::json!({"unscored": "unparseable answer", "unparseable": true}),
+            ),
         },
         (_, _, Some(gold)) => {
             let given = free_answer(answer);
