@@ -138,7 +138,7 @@ pub(crate) async fn llm_trace_records(
                     matched: both.matched,
                 })),
                 (Some(Err(e)), _) | (_, Some(Err(e))) => Some(Err(e)),
-                (Some(Ok(both)), None) => Some(Ok(both)),
+                // No actions: no action score, so no hybrid score.
                 _ => None,
             },
         };
@@ -155,8 +155,7 @@ pub(crate) async fn llm_trace_records(
             None => (
                 MonitorStatus::Unscorable,
                 None,
-                "the view shows nothing of this trace (e.g. no reasoning under a cot view)"
-                    .to_string(),
+                super::unscorable_reason(view).to_string(),
                 String::new(),
             ),
         };
