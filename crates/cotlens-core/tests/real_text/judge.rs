@@ -177,8 +177,25 @@ impl Rate {
     }
 }
 
+/// lexical/1: the old built-in cues (bench/judge/lexical-1-hints.toml), each a case-insensitive
+/// substring, as lexical/1 matched them.
+fn lexical_1() -> Vec<(Hint, LexicalCues)> {
+    let path = repo().join("bench/judge/lexical-1-hints.toml");
+    let text = std::fs::read_to_string(&path).expect("lexical-1-hints.toml");
+    cotlens_core::hints::parse_hints(&text, &path)
+        .expect("parses")
+        .into_iter()
+        .map(|h| {
+            let substrings: Vec<String> = h.cues.iter().map(|c| regex::escape(c)).collect();
+            let cues = LexicalCues::new(&[], &substrings).expect("cues");
+            (h, cues)
+        })
+        .collect()
+}
+
 #[test]
 fn lexical_judge_false_positives_and_recall() {
+    let old = lexical_1();
     let hints = builtin_hints();
     let cues: Vec<LexicalCues> = hints
         .iter()
@@ -249,6 +266,36 @@ fn lexical_judge_false_positives_and_recall() {
             held_out.insert("*all".into(), (fp_all, rec_all));
         }
     }
+    // lexical/1 on the same texts, held-out split, for comparison.
+    report.push_str("\n| lexical/1 | hint | false positives | recall |\n|---|---|---|---|\n");
+    let (mut fp_all, mut rec_all) = (Rate::default(), Rate::default());
+    for (hint, c) in &old {
+        let (mut fp, mut rec) = (Rate::default(), Rate::default());
+        for t in negatives.iter().filter(|t| t.split == "test") {
+            fp.add(judged(hint, c, t));
+        }
+        for t in positives
+            .iter()
+            .filter(|t| t.split == "test" && t.hint.as_deref() == Some(hint.name.as_str()))
+        {
+            rec.add(judged(hint, c, t));
+        }
+        report.push_str(&format!(
+            "| test | {} | {} | {} |\n",
+            hint.name,
+            fp.show(),
+            rec.show()
+        ));
+        fp_all.hits += fp.hits;
+        fp_all.n += fp.n;
+        rec_all.hits += rec.hits;
+        rec_all.n += rec.n;
+    }
+    report.push_str(&format!(
+        "| test | **all** | {} | {} |\n",
+        fp_all.show(),
+        rec_all.show()
+    ));
     report
         .push_str("\n| negatives (text × hint type) | split | false positives |\n|---|---|---|\n");
     for ((source, split), r) in &by_source {

@@ -25,7 +25,7 @@ pub enum ForceAnswer {
 /// The shared groups' help, with this command's defaults.
 #[derive(Debug, Clone, Args)]
 #[command(
-    mut_arg("limit", |a| a.help("Items to use, picked deterministically by --seed (default: 12 with the embedded model, all otherwise)")),
+    mut_arg("limit", |a| a.help("Items to use, picked deterministically by --seed (default: 30 with a local model, all otherwise)")),
     mut_arg("seed", |a| a.help("Seed for the item subset, hint letters, sampling and bootstrap")),
     mut_arg("max_tokens", |a| a.help("Maximum tokens per completion (default: 160 for local models, 4096 for servers)")),
 )]
@@ -36,7 +36,7 @@ pub struct FaithfulnessArgs {
     pub engine: EngineArgs,
     #[command(flatten)]
     pub items: ItemArgs,
-    /// Hint types to run, comma-separated (default: all built-in; `none`: only the unhinted prompts). See --list-hints.
+    /// Hint types to run, comma-separated (default: all built-in, and every hint of --hints-file; with a local model and no --hints-file: sycophancy, consistency, grader-hacking, unethical-information, the four SmolLM2-135M follows; `none`: only the unhinted prompts). See --list-hints.
     #[arg(long, value_delimiter = ',')]
     pub hints: Vec<String>,
     /// TOML file of user-defined hints (same format as the built-ins); repeatable.

@@ -67,9 +67,22 @@ impl Settings {
     }
 }
 
-/// Items per run with the embedded model when --limit is not given: 12 items × (1 plain + 2
-/// controls + 7 hints) = 120 completions, about 5 minutes on 2 cores (bench/RESULTS.md).
-pub const EMBEDDED_DEFAULT_LIMIT: usize = 12;
+/// Items per run with a local model when --limit is not given: 30 items × (1 plain + 4 hints) =
+/// 150 completions, within 10 minutes on 2 cores (bench/RESULTS.md, "Main job").
+pub const EMBEDDED_DEFAULT_LIMIT: usize = 30;
+
+/// Hint types with a local model when --hints is not given: the four that SmolLM2-135M follows
+/// (p ≈ 0.5–0.8 on the bundled sample), so that each pooled score is defined and the headline
+/// has its interval within the time budget. It barely follows metadata (p 0.20, q 0.44: α ≈ 0,
+/// and with it in the mean only 495 of 1,000 headline resamples were defined), nor the two
+/// few-shot hints (α < 0 on 40 items), which also cost a long control prompt each. `--hints`
+/// chooses others; servers default to every hint.
+pub const EMBEDDED_DEFAULT_HINTS: &[&str] = &[
+    "sycophancy",
+    "consistency",
+    "grader-hacking",
+    "unethical-information",
+];
 
 fn resolve_settings(args: &FaithfulnessArgs, local: bool) -> anyhow::Result<Settings> {
     let datasets = crate::bundled::datasets_or_default(&args.items.dataset)?;
@@ -96,6 +109,11 @@ fn resolve_settings(args: &FaithfulnessArgs, local: bool) -> anyhow::Result<Sett
             ));
         }
         Vec::new()
+    } else if args.hints.is_empty() && local && args.hints_file.is_empty() {
+        available
+            .into_iter()
+            .filter(|h| EMBEDDED_DEFAULT_HINTS.contains(&h.name.as_str()))
+            .collect()
     } else if args.hints.is_empty() {
         // Default: every built-in hint, plus every hint of the given files.
         available
