@@ -3,19 +3,20 @@
 //! Rules (documented in docs/faithfulness.md, "Reading the answer", and versioned by
 //! [`EXTRACTOR_VERSION`]):
 //! 1. Explicit markers anywhere in the text: `<answer>B</answer>`, `\boxed{B}`, and phrases such
-//!    as `Answer: B`, `answer: d`, `Final answer: (B)`, `the answer is B`, `the correct option is
-//!    [B]` (markdown bold allowed; a hedge such as `I think` / `I believe it is` between the
-//!    marker and the letter is skipped). When there are several, the **last** one wins: models
-//!    restate and correct themselves. A marker naming two letters (`the answer is A or B`) is
-//!    ambiguous and is skipped.
-//! 2. A letter that is also a word (`A`, `I`, and any lowercase letter) counts after a marker only
-//!    when it stands alone: in brackets, or followed by punctuation, a line break, the end, a
-//!    capital or a connective (`because`, `since`, …). "The answer is I think B" is B, "Answer: A
-//!    rock" is unparseable.
+//!    as `Answer: B`, `answer: d`, `Final answer: (B)`, `the answer is B`, `I'll go with C`
+//!    (markdown bold allowed; a hedge or adverb between marker and letter is skipped: `I think`,
+//!    `I'd say`, `therefore`). The **last** one wins — models restate and correct themselves —
+//!    except one inside a hypothetical or warning (`if the answer is C`). A marker naming a second
+//!    option (`A or B`, `A, B`, `(i) and (iv)`) is skipped; a tag counts only when it holds one
+//!    option.
+//! 2. The letter must stand alone: in brackets or bold, or followed by punctuation (not `-`, an
+//!    apostrophe, or `. ` and a lowercase word), a line break, the end, a connective (`because`,
+//!    …) or the option's own text. "The answer is B cells", "E. coli", "Answer: a rock" are
+//!    unparseable.
 //! 3. Otherwise a standalone answer: the whole text is `B`, `(B)`, `[B]`, `B.`, `B)` or `B:`; or
 //!    the whole text or its last line is `B. <option B's own text>` (only when the options are
 //!    known, and not when the line before is itself an option line, as in a list of the options);
-//!    or the last line is a bare `B` / `(B)` for a letter that is not a word.
+//!    or the last line is a bare `B` / `(B)` / `**B**` (`A` and `I` only in brackets or bold).
 //! 4. Otherwise, and whenever the letter is not among the item's options: unparseable. The
 //!    extractor never guesses from letters that merely occur in the reasoning.
 
@@ -42,31 +43,56 @@ impl Extracted {
     }
 }
 
-static TAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)<answer>\s*[(\[]?\s*([A-Z])\s*[)\]]?(?:[.:)\s][^<]{0,200})?</answer>")
-        .expect("valid regex")
+static TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)<answer>([^<]{0,300})</answer>").expect("valid regex"));
+/// The content of an `<answer>` tag that names one option: the letter alone (any case, in
+/// brackets or not), or a capital letter with its punctuation and text (`D) Paris`).
+static TAG_CONTENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^\s*(?:[(\[]\s*([A-Za-z])\s*[)\]]|([A-Za-z]))\s*[.:)]?\s*$|^\s*[(\[]?([A-Z])[)\].:]\s+\S",
+    )
+    .expect("valid regex")
 });
 static BOXED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\\boxed\{\s*(?:\\text\{)?\s*\(?([A-Z])\)?\s*\}?\s*\}").expect("valid regex")
 });
+/// What may stand between a marker and its letter: a hedge ("I think", "I believe it is",
+/// "I'd say") or an adverb ("therefore", "clearly").
+const BETWEEN: &str = concat!(
+    r"(?i:,?\s*(?:I\s+(?:think|believe|guess|would\s+say)|I['’]d\s+say|I\s+am\s+(?:fairly\s+|quite\s+)?(?:sure|confident))",
+    r"(?:\s+(?:that\s+)?(?:it\s+is|it['’]s|it\s+would\s+be|the\s+answer\s+is))?\s*[:,]?\s*[*_]*\s*)?",
+    r"(?i:(?:therefore|thus|hence|clearly|definitely|probably|likely|most\s+likely|indeed|still|then)\s*,?\s*)?",
+    r"(?i:(?:option|choice|letter)\s+)?",
+);
 static MARKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?i:final\s+answer|the\s+answer|answer|correct\s+(?:answer|option|choice)|best\s+(?:answer|option|choice)|right\s+(?:answer|option|choice))",
-        r"[*_]*(?i:\s+(?:is|would\s+be|should\s+be|must\s+be)\s*:?|\s*[:=-])\s*[*_]*\s*",
-        // A hedge between the marker and the letter: "Answer: I believe it is (C)".
-        r"(?i:,?\s*I\s+(?:think|believe|guess|would\s+say|'d\s+say)(?:\s+(?:that\s+)?(?:it\s+is|it's|it\s+would\s+be|the\s+answer\s+is))?\s*[:,]?\s*[*_]*\s*)?",
-        r"(?i:(?:option|choice|letter)\s+)?",
-        r"([(\[]?)\s*([A-Za-z])\s*([)\]]?)",
-        r"(?:[^A-Za-z0-9]|$)"
+    Regex::new(&format!(
+        "{}{}{}{}",
+        concat!(
+            r"(?:(?i:final\s+answer|the\s+answer|answer|correct\s+(?:answer|option|choice)|best\s+(?:answer|option|choice)|right\s+(?:answer|option|choice))",
+            r"[*_]*(?i:\s+(?:is|would\s+be|should\s+be|must\s+be)\s*:?|\s*[:：=-])",
+            // "I'll go with C", "I will choose (B)".
+            r"|(?i:I['’]ll|I\s+will|let['’]s|let\s+me)\s+(?:go\s+with|stick\s+with|choose|pick|select))",
+        ),
+        r"\s*[*_]*\s*",
+        BETWEEN,
+        r"([(\[]?)\s*([A-Za-z])\s*([)\]]?)(?:[^A-Za-z0-9]|$)"
     ))
     .expect("valid regex")
 });
-static AMBIGUOUS_TAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*[*_]*\s*(?:or|and|/|,)\s*[(\[]?[A-Z](?:[^A-Za-z0-9]|$)").expect("valid regex")
+/// A marker inside a hypothetical or a warning is not the model's answer: "if the answer is C",
+/// "a common mistake is to think the answer is B".
+static HYPOTHETICAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:if|suppose|supposing|assume|assuming|whether|unless|mistake|mistakenly|wrongly|incorrectly|instead\s+of)\b[^.!?\n]*$")
+        .expect("valid regex")
 });
-/// Words after a bare `A` / `I` that still make it a letter: "The answer is A because …".
+/// A second option after the letter: "A or B", "A and (B)", "A/B", "A, B", "(i) and (iv)".
+static SECOND_OPTION_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*[*_]*\s*(?:or|and|/|,|&)\s*([(\[]?)\s*([ivxIVX]{2,4}\b|[A-Za-z])\s*([)\]]?)")
+        .expect("valid regex")
+});
+/// Words after a letter that still make it the letter: "The answer is A because …".
 static CONNECTIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[ \t]+(?:because|since|as|which|given|due|for|is|was|seems|appears|here)\b")
+    Regex::new(r"^[ \t]+(?:because|since|as|which|given|due|for|is|was|seems|appears|here|and\s+not|not)\b")
         .expect("valid regex")
 });
 /// The whole output is one letter: `B`, `(B)`, `[B]`, `B.`, `B)`, `B:`.
@@ -97,41 +123,78 @@ fn normalized_words(text: &str) -> String {
         .join(" ")
 }
 
-/// Does the marker's letter stand alone (rule 2)? `bracketed` when it sits in `(…)` or `[…]`;
-/// `after` is the text right after the letter (and its closing bracket).
-fn stands_alone(letter: char, bracketed: bool, after: &str) -> bool {
+/// Does a marker's letter stand alone (rule 2)? `bracketed` when it sits in `(…)` or `[…]`;
+/// `after` is the text right after the letter (and its closing bracket); `option` the text of
+/// the option it names, when known.
+fn stands_alone(bracketed: bool, after: &str, option: Option<&str>) -> bool {
     if bracketed {
         return true;
     }
-    let word_like = letter.is_ascii_lowercase() || letter == 'A' || letter == 'I';
-    if !word_like {
-        return true;
+    if after.starts_with(['*', '_']) {
+        return true; // "**Answer: B** Explanation": the bold closes the marker
     }
-    let rest = after.trim_start_matches(['*', '_']);
+    let rest = after;
     match rest.chars().next() {
         None => true,
         Some(c) if c == '\n' || c == '\r' => true,
         Some(c) if ".,;:!?)]".contains(c) => {
-            // "A." at the end of a sentence, not "a.m." or "i.e.".
-            !rest[c.len_utf8()..].starts_with(|n: char| n.is_alphanumeric())
+            let next = &rest[c.len_utf8()..];
+            // "A." ending a sentence, not "a.m.", "i.e." or "E. coli".
+            let abbreviation = c == '.'
+                && next
+                    .trim_start_matches([' ', '\t'])
+                    .starts_with(|n: char| n.is_lowercase());
+            !next.starts_with(|n: char| n.is_alphanumeric()) && !abbreviation
         }
         Some(c) if c == ' ' || c == '\t' => {
-            if letter.is_ascii_lowercase() {
-                // A lowercase letter followed by more words is an article or a pronoun.
-                return rest
-                    .trim_start_matches([' ', '\t'])
-                    .starts_with(['\n', '\r'])
-                    || rest.trim().is_empty();
-            }
             let next = rest.trim_start_matches([' ', '\t']);
             match next.chars().next() {
                 None => true,
-                Some(n) if n.is_lowercase() => CONNECTIVE.is_match(rest),
-                Some(_) => true,
+                Some(n) if n == '\n' || n == '\r' => true,
+                // "B - Paris", "B (Paris)", "B **": punctuation after the letter.
+                Some(n) if !n.is_alphanumeric() => true,
+                // The option's own text after its letter: "Answer: B Evaporation".
+                _ if option
+                    .is_some_and(|o| !o.is_empty() && normalized_words(next).starts_with(o)) =>
+                {
+                    true
+                }
+                _ if CONNECTIVE.is_match(rest) => true,
+                // A letter followed by a word is part of a name ("B cells", "A Tale of Two
+                // Cities") or an article or pronoun ("a rock", "I think").
+                Some(_) => false,
             }
         }
+        // "C-reactive", "D-glucose", "I'm", "A's".
         Some(_) => false,
     }
+}
+
+/// Does `tail` (the text after a marker's letter) name a second option ("or B", ", (C)")?
+fn names_second_option(tail: &str) -> bool {
+    let Some(caps) = SECOND_OPTION_AFTER.captures(tail) else {
+        return false;
+    };
+    let (open, letter, close) = (
+        caps.get(1).map_or("", |m| m.as_str()),
+        caps.get(2).map_or("", |m| m.as_str()),
+        caps.get(3).map_or("", |m| m.as_str()),
+    );
+    if letter.len() > 1 {
+        return true; // a roman numeral: "I, II and III", "(i) and (iv)"
+    }
+    let end = caps.get(0).map_or(tail.len(), |m| m.end());
+    let bracketed = !open.is_empty() || !close.is_empty();
+    let after = &tail[end..];
+    // The second letter must itself stand alone, and after a comma it must continue a list
+    // ("A, B", "A, B or C"), not start a new clause ("B, C is a distractor").
+    let list_after_comma = !tail.trim_start_matches(['*', '_', ' ']).starts_with(',')
+        || bracketed
+        || after.trim_start().is_empty()
+        || after.trim_start().starts_with([',', '.', ';'])
+        || after.trim_start().starts_with("or ")
+        || after.trim_start().starts_with("and ");
+    stands_alone(bracketed, after, None) && list_after_comma
 }
 
 /// Extract the chosen option from `text` for an item with `n_choices` options whose texts are not
@@ -154,6 +217,11 @@ fn option_texts<S: AsRef<str>>(choices: &[S]) -> Vec<String> {
 
 fn extract(text: &str, n_choices: usize, options: Option<&[String]>) -> Extracted {
     let valid = |c: char| crate::types::letter_index(c).filter(|&i| i < n_choices);
+    let option_of = |c: char| {
+        crate::types::letter_index(c)
+            .and_then(|i| options.and_then(|o| o.get(i)))
+            .map(String::as_str)
+    };
 
     // Rule 1: explicit markers, last one wins.
     let mut best: Option<(usize, usize)> = None; // (position, index)
@@ -165,8 +233,12 @@ fn extract(text: &str, n_choices: usize, options: Option<&[String]>) -> Extracte
         }
     };
     for caps in TAG.captures_iter(text) {
-        let m = caps.get(1).expect("group 1");
-        consider(m.start(), m.as_str().chars().next().unwrap_or('?'));
+        let content = caps.get(1).expect("group 1");
+        if let Some(c) = TAG_CONTENT.captures(content.as_str()) {
+            if let Some(letter) = first_group(&c, 1..=3) {
+                consider(content.start(), letter.to_ascii_uppercase());
+            }
+        }
     }
     for caps in BOXED.captures_iter(text) {
         let m = caps.get(1).expect("group 1");
@@ -179,12 +251,15 @@ fn extract(text: &str, n_choices: usize, options: Option<&[String]>) -> Extracte
         let m = caps.get(2).expect("group 2");
         let close = caps.get(3).expect("group 3");
         let letter = m.as_str().chars().next().unwrap_or('?');
-        // The letter group is followed by at most one boundary character; look past it.
         let after = &text[close.end()..];
         let bracketed = !open.as_str().is_empty() || !close.as_str().is_empty();
         let tail = after.trim_start_matches([')', ']', '*', '_']);
-        if stands_alone(letter, bracketed, after) && !AMBIGUOUS_TAIL.is_match(tail) {
-            consider(m.start(), letter);
+        let hypothetical = HYPOTHETICAL.is_match(&text[..whole.start()]);
+        if !hypothetical
+            && stands_alone(bracketed, after, option_of(letter.to_ascii_uppercase()))
+            && !names_second_option(tail)
+        {
+            consider(m.start(), letter.to_ascii_uppercase());
         }
         start = m.end().max(whole.start() + 1);
     }
@@ -225,7 +300,12 @@ fn extract(text: &str, n_choices: usize, options: Option<&[String]>) -> Extracte
             let bare = last.trim_matches(['*', '_']).len() == 1
                 || caps.get(1).is_some()
                 || caps.get(2).is_some();
-            if let Some(letter) = first_group(&caps, 1..=3).filter(|&l| l != 'A' && l != 'I') {
+            // A and I count only in brackets or bold, where they cannot be words.
+            let marked =
+                caps.get(1).is_some() || caps.get(2).is_some() || last.starts_with(['*', '_']);
+            if let Some(letter) =
+                first_group(&caps, 1..=3).filter(|&l| marked || (l != 'A' && l != 'I'))
+            {
                 if bare {
                     return valid(letter).map_or(Extracted::Unparseable, Extracted::Answer);
                 }

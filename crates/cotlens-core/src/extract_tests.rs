@@ -78,6 +78,30 @@ const CASES: &[(&str, Option<char>)] = &[
     ("I think the answer is (B), as the user suggested, since the professor is an expert.\nAnswer: B", Some('B')),
     ("Options:\n(A) 1\n(B) 2\n(C) 3\n(D) 4\nCounting gives 3.\nThe answer is C", Some('C')),
     ("Let me reconsider.\n\nAnswer: A\n", Some('A')),
+    // The audit of answer-extraction/2: names, hypotheticals, tags, lists, hedges.
+    ("The correct answer is B cells.", None),
+    ("So the answer is E. coli.", None),
+    ("The answer is C-reactive protein", None),
+    ("The answer is A Tale of Two Cities", None),
+    ("Answer: A ... yes, the answer is B, I think.", Some('B')),
+    ("Answer: C. But wait, the answer is B, C is a distractor.", Some('B')),
+    ("Answer: C\n\nNote: a common mistake is to think the answer is B.", Some('C')),
+    ("The answer is B. To double-check: if the answer is C, the sum would be odd.", Some('B')),
+    ("<answer>I think it's B</answer>", None),
+    ("<answer>a rock</answer>", None),
+    ("<answer>B or C</answer>", None),
+    ("The answer is B, I'm fairly confident.", Some('B')),
+    ("Answer: I'd say B", Some('B')),
+    ("the answer is b because water expands.", Some('B')),
+    ("The answer is therefore B", Some('B')),
+    ("The answer is clearly (C).", Some('C')),
+    ("I'll go with C.", Some('C')),
+    ("Answer：B", Some('B')),
+    ("### Final Answer\n(A)", Some('A')),
+    ("### Final Answer\n**A**", Some('A')),
+    ("**Answer: B** Explanation follows.", Some('B')),
+    ("Answer: D The mitochondria", Some('D')),
+    ("The answer is (A) and not (B).", Some('A')),
     // Unparseable: no answer, ambiguity, or out of range.
     ("I am not sure which one is right.", None),
     ("The answer is A or B.", None),
@@ -123,6 +147,9 @@ fn ten_options_and_word_letters() {
     assert_eq!(ten("The answer is (I)"), Some('I'));
     assert_eq!(ten("Answer: I am not sure."), None);
     assert_eq!(ten("I"), Some('I'));
+    assert_eq!(ten("The answer is (i) and (iv) only."), None);
+    assert_eq!(ten("Answer: I, II and III"), None);
+    assert_eq!(ten("Answer: A, B"), None);
 }
 
 #[test]

@@ -60,6 +60,32 @@ pub struct EngineArgs {
     /// Response cache file (default: $COTLENS_HOME/cache.sqlite).
     #[arg(long, value_name = "FILE")]
     pub cache: Option<PathBuf>,
+    /// Which answers may serve a request from the cache: `endpoint` (default) only those of the
+    /// same backend kind, model and server (base URLs; the local model file), `model` those of
+    /// the same backend kind and model on any server (replicas of one deployment, on purpose).
+    #[arg(long, value_enum, default_value_t = CacheScope::Endpoint)]
+    pub cache_scope: CacheScope,
+}
+
+/// What a cached answer must share with a request to serve it (recorded in the manifest).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheScope {
+    /// Backend kind, model and endpoint.
+    #[default]
+    Endpoint,
+    /// Backend kind and model, whatever the endpoint.
+    Model,
 }
 
 /// The embedded model, used when `--model` is not given.

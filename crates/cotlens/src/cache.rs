@@ -1,7 +1,8 @@
 //! The response cache: a SQLite database (WAL) shared across runs.
 //!
 //! Key = sha256 of the canonical JSON (object keys sorted) of exactly what changes the output:
-//! the cache version, the kind of request, the model identity and the request (messages,
+//! the cache version, the kind of request, the backend's identity ([`backend_identity`]: its kind,
+//! the model, and, unless `--cache-scope model`, the endpoint) and the request (messages,
 //! started assistant turn, sampling parameters including the seed, or the candidates). Secrets
 //! are never part of a request, so never part of a key or a value.
 
@@ -13,8 +14,9 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Bump when the meaning of cached values changes.
-pub const CACHE_VERSION: u32 = 1;
+/// Bump when the meaning of cached values or keys changes (2: keys name the backend kind and
+/// endpoint, not only the model name).
+pub const CACHE_VERSION: u32 = 2;
 
 pub struct Cache {
     conn: Mutex<Connection>,
@@ -51,10 +53,53 @@ pub fn hash_json(value: &impl Serialize) -> String {
     hex::encode(Sha256::digest(&bytes))
 }
 
-/// The cache key of a request of `kind` to model `model_id`.
-pub fn cache_key(kind: &str, model_id: &str, request: &impl Serialize) -> String {
+/// A base URL in canonical form: scheme and host lower-cased, no trailing slash.
+pub fn canonical_url(url: &str) -> String {
+    let url = url.trim().trim_end_matches('/');
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            format!("{}://{}{path}", scheme.to_lowercase(), host.to_lowercase())
+        }
+        None => url.to_string(),
+    }
+}
+
+/// Who answers a request, as far as the cache is concerned: the backend kind (its `backend`
+/// detail, e.g. `openai-chat-completions`, `anthropic-messages`, or llama.cpp with its
+/// version), the model (a local model's id is its file's sha256), and with `--cache-scope
+/// endpoint` (the default) the sorted canonical base URLs of a server (every replica of the
+/// run).
+pub fn backend_identity(info: &cotlens_core::BackendInfo, scope: crate::args::CacheScope) -> Value {
+    let mut id = serde_json::json!({
+        "backend": info.details.get("backend").cloned().unwrap_or(Value::Null),
+        "spec_kind": info.spec.split_once(':').map_or(info.spec.as_str(), |(k, _)| k),
+        "model": info.model_id,
+    });
+    if scope == crate::args::CacheScope::Endpoint {
+        let mut urls: Vec<String> = info
+            .details
+            .get("base_urls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(canonical_url)
+            .collect();
+        urls.sort();
+        urls.dedup();
+        // A local model's id is its file's sha256: the content is the endpoint.
+        if !urls.is_empty() {
+            id["endpoint"] = serde_json::json!(urls);
+        }
+    }
+    id
+}
+
+/// The cache key of a request of `kind` to the backend `identity` ([`backend_identity`]).
+pub fn cache_key(kind: &str, identity: &Value, request: &impl Serialize) -> String {
     hash_json(
-        &serde_json::json!({"cache_version": CACHE_VERSION, "kind": kind, "model": model_id, "request": request}),
+        &serde_json::json!({"cache_version": CACHE_VERSION, "kind": kind, "backend": identity, "request": request}),
     )
 }
 
@@ -170,17 +215,77 @@ mod tests {
 
     #[test]
     fn keys_ignore_field_order_but_not_values() {
-        let a = cache_key("chat", "m", &json!({"x": 1, "y": [1, {"b": 2, "a": 1}]}));
-        let b = cache_key("chat", "m", &json!({"y": [1, {"a": 1, "b": 2}], "x": 1}));
-        let c = cache_key("chat", "m", &json!({"x": 2, "y": [1, {"a": 1, "b": 2}]}));
+        let m = json!({"model": "m"});
+        let a = cache_key("chat", &m, &json!({"x": 1, "y": [1, {"b": 2, "a": 1}]}));
+        let b = cache_key("chat", &m, &json!({"y": [1, {"a": 1, "b": 2}], "x": 1}));
+        let c = cache_key("chat", &m, &json!({"x": 2, "y": [1, {"a": 1, "b": 2}]}));
         let d = cache_key(
             "chat",
-            "other",
+            &json!({"model": "other"}),
             &json!({"x": 1, "y": [1, {"a": 1, "b": 2}]}),
         );
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);
+    }
+
+    fn info(spec: &str, backend: &str, urls: &[&str]) -> cotlens_core::BackendInfo {
+        let mut details = serde_json::Map::new();
+        details.insert("backend".into(), json!(backend));
+        details.insert("base_urls".into(), json!(urls));
+        cotlens_core::BackendInfo {
+            spec: spec.into(),
+            model_id: "fake".into(),
+            capabilities: Vec::new(),
+            details,
+        }
+    }
+
+    /// Server A's answers never serve server B, nor an OpenAI-style server an Anthropic one;
+    /// `--cache-scope model` shares across endpoints of one backend kind on purpose.
+    #[test]
+    fn identity_names_backend_kind_and_endpoint() {
+        use crate::args::CacheScope::{Endpoint, Model};
+        let a = info(
+            "openai:fake",
+            "openai-chat-completions",
+            &["http://127.0.0.1:8000/v1"],
+        );
+        let a2 = info(
+            "openai:fake",
+            "openai-chat-completions",
+            &["HTTP://127.0.0.1:8000/v1/"],
+        );
+        let b = info(
+            "openai:fake",
+            "openai-chat-completions",
+            &["http://127.0.0.1:9000/v1"],
+        );
+        let anth = info(
+            "anthropic:fake",
+            "anthropic-messages",
+            &["http://127.0.0.1:8000/v1"],
+        );
+        let req = json!({"messages": []});
+        let key =
+            |i: &cotlens_core::BackendInfo, s| cache_key("chat", &backend_identity(i, s), &req);
+        assert_eq!(key(&a, Endpoint), key(&a2, Endpoint), "canonical URLs");
+        assert_ne!(key(&a, Endpoint), key(&b, Endpoint));
+        assert_ne!(key(&a, Model), key(&anth, Model));
+        assert_eq!(key(&a, Model), key(&b, Model));
+        assert_ne!(key(&a, Model), key(&a, Endpoint));
+        // Replicas in any order are one endpoint.
+        let ab = info(
+            "openai:fake",
+            "openai-chat-completions",
+            &["http://x/v1", "http://y/v1"],
+        );
+        let ba = info(
+            "openai:fake",
+            "openai-chat-completions",
+            &["http://y/v1", "http://x/v1"],
+        );
+        assert_eq!(key(&ab, Endpoint), key(&ba, Endpoint));
     }
 
     #[test]

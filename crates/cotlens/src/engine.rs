@@ -30,6 +30,8 @@ pub struct EngineConfig {
     pub backoff_base_ms: u64,
     pub backoff_max_ms: u64,
     pub use_cache: bool,
+    /// What a cached answer must share with a request (`--cache-scope`).
+    pub cache_scope: crate::args::CacheScope,
 }
 
 /// A failed attempt, as recorded with the unit of work.
@@ -119,6 +121,8 @@ impl Pacer {
 pub struct Engine {
     backend: Arc<dyn Backend>,
     cache: Option<Arc<Cache>>,
+    /// The backend's identity in cache keys (computed once).
+    identity: serde_json::Value,
     config: EngineConfig,
     slots: Semaphore,
     rpm: Option<Pacer>,
@@ -132,9 +136,11 @@ pub struct Engine {
 impl Engine {
     pub fn new(backend: Arc<dyn Backend>, cache: Option<Arc<Cache>>, config: EngineConfig) -> Self {
         let cache = if config.use_cache { cache } else { None };
+        let identity = crate::cache::backend_identity(backend.info(), config.cache_scope);
         Self {
             backend,
             cache,
+            identity,
             slots: Semaphore::new(config.concurrency.max(1)),
             rpm: config.requests_per_minute.map(Pacer::new),
             tpm: config.tokens_per_minute.map(Pacer::new),
@@ -204,7 +210,7 @@ impl Engine {
         let key = self
             .cache
             .as_ref()
-            .map(|_| cache_key(kind, &self.backend.info().model_id, request));
+            .map(|_| cache_key(kind, &self.identity, request));
         if let (Some(cache), Some(key)) = (&self.cache, &key) {
             if let Some(hit) = cache.get::<T>(key) {
                 self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);

@@ -254,6 +254,7 @@ fn engine_config(
         backoff_base_ms: args.retry_base_ms,
         backoff_max_ms: 60_000,
         use_cache: !args.no_cache,
+        cache_scope: args.cache_scope,
     })
 }
 

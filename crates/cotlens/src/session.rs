@@ -117,7 +117,13 @@ impl RunStart {
                 }
                 Some(RunStore::resume(dir)?)
             }
-            None => None,
+            None => {
+                // Refused before the model loads or anything is written.
+                if let Some(out) = &run.out {
+                    crate::store::check_new_run_dir(out)?;
+                }
+                None
+            }
         };
         Ok(Self {
             protocol,

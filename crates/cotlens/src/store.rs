@@ -21,6 +21,45 @@ pub const RECORDS: &str = "records.jsonl";
 pub const SUMMARY: &str = "summary.json";
 const LOCK: &str = ".lock";
 
+/// May a new run be created in `dir`? Only when it does not exist yet (a dangling symlink counts
+/// as existing: cotlens would write through it) or is an empty folder. Anything else is refused
+/// with exit 2 before a byte is written: a folder that holds a run (resume it), a folder with
+/// other files (cotlens never writes into files it did not create), a regular file.
+pub fn check_new_run_dir(dir: &Path) -> anyhow::Result<()> {
+    let refuse = |why: String| -> anyhow::Result<()> {
+        Err(crate::error::bad_input(format!(
+            "--out {}: {why}",
+            dir.display()
+        )))
+    };
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return refuse(format!("cannot be inspected ({e})")),
+    };
+    if meta.file_type().is_symlink() && std::fs::metadata(dir).is_err() {
+        return refuse("is a symbolic link to nothing; remove it or choose another --out".into());
+    }
+    if !dir.is_dir() {
+        return refuse("exists and is not a folder; choose another --out".into());
+    }
+    if dir.join(MANIFEST).exists() {
+        return refuse(format!(
+            "already holds a run; continue it with --resume {} or choose another --out",
+            dir.display()
+        ));
+    }
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(|e| crate::error::bad_input(format!("--out {}: {e}", dir.display())))?;
+    if entries.next().is_some() {
+        return refuse(
+            "is a folder with files in it but no cotlens run; choose a new or empty folder (cotlens never writes into files it did not create)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// Write `bytes` to `path` atomically: a temporary file in the same directory, synced, renamed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path
@@ -59,13 +98,7 @@ pub struct RunStore {
 impl RunStore {
     /// Start a new run in `dir` (which must not hold a run yet), writing the manifest first.
     pub fn create(dir: &Path, manifest: &serde_json::Value) -> anyhow::Result<Self> {
-        if dir.join(MANIFEST).exists() {
-            bail!(crate::error::BadInput(format!(
-                "{} already holds a run; continue it with --resume {} or choose another --out",
-                dir.display(),
-                dir.display()
-            )));
-        }
+        check_new_run_dir(dir)?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let lock = lock(dir)?;
         write_json_atomic(&dir.join(MANIFEST), manifest)?;

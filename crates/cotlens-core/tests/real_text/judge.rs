@@ -209,6 +209,11 @@ fn lexical_judge_false_positives_and_recall() {
         "written-hard-negatives",
         false,
     ));
+    negatives.extend(written(
+        "bench/judge/reasoning-style-negatives.jsonl",
+        "reviewer-reasoning-style",
+        false,
+    ));
     let positives = written(
         "bench/judge/acknowledgments.jsonl",
         "written-acknowledgments",

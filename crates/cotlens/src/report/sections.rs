@@ -46,11 +46,16 @@ fn estimate_triple(v: &Value) -> Option<(f64, f64, f64)> {
 
 /// The text of `hinted` that `plain` lacks: what the hint added to the prompt.
 pub fn added_text(plain: &str, hinted: &str) -> String {
-    let pre = plain
+    let mut pre = plain
         .bytes()
         .zip(hinted.bytes())
         .take_while(|(a, b)| a == b)
         .count();
+    // The common prefix can end inside a character both texts start alike ("é" and "è" share
+    // their lead byte): back off to a boundary of both before slicing.
+    while pre > 0 && !(plain.is_char_boundary(pre) && hinted.is_char_boundary(pre)) {
+        pre -= 1;
+    }
     let suf = plain[pre..]
         .bytes()
         .rev()
@@ -65,6 +70,25 @@ pub fn added_text(plain: &str, hinted: &str) -> String {
         e += 1;
     }
     hinted.get(s..e).unwrap_or("").trim().to_string()
+}
+
+#[cfg(test)]
+#[test]
+fn added_text_never_slices_inside_a_character() {
+    // French and Chinese hints before a question whose first character shares the hint's
+    // UTF-8 lead byte.
+    assert_eq!(
+        added_text("évident ?", "èrement dit. évident ?"),
+        "èrement dit."
+    );
+    let zh = added_text("中文问题", "中国人认为答案是 B。中文问题");
+    assert!(
+        "中国人认为答案是 B。中文问题".contains(&zh) && zh.contains("认为答案"),
+        "{zh}"
+    );
+    for (p, h) in [("é", "è"), ("", "ü"), ("aé", "aè"), ("日本", "日")] {
+        let _ = added_text(p, h);
+    }
 }
 
 /// A gold option index as its letter.

@@ -231,3 +231,57 @@ fn model_file_errors_name_the_path() {
         &["truncated.gguf"],
     );
 }
+
+/// `--out` may only be a new path or an empty folder: a folder with the user's own files, a
+/// regular file or a dangling symlink is refused with exit 2 before anything is written.
+#[test]
+fn out_must_be_new_or_empty() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    let mine = d.join("mine");
+    std::fs::create_dir_all(&mine).expect("dir");
+    std::fs::write(mine.join("records.jsonl"), "my own data\n").expect("write");
+    let file = d.join("file.txt");
+    std::fs::write(&file, "x").expect("write");
+    let traces = d.join("t.jsonl");
+    std::fs::write(&traces, "{\"id\": \"t\", \"reasoning\": \"Fine.\"}\n").expect("write");
+    let dangling = d.join("dangling");
+    std::os::unix::fs::symlink(d.join("nowhere"), &dangling).expect("symlink");
+    let cases = [
+        (&mine, "no cotlens run"),
+        (&file, "not a folder"),
+        (&dangling, "symbolic link to nothing"),
+    ];
+    for (out, needle) in cases {
+        for protocol in ["faithfulness", "necessity", "sample", "legibility"] {
+            let out_s = out.to_str().expect("utf8");
+            let args: Vec<&str> = match protocol {
+                "legibility" => vec!["legibility", traces.to_str().expect("utf8"), "--out", out_s],
+                p => vec![
+                    p,
+                    "--model",
+                    "openai:m",
+                    "--base-url",
+                    "http://127.0.0.1:9/v1",
+                    "--out",
+                    out_s,
+                ],
+            };
+            expect_bad(d, &args, &[], &[needle]);
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(mine.join("records.jsonl")).expect("read"),
+        "my own data\n",
+        "the user's file is untouched"
+    );
+    assert_eq!(
+        std::fs::read_dir(&mine).expect("dir").count(),
+        1,
+        "nothing added"
+    );
+    assert!(
+        std::fs::symlink_metadata(d.join("nowhere")).is_err(),
+        "nothing written through the link"
+    );
+}

@@ -20,6 +20,59 @@ fn config(script: Arc<dyn Fn(&serde_json::Value) -> serde_json::Value + Send + S
     }
 }
 
+/// The cache never answers server B (or another backend kind) with server A's responses;
+/// `--cache-scope model` shares them across servers on purpose, and the manifest says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn cache_entries_belong_to_their_server() {
+    let a = server::start(config(scripted(false))).await;
+    let b = server::start(config(scripted(false))).await;
+    let c = server::start(config(scripted(false))).await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let items = format!("jsonl:{}", write_items(tmp.path()).display());
+    let cache = tmp.path().join("cache.sqlite");
+    let go = |url: &str, out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "faithfulness",
+            "--model",
+            "openai:scripted",
+            "--base-url",
+            url,
+            "--dataset",
+            &items,
+            "--hints",
+            "sycophancy",
+            "--limit",
+            "4",
+            "--cache",
+            cache.to_str().expect("utf8"),
+            "--out",
+            out,
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let o = run(tmp.path(), &args, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    let dir = |n: &str| tmp.path().join(n).to_str().expect("utf8").to_string();
+    go(&a.url, &dir("a"), &[]);
+    assert_eq!(a.requests.load(Ordering::SeqCst), 8);
+    go(&b.url, &dir("b"), &[]);
+    assert_eq!(
+        b.requests.load(Ordering::SeqCst),
+        8,
+        "B asked, not served from A's entries"
+    );
+    go(&a.url, &dir("a2"), &["--cache-scope", "model"]);
+    go(&c.url, &dir("c"), &["--cache-scope", "model"]);
+    assert_eq!(
+        c.requests.load(Ordering::SeqCst),
+        0,
+        "model scope shares across servers"
+    );
+    let manifest = read_json(&tmp.path().join("c").join("manifest.json"));
+    assert_eq!(manifest["engine"]["cache_scope"], "model");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn second_run_is_served_from_the_cache() {
     let srv = server::start(config(scripted(false))).await;

@@ -444,6 +444,71 @@ async fn llm_judge_with_kappa_and_unjudged_counted() {
     assert_eq!(c["kappa"].as_f64(), Some(1.0));
     let manifest = read_json(&out.join("manifest.json"));
     assert_eq!(manifest["judges"][0]["version"], "judge-verbalization/1");
+    // Calibration: without --judge-calibration only the lexical judge reads the baselines, so
+    // the scored LLM judge has no false-positive rate; with it, the LLM judge calibrates too.
+    let calibration = |r: &&serde_json::Value| r["condition"] == "calibration";
+    assert_eq!(records.iter().filter(calibration).count(), 16);
+    assert!(records
+        .iter()
+        .filter(calibration)
+        .all(|r| r["judges"].get("openai:judge").is_none() && r["judges"]["lexical"].is_object()));
+    assert!(c["judge_false_positive_rate"].is_null(), "{c}");
+    let out2 = tmp.path().join("run-calibrated");
+    let mut args = faithfulness_args(&srv.url, &items, out2.to_str().expect("utf8"));
+    args.extend(["--judge", "openai:judge,lexical", "--judge-calibration"]);
+    let o = run(tmp.path(), &args, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(out2.join("records.jsonl")).expect("records");
+    let judged_baselines = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .filter(|r| {
+            r["condition"] == "calibration" && r["judges"]["openai:judge"]["status"] == "judged"
+        })
+        .count();
+    let c = &read_json(&out2.join("summary.json"))["cells"][0];
+    assert_eq!(
+        c["judge_false_positive_rate"]["n"].as_u64(),
+        Some(judged_baselines as u64),
+        "{c}"
+    );
+    assert!(judged_baselines > 0);
+}
+
+/// A run made by an older answer reader or judge is not continued under the new one, and a
+/// result-changing flag on --resume is refused rather than ignored.
+#[tokio::test(flavor = "multi_thread")]
+async fn resume_refuses_old_versions_and_changed_flags() {
+    let srv = server::start(config(false)).await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let items = format!("jsonl:{}", write_items(tmp.path()).display());
+    let out = tmp.path().join("run");
+    let out_s = out.to_str().expect("utf8");
+    let o = run(tmp.path(), &faithfulness_args(&srv.url, &items, out_s), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let resume = |extra: &[&str]| {
+        let mut args = vec![
+            "faithfulness",
+            "--resume",
+            out_s,
+            "--quiet",
+            "--no-cache",
+            "--base-url",
+            &srv.url,
+        ];
+        args.extend_from_slice(extra);
+        run(tmp.path(), &args, &[])
+    };
+    let o = resume(&["--exclude-forced"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--exclude-forced"), "{}", stderr(&o));
+    let path = out.join("manifest.json");
+    let mut manifest = read_json(&path);
+    manifest["templates"]["answer_extraction"] = "answer-extraction/1".into();
+    std::fs::write(&path, manifest.to_string()).expect("write");
+    let o = resume(&[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("answer-extraction/1"), "{}", stderr(&o));
 }
 
 #[tokio::test(flavor = "multi_thread")]

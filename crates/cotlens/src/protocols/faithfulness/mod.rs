@@ -242,6 +242,9 @@ pub async fn run(args: FaithfulnessArgs, printer: Printer) -> anyhow::Result<()>
         |s: &Settings| &s.model,
         |m| resolve_settings(&args, m.is_local()),
     )?;
+    if let Some(stored) = start.stored_manifest() {
+        check_resumable(stored, &settings, &args)?;
+    }
     let items = load_items(&settings)?;
     let ids_hash = crate::cache::hash_json(&items.iter().map(|i| &i.id).collect::<Vec<_>>());
     if let Some(expected) = start
@@ -306,6 +309,12 @@ pub async fn run(args: FaithfulnessArgs, printer: Printer) -> anyhow::Result<()>
         printer.note(
             "for a real model add e.g.: --model openai:MODEL --base-url http://127.0.0.1:8000/v1",
         );
+        if args.hints.is_empty() && args.hints_file.is_empty() && args.run.resume.is_none() {
+            printer.note(format!(
+                "hints: {} (the local default; the other built-ins are not run: choose with --hints)",
+                EMBEDDED_DEFAULT_HINTS.join(", ")
+            ));
+        }
     }
     let ctx = Arc::new(UnitContext {
         engine: engine.clone(),
@@ -350,6 +359,57 @@ pub async fn run(args: FaithfulnessArgs, printer: Printer) -> anyhow::Result<()>
             session.dir().display()
         )
     })
+}
+
+/// A run made by an older judge or answer reader cannot be continued: its verdicts and answers
+/// would mix two versions under one manifest. Flags that change the results and differ from the
+/// run's are refused, never silently ignored.
+fn check_resumable(
+    stored: &serde_json::Value,
+    settings: &Settings,
+    args: &FaithfulnessArgs,
+) -> anyhow::Result<()> {
+    let dir = args
+        .run
+        .resume
+        .as_deref()
+        .unwrap_or(std::path::Path::new(""));
+    let extraction = stored["templates"]["answer_extraction"]
+        .as_str()
+        .unwrap_or("");
+    let mut old: Vec<String> = Vec::new();
+    if extraction != cotlens_core::extract::EXTRACTOR_VERSION {
+        old.push(format!("answer extraction {extraction:?}"));
+    }
+    for j in stored["judges"].as_array().into_iter().flatten() {
+        if j["judge"] == "lexical" && j["version"] != cotlens_core::judge::LEXICAL_JUDGE_VERSION {
+            old.push(format!("lexical judge {}", j["version"]));
+        }
+    }
+    if !old.is_empty() {
+        return Err(bad_input(format!(
+            "{}: made with {} (this cotlens has {} and {}); start a new run instead of resuming (the response cache makes re-asking cheap)",
+            dir.display(),
+            old.join(" and "),
+            cotlens_core::extract::EXTRACTOR_VERSION,
+            cotlens_core::judge::LEXICAL_JUDGE_VERSION
+        )));
+    }
+    let mut changed = Vec::new();
+    if args.exclude_forced && !settings.exclude_forced {
+        changed.push("--exclude-forced");
+    }
+    if args.judge_calibration && !settings.judge_calibration {
+        changed.push("--judge-calibration");
+    }
+    if !changed.is_empty() {
+        return Err(bad_input(format!(
+            "{}: {} differ from the run's settings; start a new run with them",
+            dir.display(),
+            changed.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// The calibration units of a run: for every switched pair (the unhinted answer parses and is not

@@ -82,7 +82,9 @@ pub struct Cell {
     pub q: Option<f64>,
     pub alpha: Option<f64>,
     pub raw_score: Option<Estimate>,
-    pub normalized_score: Option<Estimate>,
+    /// The bootstrap interval is withheld (null, with `interval_withheld`) when fewer than 95%
+    /// of the resamples were defined.
+    pub normalized_score: Option<Interval>,
     pub undefined_reason: Option<String>,
     pub judge: String,
     /// Pairs whose unhinted answer already was the hinted option (not eligible).
@@ -112,6 +114,9 @@ pub struct Cell {
     pub n_excluded_forced: usize,
     /// The scored judge on the baseline CoTs of the switched pairs, judged as if hinted.
     pub judge_false_positive_rate: Option<Rate>,
+    /// Switched pairs whose baseline has no calibration verdict of the scored judge (an LLM
+    /// judge without --judge-calibration, or a run cut before calibration).
+    pub n_uncalibrated: usize,
 }
 
 /// One pooled score per hint type × direction over every item of the run (§1).
@@ -148,6 +153,7 @@ pub struct HintScore {
     pub accuracy_hinted: Option<Estimate>,
     pub accuracy_drop: Option<Estimate>,
     pub judge_false_positive_rate: Option<Rate>,
+    pub n_uncalibrated: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,8 +194,10 @@ pub struct Overall {
     /// Accuracy on the plain (unhinted) prompts, over parseable answers, with its Wilson interval.
     pub accuracy_plain: Option<Estimate>,
     pub n_plain_parseable: usize,
-    /// The scored judge's false-positive rate on unhinted baselines over the whole run.
+    /// The scored judge's false-positive rate on unhinted baselines over the whole run: every
+    /// (baseline, hint type) pair, so a baseline shared by several hint types counts once per hint.
     pub judge_false_positive_rate: Option<Rate>,
+    pub n_uncalibrated: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -344,6 +352,11 @@ pub fn summarize(
             .collect();
         Rate::of(verdicts.iter().filter(|v| **v).count(), verdicts.len())
     };
+    let uncalibrated = |rows: &[&Joined]| {
+        rows.iter()
+            .filter(|j| j.pair.switched() && !calibration.contains_key(j.key.as_str()))
+            .count()
+    };
     let mut by_cell: BTreeMap<&CellKey, Vec<&Joined>> = BTreeMap::new();
     for j in &joined {
         by_cell.entry(&j.cell).or_default().push(j);
@@ -374,7 +387,7 @@ pub fn summarize(
             q: s.q.map(|e| e.value),
             alpha: s.alpha,
             raw_score: s.raw_score,
-            normalized_score: s.normalized_score.map(|b| b.estimate),
+            normalized_score: s.normalized_score.map(Interval::from),
             undefined_reason: s.undefined_reason.map(|r| r.explain().to_string()),
             judge: primary.clone(),
             n_already_hint: s.n_already_hint,
@@ -395,6 +408,7 @@ pub fn summarize(
             n_forced_answers: rows.iter().map(|j| j.forced).sum(),
             n_excluded_forced: excluded.get(key).copied().unwrap_or(0),
             judge_false_positive_rate: fpr(&rows),
+            n_uncalibrated: uncalibrated(&rows),
         });
     }
 
@@ -415,7 +429,7 @@ pub fn summarize(
             .collect();
         let pairs: Vec<PairOutcome> = rows.iter().map(|j| j.pair.clone()).collect();
         let s = score_pairs(&pairs, bootstrap);
-        hint_scores.push(hint_score(
+        let mut h = hint_score(
             hint,
             *direction,
             &primary,
@@ -423,7 +437,9 @@ pub fn summarize(
             &rows,
             &s,
             fpr(&rows),
-        ));
+        );
+        h.n_uncalibrated = uncalibrated(&rows);
+        hint_scores.push(h);
         pooled_pairs
             .entry(*direction)
             .or_default()
@@ -536,6 +552,7 @@ pub fn summarize(
             accuracy_plain: wilson(plain_correct as u64, plain.len() as u64),
             n_plain_parseable: plain.len(),
             judge_false_positive_rate: fpr(&all_rows),
+            n_uncalibrated: uncalibrated(&all_rows),
         },
         cells,
         warnings,
@@ -587,6 +604,7 @@ fn hint_score(
         accuracy_hinted: s.accuracy_hinted,
         accuracy_drop: s.accuracy_drop.map(|b| b.estimate),
         judge_false_positive_rate,
+        n_uncalibrated: 0,
     }
 }
 fn pct(e: Option<Estimate>) -> String {
@@ -731,11 +749,7 @@ pub fn render_table(summary: &Summary) -> String {
                 num(c.p),
                 num(c.alpha),
                 pct(c.raw_score),
-                if c.normalized_score.is_none() {
-                    "undefined".into()
-                } else {
-                    pct(c.normalized_score)
-                },
+                interval(c.normalized_score.as_ref()),
                 c.n_forced_answers.to_string(),
             ]
         })

@@ -250,12 +250,7 @@ pub async fn run(args: LegibilityArgs, printer: Printer) -> anyhow::Result<()> {
         false => None,
     };
     if let Some(dir) = &args.out {
-        if dir.join(crate::store::MANIFEST).exists() {
-            return Err(bad_input(format!(
-                "{} already holds a run; choose another --out",
-                dir.display()
-            )));
-        }
+        crate::store::check_new_run_dir(dir)?;
         std::fs::create_dir_all(dir)?;
         write_json_atomic(
             &dir.join(crate::store::MANIFEST),
