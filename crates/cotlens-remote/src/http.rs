@@ -64,6 +64,19 @@ pub(crate) fn api_key(variable: &str, required: bool) -> Result<Option<Secret>, 
     }
 }
 
+/// `url` with any credentials (`user:KEY@`) replaced by `***@`, for messages and logs.
+pub(crate) fn redact_userinfo(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***@{}", &url[..scheme_end], &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 /// Validate base URLs: http or https, a host, no credentials in them; trailing slash dropped.
 pub(crate) fn parse_base_urls(urls: &[String], default: &str) -> Result<Vec<String>, ConfigError> {
     let urls: Vec<String> = if urls.is_empty() {
@@ -73,25 +86,27 @@ pub(crate) fn parse_base_urls(urls: &[String], default: &str) -> Result<Vec<Stri
     };
     urls.into_iter()
         .map(|url| {
+            // Messages never show credentials a URL carries.
+            let shown = redact_userinfo(&url);
             let parsed = reqwest::Url::parse(&url).map_err(|e| ConfigError::BaseUrl {
-                url: url.clone(),
+                url: shown.clone(),
                 reason: e.to_string(),
             })?;
             if !matches!(parsed.scheme(), "http" | "https") {
                 return Err(ConfigError::BaseUrl {
-                    url,
+                    url: shown,
                     reason: "must start with http:// or https://".into(),
                 });
             }
             if parsed.host_str().is_none_or(str::is_empty) {
                 return Err(ConfigError::BaseUrl {
-                    url,
+                    url: shown,
                     reason: "has no host".into(),
                 });
             }
             if !parsed.username().is_empty() || parsed.password().is_some() {
                 return Err(ConfigError::BaseUrl {
-                    url,
+                    url: shown,
                     reason: "must not carry credentials; use --api-key-env".into(),
                 });
             }
@@ -242,6 +257,21 @@ mod tests {
             let err = parse_base_urls(&[bad.into()], "x").expect_err(bad);
             assert!(err.to_string().starts_with("--base-url"), "{err}");
         }
+    }
+
+    #[test]
+    fn credentials_in_base_urls_never_print() {
+        for bad in [
+            "http://user:sk-canary@host/v1",
+            "https://sk-canary@host:8000/v1",
+            "ftp://u:sk-canary@host/v1",
+            "http://u:sk-canary@/v1",
+        ] {
+            let err = parse_base_urls(&[bad.into()], "x").expect_err(bad);
+            assert!(!err.to_string().contains("canary"), "{err}");
+        }
+        assert_eq!(redact_userinfo("http://a:b@h/x@y"), "http://***@h/x@y");
+        assert_eq!(redact_userinfo("http://h/v1"), "http://h/v1");
     }
 
     #[test]

@@ -55,6 +55,17 @@ pub fn datasets_or_default(given: &[String]) -> anyhow::Result<Vec<String>> {
     Ok(datasets)
 }
 
+/// `items`, or a clear error (exit 2) when the selection is empty: an empty result is not a
+/// result. `what` names the input and the flags that select from it.
+pub fn nonempty<T>(items: Vec<T>, what: &str) -> anyhow::Result<Vec<T>> {
+    if items.is_empty() {
+        return Err(crate::error::bad_input(format!(
+            "{what} selects nothing to measure (an empty dataset, or --limit 0); give items"
+        )));
+    }
+    Ok(items)
+}
+
 /// Every item of the `--dataset` specs, in order.
 pub fn load_items(datasets: &[String]) -> anyhow::Result<Vec<cotlens_core::Item>> {
     let mut items = Vec::new();

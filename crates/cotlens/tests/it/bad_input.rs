@@ -285,3 +285,28 @@ fn out_must_be_new_or_empty() {
         "nothing written through the link"
     );
 }
+
+/// An empty selection is not a result: exit 2 with what is empty, and no run directory.
+#[test]
+fn empty_inputs_are_refused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    let out = d.join("run");
+    let out_s = out.to_str().expect("utf8");
+    let server = ["--model", "openai:m", "--base-url", "http://127.0.0.1:9/v1"];
+    for protocol in ["faithfulness", "necessity"] {
+        let mut args = vec![protocol, "--limit", "0", "--out", out_s];
+        args.extend_from_slice(&server);
+        expect_bad(d, &args, &[], &["selects nothing"]);
+    }
+    let empty = d.join("empty.jsonl");
+    std::fs::write(&empty, "").expect("write");
+    let spec = format!("jsonl:{}", empty.display());
+    expect_bad(
+        d,
+        &["monitor", "--traces", &spec, "--out", out_s],
+        &[],
+        &["no traces"],
+    );
+    assert!(!out.exists(), "nothing written");
+}

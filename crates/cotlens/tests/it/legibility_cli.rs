@@ -139,6 +139,19 @@ fn bad_input_names_file_and_line() {
     let o = run(tmp.path(), &["legibility", p.to_str().expect("utf8")], &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("t.jsonl:2"), "{}", stderr(&o));
+    // With --out, the failed run leaves nothing that blocks the next one.
+    let out = tmp.path().join("out");
+    let out_s = out.to_str().expect("utf8");
+    for _ in 0..2 {
+        let o = run(
+            tmp.path(),
+            &["legibility", p.to_str().expect("utf8"), "--out", out_s],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("t.jsonl:2"), "{}", stderr(&o));
+        assert!(!out.exists(), "nothing half-written");
+    }
     let o = run(
         tmp.path(),
         &["legibility", "jsonl:/nonexistent/x.jsonl"],

@@ -381,9 +381,12 @@ fn monitor_eval_refuses_a_monitor_that_selected_the_traces() {
             ],
             &[],
         );
-        assert!(o.status.success(), "{}", stderr(&o));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-        assert!(v["contaminated"]["rules"].is_array(), "{v}");
+        // Allowed, the contamination is still said; these traces carry no labels, so there is
+        // nothing to evaluate, and that is an error too, not an empty table.
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("contaminated: monitor \"rules\""), "{err}");
+        assert!(err.contains("no trace of this run has a label"), "{err}");
     }
     // Traces the monitor did not select (a run with no ledger) are not refused.
     let other = tmp.path().join("other.jsonl");

@@ -197,7 +197,7 @@ fn load_items(settings: &Settings) -> anyhow::Result<Vec<Item>> {
         )));
     }
     let items = subset(items, settings.limit, settings.seed);
-    Ok(match settings.shard {
+    let items = match settings.shard {
         Some((i, n)) => items
             .into_iter()
             .enumerate()
@@ -205,7 +205,8 @@ fn load_items(settings: &Settings) -> anyhow::Result<Vec<Item>> {
             .map(|(_, it)| it)
             .collect(),
         None => items,
-    })
+    };
+    crate::bundled::nonempty(items, "--dataset (with --limit and --shard)")
 }
 
 /// `--list-hints`: name, version, placement (as hint files write it) and description.

@@ -216,7 +216,29 @@ impl RecordWriter {
     }
 }
 
+/// `cotlens legibility`. A run that fails (a bad line in an input, found while streaming) leaves
+/// nothing behind: the `--out` folder is removed if this run created it, or emptied again if it
+/// was an empty folder, so the next run is not blocked by a half-written one.
 pub async fn run(args: LegibilityArgs, printer: Printer) -> anyhow::Result<()> {
+    let out = args.out.clone();
+    let existed = out.as_ref().is_some_and(|d| d.exists());
+    let result = measure(args, printer).await;
+    if let (Err(_), Some(dir)) = (&result, &out) {
+        // `check_new_run_dir` let the run start only in a new or empty folder.
+        if dir.join(crate::store::MANIFEST).exists() {
+            if existed {
+                for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            } else {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+    result
+}
+
+async fn measure(args: LegibilityArgs, printer: Printer) -> anyhow::Result<()> {
     let field = match args.field {
         FieldArg::Cot => TextField::Cot,
         FieldArg::Output => TextField::Output,

@@ -177,6 +177,12 @@ pub fn run_monitor_eval(args: MonitorEvalArgs, printer: Printer) -> anyhow::Resu
         ledgers: args.ledger.clone(),
     };
     let (records, contaminated) = read_monitor_run(&run, &guard)?;
+    if !records.iter().any(|r| r.label.is_some()) {
+        return Err(bad_input(format!(
+            "{}: no trace of this run has a label (labels.misbehaved, cheated or reward_hacking), so a monitor cannot be evaluated; label the traces or use `cotlens monitor` alone",
+            run.display()
+        )));
+    }
     let mut groups: BTreeMap<(String, String), Vec<&MonitorRecord>> = BTreeMap::new();
     for r in &records {
         groups

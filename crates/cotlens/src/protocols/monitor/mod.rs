@@ -252,6 +252,12 @@ pub async fn run_monitor(args: MonitorArgs, printer: Printer) -> anyhow::Result<
     for spec in &args.traces {
         n_traces += for_each_trace(spec, |_| Ok(()))?;
     }
+    if n_traces == 0 {
+        return Err(bad_input(format!(
+            "{}: no traces to monitor (the inputs are empty)",
+            args.traces.join(", ")
+        )));
+    }
     // The LLM monitors' model is opened (and its flags checked) before anything is written.
     let engine = if llm.is_empty() {
         None

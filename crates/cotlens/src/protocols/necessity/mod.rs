@@ -185,7 +185,8 @@ pub async fn run(args: NecessityArgs, printer: Printer) -> anyhow::Result<()> {
         |m| resolve_settings(&args, m.is_local()),
     )?;
     let items = crate::bundled::load_items(&settings.datasets)?;
-    let items = subset(items, settings.limit, settings.seed);
+    let items =
+        crate::bundled::nonempty(subset(items, settings.limit, settings.seed), "--dataset")?;
     let backend = model.open_backend().await?;
     require_prefix_continuation(backend.as_ref())?;
     let method = if backend.supports(Capability::CandidateLogprobs) {

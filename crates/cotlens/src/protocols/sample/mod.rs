@@ -220,7 +220,10 @@ fn load_all(settings: &Settings) -> anyhow::Result<Vec<Prompt>> {
             items.iter().map(Prompt::from_item).collect()
         }
     };
-    Ok(subset(prompts, settings.limit, settings.seed))
+    crate::bundled::nonempty(
+        subset(prompts, settings.limit, settings.seed),
+        "--prompts / --dataset",
+    )
 }
 
 async fn sample_one(
