@@ -145,6 +145,38 @@ impl RunStart {
         }
     }
 
+    /// What the manifest records of a run's inputs (`items`): their number, the hash of their
+    /// ids, and the hash of their whole content (questions, options, answers), checked by
+    /// [`RunStart::check_inputs`] on resume.
+    pub fn inputs_identity<T: Serialize>(
+        inputs: &[T],
+        id: impl Fn(&T) -> &str,
+    ) -> serde_json::Value {
+        serde_json::json!({
+            "n": inputs.len(),
+            "ids_hash": crate::cache::hash_json(&inputs.iter().map(&id).collect::<Vec<_>>()),
+            "content_hash": crate::cache::hash_json(&inputs),
+        })
+    }
+
+    /// On resume, the inputs must be those the run started with: the same ids and, where the
+    /// manifest has it, the same content. Editing a question while keeping its id is refused.
+    pub fn check_inputs(&self, identity: &serde_json::Value) -> anyhow::Result<()> {
+        let Some(stored) = self.stored_manifest() else {
+            return Ok(());
+        };
+        for field in ["ids_hash", "content_hash"] {
+            let before = &stored["items"][field];
+            if before.is_string() && *before != identity[field] {
+                return Err(bad_input(format!(
+                    "the inputs no longer give the {} this run started with ({field} differs: a file changed?); start a new run instead of resuming",
+                    if field == "ids_hash" { "items" } else { "questions, options and answers" }
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The stored manifest of a resumed run.
     pub fn stored_manifest(&self) -> Option<&serde_json::Value> {
         self.resumed.as_ref().map(|(_, m)| m)

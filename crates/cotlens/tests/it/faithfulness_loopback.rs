@@ -550,4 +550,30 @@ async fn resume_refuses_changed_datasets() {
         "{}",
         stderr(&o)
     );
+    // Same ids, edited questions: refused too (the content hash, not only the ids).
+    let edited: Vec<String> = text
+        .lines()
+        .map(|l| l.replacen("\"question\":\"", "\"question\":\"EDITED ", 1))
+        .collect();
+    assert_ne!(edited.join("\n"), text.trim_end(), "the edit applies");
+    std::fs::write(&path, edited.join("\n") + "\n").expect("write");
+    let o = run(
+        tmp.path(),
+        &[
+            "faithfulness",
+            "--resume",
+            out.to_str().expect("utf8"),
+            "--base-url",
+            &srv.url,
+            "--quiet",
+            "--no-cache",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("content_hash differs"),
+        "{}",
+        stderr(&o)
+    );
 }

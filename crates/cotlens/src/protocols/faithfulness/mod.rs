@@ -247,18 +247,8 @@ pub async fn run(args: FaithfulnessArgs, printer: Printer) -> anyhow::Result<()>
         check_resumable(stored, &settings, &args)?;
     }
     let items = load_items(&settings)?;
-    let ids_hash = crate::cache::hash_json(&items.iter().map(|i| &i.id).collect::<Vec<_>>());
-    if let Some(expected) = start
-        .stored_manifest()
-        .and_then(|m| m["items"]["ids_hash"].as_str())
-    {
-        if expected != ids_hash {
-            return Err(bad_input(format!(
-                "{}: the datasets no longer give the items this run started with (a file changed?); start a new run instead of resuming",
-                args.run.resume.as_deref().unwrap_or(std::path::Path::new("")).display()
-            )));
-        }
-    }
+    let inputs = RunStart::inputs_identity(&items, |i| i.id.as_str());
+    start.check_inputs(&inputs)?;
     let few_shot = settings.hints.iter().any(|h| h.placement.has_own_control());
     let pool = if few_shot {
         crate::bundled::few_shot_pool()?
@@ -295,7 +285,7 @@ pub async fn run(args: FaithfulnessArgs, printer: Printer) -> anyhow::Result<()>
                 "hints": settings.hints.iter().map(|h| serde_json::json!({"name": h.name, "version": h.version, "hash": cotlens_core::prompts::template_hash(&h.template)})).collect::<Vec<_>>(),
             }))
             .with("engine", &model.engine)
-            .with("items", serde_json::json!({"n": n_items, "ids_hash": ids_hash}))
+            .with("items", &inputs)
             .with("units", units.len())
     })?;
     let n_units = units.len();

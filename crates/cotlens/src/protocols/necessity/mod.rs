@@ -187,6 +187,8 @@ pub async fn run(args: NecessityArgs, printer: Printer) -> anyhow::Result<()> {
     let items = crate::bundled::load_items(&settings.datasets)?;
     let items =
         crate::bundled::nonempty(subset(items, settings.limit, settings.seed), "--dataset")?;
+    let inputs = RunStart::inputs_identity(&items, |i| i.id.as_str());
+    start.check_inputs(&inputs)?;
     let backend = model.open_backend().await?;
     require_prefix_continuation(backend.as_ref())?;
     let method = if backend.supports(Capability::CandidateLogprobs) {
@@ -197,6 +199,7 @@ pub async fn run(args: NecessityArgs, printer: Printer) -> anyhow::Result<()> {
     let engine = model.engine_for(backend.clone())?;
     let session = start.begin(|| {
         Manifest::new(Protocol::Necessity)
+            .with("items", &inputs)
             .settings(&settings)
             .with("model", backend.info())
             .with("answer_method", method)

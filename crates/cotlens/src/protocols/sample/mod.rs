@@ -159,6 +159,8 @@ pub async fn run(args: SampleArgs, printer: Printer) -> anyhow::Result<()> {
         |m| resolve_settings(&args, m.is_local(), printer),
     )?;
     let prompts = load_all(&settings)?;
+    let inputs = RunStart::inputs_identity(&prompts, |p| p.id.as_str());
+    start.check_inputs(&inputs)?;
     let backend = model.open_backend().await?;
     if settings.reasoning_prefix.is_some() {
         backend.require(
@@ -169,6 +171,7 @@ pub async fn run(args: SampleArgs, printer: Printer) -> anyhow::Result<()> {
     let engine = model.engine_for(backend)?;
     let session = start.begin(|| {
         Manifest::new(Protocol::Sample)
+            .with("items", &inputs)
             .settings(&settings)
             .with("model", engine.backend().info())
             .with("templates", serde_json::json!({"elicitation": {"version": cotlens_core::prompts::ELICITATION_VERSION, "hash": cotlens_core::prompts::template_hash(cotlens_core::prompts::ELICITATION_TEMPLATE)}}))
