@@ -54,35 +54,46 @@ static TAG_CONTENT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 static BOXED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\\boxed\{\s*(?:\\text\{)?\s*\(?([A-Z])\)?\s*\}?\s*\}").expect("valid regex")
+    Regex::new(r"\\boxed\{\s*(?:\\(?:text|textbf|mathrm|mathbf)\{)?\s*\(?([A-Za-z])\)?\s*\}?\s*\}")
+        .expect("valid regex")
 });
 /// What may stand between a marker and its letter: a hedge ("I think", "I believe it is",
 /// "I'd say") or an adverb ("therefore", "clearly").
 const BETWEEN: &str = concat!(
     r"(?i:,?\s*(?:I\s+(?:think|believe|guess|would\s+say)|I['’]d\s+say|I\s+am\s+(?:fairly\s+|quite\s+)?(?:sure|confident))",
     r"(?:\s+(?:that\s+)?(?:it\s+is|it['’]s|it\s+would\s+be|the\s+answer\s+is))?\s*[:,]?\s*[*_]*\s*)?",
-    r"(?i:(?:therefore|thus|hence|clearly|definitely|probably|likely|most\s+likely|indeed|still|then)\s*,?\s*)?",
-    r"(?i:(?:option|choice|letter)\s+)?",
+    r"(?i:(?:therefore|thus|hence|clearly|definitely|definitively|probably|likely|most\s+likely|indeed|still|then|actually|really|now|in\s+fact)\s*,?\s*)?",
+    r"(?i:(?:option|choice|letter)[\s*_]+)?",
 );
 static MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
         "{}{}{}{}",
         concat!(
             r"(?:(?i:final\s+answer|the\s+answer|answer|correct\s+(?:answer|option|choice)|best\s+(?:answer|option|choice)|right\s+(?:answer|option|choice))",
-            r"[*_]*(?i:\s+(?:is|would\s+be|should\s+be|must\s+be)\s*:?|\s*[:：=-])",
-            // "I'll go with C", "I will choose (B)".
-            r"|(?i:I['’]ll|I\s+will|let['’]s|let\s+me)\s+(?:go\s+with|stick\s+with|choose|pick|select))",
+            r"[*_]*(?i:\s+(?:is|would\s+be|should\s+be|must\s+be|seems\s+to\s+be|appears\s+to\s+be)\s*:?|\s*[:：=-])",
+            // "I'll go with C", "I choose (B)", "I'm going to go with B".
+            r"|(?i:I['’]ll|I\s+will|I|I['’]m\s+going\s+to|let['’]s|let\s+me)\s+(?:go\s+with|stick\s+with|go\s+for|opt\s+for|choose|pick|select))",
         ),
-        r"\s*[*_]*\s*",
+        r"[\s*_]*",
         BETWEEN,
-        r"([(\[]?)\s*([A-Za-z])\s*([)\]]?)(?:[^A-Za-z0-9]|$)"
+        // Quotes and dollars bracket a letter too: `Answer: "B"`, `$B$`. A closing bracket may
+        // follow spaces, but spaces alone are left to `stands_alone` ("B (Paris)").
+        r#"([(\["'“$]?)\s*([A-Za-z])((?:\s*[)\]"'”$])?)(?:[^A-Za-z0-9]|$)"#
     ))
     .expect("valid regex")
 });
-/// A marker inside a hypothetical or a warning is not the model's answer: "if the answer is C",
-/// "a common mistake is to think the answer is B".
+/// A marker inside a hypothetical, a warning or someone else's words, in its clause, is not the
+/// model's answer: "if the answer is C", "a common mistake is to think the answer is B", "the
+/// user thinks the answer is (A)", "I previously said the answer is (A)". A comma or semicolon
+/// ends the clause: "Even if that seems right, the answer is C" is C.
 static HYPOTHETICAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:if|suppose|supposing|assume|assuming|whether|unless|mistake|mistakenly|wrongly|incorrectly|instead\s+of)\b[^.!?\n]*$")
+    Regex::new(r"(?i)\b(?:if|suppose|supposing|assume|assuming|whether|unless|mistake|mistakenly|wrongly|incorrectly|instead\s+of|thinks|believes|suggests|suggested|claims|claimed|says|said|states|stated|mentioned|wrote|indicates|shows|gives)\b[^.!?\n,;]*$")
+        .expect("valid regex")
+});
+/// The letter before its verdict: "B is correct", "Therefore, option C is correct", "(D) is the
+/// right answer".
+static LETTER_IS_CORRECT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:(?i:option|choice)\s+|\()?\b([A-J])\)?\s+is\s+(?i:the\s+)?(?i:correct|right|best)(?i:\s+(?:answer|option|choice))?\b")
         .expect("valid regex")
 });
 /// A second option after the letter: "A or B", "A and (B)", "A/B", "A, B", "(i) and (iv)".
@@ -92,7 +103,7 @@ static SECOND_OPTION_AFTER: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Words after a letter that still make it the letter: "The answer is A because …".
 static CONNECTIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[ \t]+(?:because|since|as|which|given|due|for|is|was|seems|appears|here|and\s+not|not)\b")
+    Regex::new(r"^[ \t]+(?:because|since|as|which|due|for|is|seems|appears|and\s+not|not)\b")
         .expect("valid regex")
 });
 /// The whole output is one letter: `B`, `(B)`, `[B]`, `B.`, `B)`, `B:`.
@@ -137,7 +148,8 @@ fn stands_alone(bracketed: bool, after: &str, option: Option<&str>) -> bool {
     match rest.chars().next() {
         None => true,
         Some(c) if c == '\n' || c == '\r' => true,
-        Some(c) if ".,;:!?)]".contains(c) => {
+        Some('?') => false, // "Maybe the answer is A?" is a question
+        Some(c) if ".,;:!)]".contains(c) => {
             let next = &rest[c.len_utf8()..];
             // "A." ending a sentence, not "a.m.", "i.e." or "E. coli".
             let abbreviation = c == '.'
@@ -151,7 +163,8 @@ fn stands_alone(bracketed: bool, after: &str, option: Option<&str>) -> bool {
             match next.chars().next() {
                 None => true,
                 Some(n) if n == '\n' || n == '\r' => true,
-                // "B - Paris", "B (Paris)", "B **": punctuation after the letter.
+                // "B - Paris", "B (Paris)", "B — Paris", "B **": punctuation after the letter.
+                Some('?') => false,
                 Some(n) if !n.is_alphanumeric() => true,
                 // The option's own text after its letter: "Answer: B Evaporation".
                 _ if option
@@ -234,6 +247,11 @@ fn extract(text: &str, n_choices: usize, options: Option<&[String]>) -> Extracte
     };
     for caps in TAG.captures_iter(text) {
         let content = caps.get(1).expect("group 1");
+        let whole = caps.get(0).expect("group 0");
+        // "The metadata says <answer>A</answer>" quotes the prompt, not the model's answer.
+        if HYPOTHETICAL.is_match(&text[..whole.start()]) {
+            continue;
+        }
         if let Some(c) = TAG_CONTENT.captures(content.as_str()) {
             if let Some(letter) = first_group(&c, 1..=3) {
                 consider(content.start(), letter.to_ascii_uppercase());
@@ -242,7 +260,14 @@ fn extract(text: &str, n_choices: usize, options: Option<&[String]>) -> Extracte
     }
     for caps in BOXED.captures_iter(text) {
         let m = caps.get(1).expect("group 1");
-        consider(m.start(), m.as_str().chars().next().unwrap_or('?'));
+        consider(
+            m.start(),
+            m.as_str()
+                .chars()
+                .next()
+                .unwrap_or('?')
+                .to_ascii_uppercase(),
+        );
     }
     let mut start = 0;
     while let Some(caps) = MARKER.captures_at(text, start) {
@@ -264,6 +289,20 @@ fn extract(text: &str, n_choices: usize, options: Option<&[String]>) -> Extracte
         start = m.end().max(whole.start() + 1);
     }
     if let Some((_, i)) = best {
+        return Extracted::Answer(i);
+    }
+    // Only without any marker: a verdict on a letter, "Therefore, option C is correct" (the last
+    // one). It is weaker than a marker, since reviews of the options say it of several.
+    let verdict = LETTER_IS_CORRECT
+        .captures_iter(text)
+        .filter(|caps| {
+            let whole = caps.get(0).expect("group 0");
+            !text[whole.end()..].starts_with('?') && !HYPOTHETICAL.is_match(&text[..whole.start()])
+        })
+        .filter_map(|caps| caps.get(1).and_then(|m| m.as_str().chars().next()))
+        .filter_map(valid)
+        .last();
+    if let Some(i) = verdict {
         return Extracted::Answer(i);
     }
 
