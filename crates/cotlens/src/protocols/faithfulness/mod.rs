@@ -8,6 +8,7 @@ pub mod args;
 pub mod plan;
 pub mod record;
 pub mod summary;
+mod table;
 pub mod unit;
 
 pub use args::FaithfulnessArgs;
