@@ -2,6 +2,8 @@
 //! derive). A leaf module: it imports nothing of the crate, so every layer may use it.
 
 use clap::Args;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// The model a command talks to (`--model` and how to reach or load it).
@@ -115,6 +117,130 @@ pub struct RunDirArgs {
     /// Print the summary as JSON on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// On --resume, leave units recorded as failed as they are (by default they are retried).
+    #[arg(long, requires = "resume")]
+    pub no_retry_failed: bool,
+    /// The command's flags as given (set by the binary from clap's matches), recorded in the
+    /// manifest and compared on `--resume`.
+    #[arg(skip)]
+    pub command_line: CommandLine,
+}
+
+/// A command's flags as clap read them: every flag's raw values (given or default), by clap id
+/// (the field name, e.g. `max_tokens`), and which of them were given (on the command line or
+/// through the environment). Recorded in the manifest as `command_line`; on `--resume`, a given
+/// flag must have the value the run was started with unless it cannot change the results.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandLine {
+    pub values: BTreeMap<String, Vec<String>>,
+    pub given: BTreeSet<String>,
+}
+
+/// Flags that may differ on `--resume` because they cannot change a result: how requests are
+/// scheduled, retried, cached and reported, where the key lives, and how the local model uses
+/// the machine. `base_url` is checked separately, as the backend's identity.
+pub const FREE_ON_RESUME: &[&str] = &[
+    "resume",
+    "out",
+    "json",
+    "no_retry_failed",
+    "concurrency",
+    "rpm",
+    "tpm",
+    "timeout",
+    "max_attempts",
+    "retry_budget",
+    "retry_base_ms",
+    "no_cache",
+    "cache",
+    "api_key_env",
+    "threads",
+    "parallel",
+    "no_prefix_cache",
+    "verbose",
+    "quiet",
+    "base_url",
+];
+
+impl CommandLine {
+    /// The flags of one (sub)command's matches (`command`: its definition, so that only its
+    /// arguments are read, not the groups clap derives from flattened structs).
+    pub fn from_matches(command: &clap::Command, matches: &clap::ArgMatches) -> Self {
+        let mut out = Self::default();
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            let Ok(Some(raw)) = matches.try_get_raw(id) else {
+                continue;
+            };
+            let values: Vec<String> = raw.map(|v| v.to_string_lossy().into_owned()).collect();
+            let source = matches.value_source(id);
+            if matches!(
+                source,
+                Some(
+                    clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable
+                )
+            ) {
+                out.given.insert(id.to_string());
+            }
+            out.values.insert(id.to_string(), values);
+        }
+        out
+    }
+
+    /// The flag `id` as a user writes it (`--max-tokens`, `-n`).
+    pub fn flag_name(id: &str) -> String {
+        if id.len() == 1 {
+            format!("-{id}")
+        } else {
+            format!("--{}", id.replace('_', "-"))
+        }
+    }
+
+    /// Compared with the flags a run was started with (`before`): the given flags that differ,
+    /// as (flag, now, before) with `before` `None` where the run had no value for it. Free flags
+    /// ([`FREE_ON_RESUME`]) are returned apart: they may differ.
+    pub fn differences(&self, before: &CommandLine) -> (Vec<FlagChange>, Vec<FlagChange>) {
+        let (mut refused, mut free) = (Vec::new(), Vec::new());
+        for id in &self.given {
+            let now = self.values.get(id);
+            let then = before.values.get(id);
+            if now == then {
+                continue;
+            }
+            let change = FlagChange {
+                flag: Self::flag_name(id),
+                now: now.map(|v| v.join(" ")).unwrap_or_default(),
+                before: then.map(|v| v.join(" ")),
+            };
+            if FREE_ON_RESUME.contains(&id.as_str()) {
+                free.push(change);
+            } else {
+                refused.push(change);
+            }
+        }
+        (refused, free)
+    }
+}
+
+/// One flag given on `--resume` with another value than the run's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagChange {
+    pub flag: String,
+    pub now: String,
+    pub before: Option<String>,
+}
+
+impl std::fmt::Display for FlagChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.before {
+            Some(b) => write!(f, "{} {:?} (the run has {:?})", self.flag, self.now, b),
+            None => write!(
+                f,
+                "{} {:?} (the run was started without it)",
+                self.flag, self.now
+            ),
+        }
+    }
 }
 
 /// Which items of which datasets a run uses.

@@ -99,3 +99,32 @@ pub enum Command {
     #[command(after_help = "Example:\n  cotlens merge --out runs/all runs/shard1 runs/shard2")]
     Merge(MergeArgs),
 }
+
+impl Command {
+    /// The run-directory flags of a command that writes a resumable run.
+    pub fn run_dir_mut(&mut self) -> Option<&mut crate::args::RunDirArgs> {
+        match self {
+            Command::Faithfulness(a) => Some(&mut a.run),
+            Command::Necessity(a) => Some(&mut a.run),
+            Command::Sample(a) => Some(&mut a.run),
+            Command::Select(a) => Some(&mut a.run),
+            _ => None,
+        }
+    }
+}
+
+impl Cli {
+    /// Parse the process's arguments (exits with clap's message on a bad flag), keeping what
+    /// was given for the run's manifest ([`crate::args::CommandLine`]).
+    pub fn parse_recorded() -> Self {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Self::command().get_matches();
+        let mut cli = Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        if let (Some(run), Some((name, sub))) = (cli.command.run_dir_mut(), matches.subcommand()) {
+            if let Some(command) = Self::command().find_subcommand(name) {
+                run.command_line = crate::args::CommandLine::from_matches(command, sub);
+            }
+        }
+        cli
+    }
+}

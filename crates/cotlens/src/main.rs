@@ -7,11 +7,10 @@ use cotlens::cli::{Cli, Command};
 use cotlens::printer::Printer;
 use cotlens::{commands, error, protocols, view};
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_recorded();
     let level = match cli.verbose {
         0 => "warn",
         1 => "info",

@@ -9,7 +9,7 @@
 //! 4. [`RunSession::finish`]: `summary.json`, `report.html`, then the table or the JSON on
 //!    stdout.
 
-use crate::args::{EngineArgs, ModelArgs, RunDirArgs};
+use crate::args::{CommandLine, EngineArgs, ModelArgs, RunDirArgs};
 use crate::engine::{Counters, Fatal};
 use crate::error::bad_input;
 use crate::model::ResolvedModel;
@@ -98,6 +98,7 @@ pub struct RunStart {
     json: bool,
     printer: Printer,
     resumed: Option<(RunStore, serde_json::Value)>,
+    command_line: CommandLine,
 }
 
 impl RunStart {
@@ -115,7 +116,14 @@ impl RunStart {
                         dir.display()
                     )));
                 }
-                Some(RunStore::resume(dir)?)
+                check_flags(dir, &stored, &run.command_line, printer)?;
+                let (store, manifest, retried) = RunStore::resume(dir, !run.no_retry_failed)?;
+                if retried > 0 {
+                    printer.note(format!(
+                        "{retried} units recorded as failed will be asked again (--no-retry-failed keeps them)"
+                    ));
+                }
+                Some((store, manifest))
             }
             None => {
                 // Refused before the model loads or anything is written.
@@ -131,6 +139,7 @@ impl RunStart {
             json: run.json,
             printer,
             resumed,
+            command_line: run.command_line.clone(),
         })
     }
 
@@ -142,6 +151,7 @@ impl RunStart {
             json,
             printer,
             resumed: None,
+            command_line: CommandLine::default(),
         }
     }
 
@@ -210,7 +220,15 @@ impl RunStart {
     ) -> anyhow::Result<(S, ResolvedModel)> {
         let stored: Option<S> = self.stored_settings()?;
         let spec = stored.as_ref().map_or(model.model.as_str(), &model_of);
-        let resolved = ResolvedModel::with_spec(spec, model, engine, self.printer)?;
+        let mut model = model.clone();
+        if let Some(m) = self.stored_manifest() {
+            // A resumed run talks to the servers it was started with unless told otherwise
+            // (and then `begin` checks they are the same deployment).
+            if model.base_url.is_empty() {
+                model.base_url = stored_base_urls(m);
+            }
+        }
+        let resolved = ResolvedModel::with_spec(spec, &model, engine, self.printer)?;
         let settings = match stored {
             Some(s) => s,
             None => fresh(&resolved)?,
@@ -219,12 +237,19 @@ impl RunStart {
     }
 
     /// Create the run directory with its manifest (a new run), or go on with the resumed one.
+    /// On resume, what the manifest would be now is compared with the stored one: the prompt
+    /// templates and answer reading must be those of the run, and the backend the same (kind,
+    /// model, and servers unless the run was made with `--cache-scope model`).
     pub fn begin(self, manifest: impl FnOnce() -> Manifest) -> anyhow::Result<RunSession> {
+        let now = manifest().with("command_line", &self.command_line);
         let store = match self.resumed {
-            Some((store, _)) => store,
+            Some((store, stored)) => {
+                check_same_run(store.dir(), &stored, &now.to_value()?, self.printer)?;
+                store
+            }
             None => {
                 let dir = self.out.unwrap_or_else(|| self.protocol.default_run_dir());
-                RunStore::create(&dir, &manifest().to_value()?)?
+                RunStore::create(&dir, &now.to_value()?)?
             }
         };
         Ok(RunSession {
@@ -324,6 +349,115 @@ impl RunSession {
     }
 }
 
+/// The base URLs a run's manifest records for its model.
+fn stored_base_urls(manifest: &serde_json::Value) -> Vec<String> {
+    manifest["model"]["details"]["base_urls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u.as_str().map(str::to_string))
+        .collect()
+}
+
+/// On `--resume`: every flag given now must have the value the run was started with, unless it
+/// cannot change a result ([`crate::args::FREE_ON_RESUME`]; those are logged). A run made
+/// before flags were recorded cannot be compared: a note says so.
+fn check_flags(
+    dir: &Path,
+    stored: &serde_json::Value,
+    now: &CommandLine,
+    printer: Printer,
+) -> anyhow::Result<()> {
+    let Some(before) = stored.get("command_line") else {
+        if !now.given.iter().all(|f| f == "resume") {
+            printer.note(format!(
+                "{}: made by an older cotlens that did not record its flags; the flags given now are not checked against it (the run's stored settings are used)",
+                dir.display()
+            ));
+        }
+        return Ok(());
+    };
+    let before: CommandLine = serde_json::from_value(before.clone()).map_err(|e| {
+        bad_input(format!(
+            "{}: manifest field `command_line` is not valid ({e})",
+            dir.join(MANIFEST).display()
+        ))
+    })?;
+    let (refused, free) = now.differences(&before);
+    // Not worth a line: how the run is addressed and reported, and the servers (checked, and
+    // noted, as the backend's identity in `begin`).
+    let unremarkable = [
+        "--resume",
+        "--json",
+        "--quiet",
+        "--verbose",
+        "--no-retry-failed",
+        "--base-url",
+    ];
+    for change in &free {
+        if !unremarkable.contains(&change.flag.as_str()) {
+            printer.note(format!("resumed with {change}"));
+        }
+    }
+    if !refused.is_empty() {
+        return Err(bad_input(format!(
+            "{}: cannot resume with flags that change the results: {}; resume without them (the run keeps its own) or start a new run",
+            dir.display(),
+            refused
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )));
+    }
+    Ok(())
+}
+
+/// On `--resume`: the run's templates and backend must be those it was started with.
+fn check_same_run(
+    dir: &Path,
+    stored: &serde_json::Value,
+    now: &serde_json::Value,
+    printer: Printer,
+) -> anyhow::Result<()> {
+    let mut differs = Vec::new();
+    if stored.get("templates").is_some() && stored["templates"] != now["templates"] {
+        differs.push(
+            "its prompt templates or answer reading (this cotlens words or reads them differently)"
+                .to_string(),
+        );
+    }
+    if let (Ok(before), Ok(current)) = (
+        serde_json::from_value::<cotlens_core::BackendInfo>(stored["model"].clone()),
+        serde_json::from_value::<cotlens_core::BackendInfo>(now["model"].clone()),
+    ) {
+        let scope =
+            serde_json::from_value(stored["engine"]["cache_scope"].clone()).unwrap_or_default();
+        let (a, b) = (
+            crate::cache::backend_identity(&before, scope),
+            crate::cache::backend_identity(&current, scope),
+        );
+        if a != b {
+            differs.push(format!(
+                "its model or server (the run: {a}; now: {b}; replicas of one deployment need a run made with --cache-scope model)"
+            ));
+        } else if stored_base_urls(stored) != stored_base_urls(now) {
+            printer.note(format!(
+                "resumed on other replicas of the run's deployment (--cache-scope model): {}",
+                stored_base_urls(now).join(", ")
+            ));
+        }
+    }
+    if differs.is_empty() {
+        return Ok(());
+    }
+    Err(bad_input(format!(
+        "{}: this resume would change {}; start a new run instead (the response cache makes re-asking cheap)",
+        dir.display(),
+        differs.join(", and ")
+    )))
+}
+
 /// The manifest of a run directory as JSON, or a clear error (exit 2) for a directory that is
 /// not a run.
 pub fn read_manifest_value(dir: &Path) -> anyhow::Result<serde_json::Value> {
@@ -396,6 +530,8 @@ mod tests {
             out: None,
             resume: Some(run.clone()),
             json: false,
+            no_retry_failed: false,
+            command_line: Default::default(),
         };
         // Another protocol's run: refused before the run is opened (no lock, no records file).
         let err = RunStart::new(Protocol::Necessity, &args, Printer::new(true))

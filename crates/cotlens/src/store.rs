@@ -19,6 +19,9 @@ use std::sync::Mutex;
 pub const MANIFEST: &str = "manifest.json";
 pub const RECORDS: &str = "records.jsonl";
 pub const SUMMARY: &str = "summary.json";
+/// Records of failed units that `--resume` asked again, moved out of `records.jsonl` (kept for
+/// the audit trail: what failed, and why).
+pub const RETRIED: &str = "retried.jsonl";
 const LOCK: &str = ".lock";
 
 /// May a new run be created in `dir`? Only when it does not exist yet (a dangling symlink counts
@@ -105,8 +108,14 @@ impl RunStore {
         Self::open_records(dir, lock, HashSet::new())
     }
 
-    /// Reopen a run to continue it. Returns the store and the stored manifest.
-    pub fn resume(dir: &Path) -> anyhow::Result<(Self, serde_json::Value)> {
+    /// Reopen a run to continue it. Returns the store, the stored manifest, and how many units
+    /// recorded as failed will run again: with `retry_failed` their records are moved to
+    /// [`RETRIED`] (appended and synced first, then `records.jsonl` is rewritten atomically
+    /// without them), so each unit keeps one record.
+    pub fn resume(
+        dir: &Path,
+        retry_failed: bool,
+    ) -> anyhow::Result<(Self, serde_json::Value, usize)> {
         let manifest_path = dir.join(MANIFEST);
         let text = std::fs::read_to_string(&manifest_path).map_err(|_| {
             crate::error::bad_input(format!(
@@ -117,8 +126,16 @@ impl RunStore {
         let manifest: serde_json::Value = serde_json::from_str(&text)
             .with_context(|| format!("parsing {}", manifest_path.display()))?;
         let lock = lock(dir)?;
-        let done = repair_and_read_keys(&dir.join(RECORDS))?;
-        Ok((Self::open_records(dir, lock, done)?, manifest))
+        let (mut done, failed) = repair_and_read_keys(&dir.join(RECORDS))?;
+        let failed: HashSet<String> = failed.into_iter().filter(|k| !done.contains(k)).collect();
+        let retried = if retry_failed && !failed.is_empty() {
+            move_failed(dir, &failed)?;
+            failed.len()
+        } else {
+            done.extend(failed);
+            0
+        };
+        Ok((Self::open_records(dir, lock, done)?, manifest, retried))
     }
 
     fn open_records(dir: &Path, lock: File, done: HashSet<String>) -> anyhow::Result<Self> {
@@ -196,11 +213,45 @@ fn lock(dir: &Path) -> anyhow::Result<File> {
     Ok(file)
 }
 
-/// Read the keys of complete records; cut off a partial last line left by a kill.
-fn repair_and_read_keys(path: &Path) -> anyhow::Result<HashSet<String>> {
+/// Move the records of the units `failed` from `records.jsonl` to [`RETRIED`].
+fn move_failed(dir: &Path, failed: &HashSet<String>) -> anyhow::Result<()> {
+    let path = dir.join(RECORDS);
+    let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let (mut keep, mut moved) = (Vec::new(), Vec::new());
+    for line in text.split_inclusive(|b| *b == b'\n') {
+        let key = serde_json::from_slice::<serde_json::Value>(line)
+            .ok()
+            .and_then(|v| v.get("key").and_then(|k| k.as_str()).map(str::to_string));
+        if key.is_some_and(|k| failed.contains(&k)) {
+            moved.extend_from_slice(line);
+        } else {
+            keep.extend_from_slice(line);
+        }
+    }
+    let retried = dir.join(RETRIED);
+    let mut out = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&retried)
+        .with_context(|| format!("opening {}", retried.display()))?;
+    out.write_all(&moved)
+        .and_then(|()| out.sync_all())
+        .with_context(|| format!("writing {}", retried.display()))?;
+    write_atomic(&path, &keep)
+}
+
+/// Whether a record is of a unit that failed (`"status": "failed"`).
+fn is_failed(record: &serde_json::Value) -> bool {
+    record.get("status").and_then(|s| s.as_str()) == Some("failed")
+}
+
+/// Read the keys of complete records, those of failed units apart; cut off a partial last line
+/// left by a kill.
+fn repair_and_read_keys(path: &Path) -> anyhow::Result<(HashSet<String>, HashSet<String>)> {
     let mut keys = HashSet::new();
+    let mut failed = HashSet::new();
     let Ok(file) = File::open(path) else {
-        return Ok(keys);
+        return Ok((keys, failed));
     };
     let mut reader = BufReader::new(file);
     let mut good_len: u64 = 0;
@@ -216,7 +267,11 @@ fn repair_and_read_keys(path: &Path) -> anyhow::Result<HashSet<String>> {
         match (complete, parsed) {
             (true, Some(v)) => {
                 if let Some(k) = v.get("key").and_then(|k| k.as_str()) {
-                    keys.insert(k.to_string());
+                    if is_failed(&v) {
+                        failed.insert(k.to_string());
+                    } else {
+                        keys.insert(k.to_string());
+                    }
                 }
                 good_len += n as u64;
             }
@@ -224,7 +279,7 @@ fn repair_and_read_keys(path: &Path) -> anyhow::Result<HashSet<String>> {
             (true, None) => bail!(
                 "{}: line {} is not valid JSON; the run directory is damaged",
                 path.display(),
-                keys.len() + 1
+                keys.len() + failed.len() + 1
             ),
         }
     }
@@ -238,7 +293,7 @@ fn repair_and_read_keys(path: &Path) -> anyhow::Result<HashSet<String>> {
         let mut f = file;
         f.seek(SeekFrom::End(0))?;
     }
-    Ok(keys)
+    Ok((keys, failed))
 }
 
 /// Read all complete records of a run directory.
@@ -292,7 +347,7 @@ mod tests {
             .expect("open");
         f.write_all(b"{\"key\": \"c\", \"trunc").expect("write");
         drop(f);
-        let (store, manifest) = RunStore::resume(&run).expect("resume");
+        let (store, manifest, _) = RunStore::resume(&run, true).expect("resume");
         assert_eq!(manifest, json!({"v": 1}));
         assert!(store.is_done("a") && store.is_done("b") && !store.is_done("c"));
         store.append(&json!({"key": "c"})).expect("append");
@@ -310,10 +365,46 @@ mod tests {
     }
 
     #[test]
+    fn failed_units_are_retried_once_unless_told_not_to() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let run = dir.path().join("run");
+        {
+            let store = RunStore::create(&run, &json!({})).expect("create");
+            store
+                .append(&json!({"key": "a", "status": "ok"}))
+                .expect("append");
+            store
+                .append(&json!({"key": "b", "status": "failed", "error": "503"}))
+                .expect("append");
+            store.append(&json!({"key": "c"})).expect("append");
+        }
+        {
+            let (store, _, retried) = RunStore::resume(&run, false).expect("resume");
+            assert_eq!(retried, 0);
+            assert!(store.is_done("b"), "--no-retry-failed keeps the failure");
+        }
+        let (store, _, retried) = RunStore::resume(&run, true).expect("resume");
+        assert_eq!(retried, 1);
+        assert!(store.is_done("a") && store.is_done("c") && !store.is_done("b"));
+        store
+            .append(&json!({"key": "b", "status": "ok"}))
+            .expect("append");
+        drop(store);
+        let records = read_records(&run).expect("read");
+        let keys: Vec<&str> = records.iter().filter_map(|r| r["key"].as_str()).collect();
+        assert_eq!(keys, vec!["a", "c", "b"], "one record per unit");
+        let moved = std::fs::read_to_string(run.join(RETRIED)).expect("retried");
+        assert!(
+            moved.contains("503") && moved.lines().count() == 1,
+            "{moved}"
+        );
+    }
+
+    #[test]
     fn second_writer_is_refused() {
         let dir = tempfile::tempdir().expect("tmp");
         let _a = RunStore::create(dir.path(), &json!({})).expect("create");
-        let err = RunStore::resume(dir.path()).err().expect("locked");
+        let err = RunStore::resume(dir.path(), true).err().expect("locked");
         assert!(err.to_string().contains("in use"), "{err}");
     }
 }

@@ -12,5 +12,6 @@ mod legibility_cli;
 mod monitor_cli;
 mod necessity_loopback;
 mod report_view;
+mod resume_checks;
 mod select_cli;
 mod select_loopback;

@@ -245,7 +245,7 @@ pub async fn run(args: FaithfulnessArgs, printer: Printer) -> anyhow::Result<()>
         |m| resolve_settings(&args, m.is_local()),
     )?;
     if let Some(stored) = start.stored_manifest() {
-        check_resumable(stored, &settings, &args)?;
+        check_resumable(stored, &args)?;
     }
     let items = load_items(&settings)?;
     let inputs = RunStart::inputs_identity(&items, |i| i.id.as_str());
@@ -356,11 +356,7 @@ pub async fn run(args: FaithfulnessArgs, printer: Printer) -> anyhow::Result<()>
 /// A run made by an older judge or answer reader cannot be continued: its verdicts and answers
 /// would mix two versions under one manifest. Flags that change the results and differ from the
 /// run's are refused, never silently ignored.
-fn check_resumable(
-    stored: &serde_json::Value,
-    settings: &Settings,
-    args: &FaithfulnessArgs,
-) -> anyhow::Result<()> {
+fn check_resumable(stored: &serde_json::Value, args: &FaithfulnessArgs) -> anyhow::Result<()> {
     let dir = args
         .run
         .resume
@@ -385,20 +381,6 @@ fn check_resumable(
             old.join(" and "),
             cotlens_core::extract::EXTRACTOR_VERSION,
             cotlens_core::judge::LEXICAL_JUDGE_VERSION
-        )));
-    }
-    let mut changed = Vec::new();
-    if args.exclude_forced && !settings.exclude_forced {
-        changed.push("--exclude-forced");
-    }
-    if args.judge_calibration && !settings.judge_calibration {
-        changed.push("--judge-calibration");
-    }
-    if !changed.is_empty() {
-        return Err(bad_input(format!(
-            "{}: {} differ from the run's settings; start a new run with them",
-            dir.display(),
-            changed.join(", ")
         )));
     }
     Ok(())
