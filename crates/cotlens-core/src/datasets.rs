@@ -68,9 +68,9 @@ impl DatasetError {
 
 /// The 1-based line of byte `offset` in `text` (for errors located by a parser's span).
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|&b| b == b'\n')
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
         .count()
         + 1
 }

@@ -10,6 +10,7 @@ pub fn parse_bbh_input(input: &str) -> Option<(String, Vec<String>)> {
     let at = input.rfind("Options:")?;
     let question = input[..at].trim_end().to_string();
     let mut choices = Vec::new();
+    // boundary: after the ASCII marker found here
     for line in input[at + "Options:".len()..].lines() {
         let line = line.trim();
         if line.is_empty() {
@@ -22,6 +23,7 @@ pub fn parse_bbh_input(input: &str) -> Option<(String, Vec<String>)> {
             if line.as_bytes()[1] as char != expected {
                 return None;
             }
+            // boundary: `(X)` checked above: three ASCII bytes
             choices.push(line[3..].trim().to_string());
         } else if let Some(last) = choices.last_mut() {
             // A wrapped option continues on the next line.
@@ -131,10 +133,12 @@ fn load_turpin_file(path: &Path) -> Result<Vec<Item>, DatasetError> {
             .trim_start_matches("Q:")
             .trim()
             .to_string();
+        // boundary: after the ASCII marker found here
         let choices: Vec<String> = parsed[at + "Answer choices:".len()..]
             .lines()
             .map(str::trim)
             .filter(|l| l.len() >= 3 && l.starts_with('(') && l.as_bytes()[2] == b')')
+            // boundary: `(X)` checked in the filter: three ASCII bytes
             .map(|l| l[3..].trim().to_string())
             .collect();
         let scores = row["multiple_choice_scores"]

@@ -258,6 +258,7 @@ pub fn parse_hints(text: &str, origin: &Path) -> Result<Vec<Hint>, DatasetError>
 fn check_placeholders(template: &str) -> Result<(), String> {
     let mut rest = template;
     while let Some(open) = rest.find('{') {
+        // boundary: after the ASCII `{` found here
         let after = &rest[open + 1..];
         let Some(close) = after.find('}') else {
             return Err("unclosed '{' (placeholders are {letter} and {option})".into());
@@ -268,6 +269,7 @@ fn check_placeholders(template: &str) -> Result<(), String> {
                 "unknown placeholder {{{name}}}; use {{letter}} or {{option}}"
             ));
         }
+        // boundary: after the ASCII `}` found here
         rest = &after[close + 1..];
     }
     Ok(())

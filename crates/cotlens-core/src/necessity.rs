@@ -120,6 +120,7 @@ fn sentence_ends(line: &str) -> Vec<usize> {
         if !next.is_whitespace() {
             continue;
         }
+        // boundary: a Vec of chars
         let Some(&(_, start)) = chars[i + 1..].iter().find(|(_, ch)| !ch.is_whitespace()) else {
             continue;
         };

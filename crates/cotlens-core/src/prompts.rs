@@ -22,6 +22,7 @@ const FEW_SHOT_FOOTER: &str = "Now answer the following question.";
 
 /// Short sha256 of a template text, recorded in manifests.
 pub fn template_hash(text: &str) -> String {
+    // boundary: hex digits are ASCII
     hex::encode(Sha256::digest(text.as_bytes()))[..16].to_string()
 }
 

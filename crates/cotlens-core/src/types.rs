@@ -216,16 +216,19 @@ pub fn split_think_tags(text: &str) -> (Option<String>, String) {
         // Some servers strip the opening tag but leave the closing one.
         if let Some(close) = text.find("</think>") {
             let reasoning = text[..close].trim().to_string();
+            // boundary: after the ASCII tag found here
             let rest = text[close + "</think>".len()..].trim_start().to_string();
             return (Some(reasoning), rest);
         }
         return (None, text.to_string());
     };
+    // boundary: after the ASCII tag found here
     let after_open = &text[open + "<think>".len()..];
     match after_open.find("</think>") {
         Some(close) => {
             let reasoning = after_open[..close].trim().to_string();
             let mut rest = text[..open].to_string();
+            // boundary: after the ASCII tag found here
             rest.push_str(after_open[close + "</think>".len()..].trim_start());
             (Some(reasoning), rest)
         }

@@ -34,6 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let threads: usize = args[2].parse()?;
     let prompt_tokens: usize = args[3].parse()?;
     let gen_tokens: u32 = args[4].parse()?;
+    // boundary: a Vec of arguments, not text
     let parallels: Vec<usize> = args[5..]
         .iter()
         .map(|a| a.parse())

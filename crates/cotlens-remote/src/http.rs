@@ -72,6 +72,7 @@ pub(crate) fn redact_userinfo(url: &str) -> String {
     let rest = &url[scheme_end..];
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {
+        // boundary: after the ASCII `@` found here
         Some(at) => format!("{}***@{}", &url[..scheme_end], &rest[at + 1..]),
         None => url.to_string(),
     }

@@ -83,6 +83,7 @@ async fn main() -> std::io::Result<()> {
                             Ok(n) => buf.extend_from_slice(&chunk[..n]),
                         }
                     }
+                    // boundary: bytes of a request
                     let is_judge = buf[end + 4..end + 4 + len]
                         .windows(13)
                         .any(|w| w == b"mentions_hint");

@@ -310,17 +310,32 @@ mod tests {
 
     #[test]
     fn only_given_flags_that_change_results_are_refused() {
-        let before = line(&[("temperature", "0"), ("concurrency", "4"), ("seed", "0")], &[]);
+        let before = line(
+            &[("temperature", "0"), ("concurrency", "4"), ("seed", "0")],
+            &[],
+        );
         let now = line(
-            &[("temperature", "0.7"), ("concurrency", "8"), ("seed", "1"), ("limit", "3")],
+            &[
+                ("temperature", "0.7"),
+                ("concurrency", "8"),
+                ("seed", "1"),
+                ("limit", "3"),
+            ],
             &["temperature", "concurrency", "limit"],
         );
         let (refused, free) = now.differences(&before);
         let names: Vec<&str> = refused.iter().map(|c| c.flag.as_str()).collect();
-        assert_eq!(names, ["--limit", "--temperature"], "seed was not given: not compared");
+        assert_eq!(
+            names,
+            ["--limit", "--temperature"],
+            "seed was not given: not compared"
+        );
         assert_eq!(refused[0].before, None);
         assert_eq!(free.len(), 1);
-        assert_eq!(free[0].to_string(), "--concurrency \"8\" (the run has \"4\")");
+        assert_eq!(
+            free[0].to_string(),
+            "--concurrency \"8\" (the run has \"4\")"
+        );
         assert!(now.differences(&now).0.is_empty());
         assert_eq!(CommandLine::flag_name("n"), "-n");
         assert_eq!(CommandLine::flag_name("max_tokens"), "--max-tokens");

@@ -18,6 +18,7 @@ pub fn root() -> anyhow::Result<PathBuf> {
     let hash = hex::encode(hasher.finalize());
     let root = cotlens_local::resolve::cache_dir()
         .join("data")
+        // boundary: hex digits are ASCII
         .join(&hash[..16]);
     let done = root.join(".complete");
     if done.exists() {

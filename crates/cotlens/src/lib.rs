@@ -42,3 +42,5 @@ pub mod view;
 
 #[cfg(test)]
 mod layers;
+#[cfg(test)]
+mod text_slicing;

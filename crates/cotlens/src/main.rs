@@ -57,13 +57,7 @@ fn main() -> ExitCode {
             // One line: the outermost context, then the causes.
             let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
             let mut line = chain.join(": ");
-            if line.len() > 2000 {
-                let mut cut = 2000;
-                while !line.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                line.truncate(cut);
-            }
+            line.truncate(line.floor_char_boundary(2000));
             printer.say(format!("error: {line}"));
             ExitCode::from(error::exit_code(&e) as u8)
         }

@@ -200,6 +200,7 @@ fn lock(dir: &Path) -> anyhow::Result<File> {
     let path = dir.join(LOCK);
     let file = OpenOptions::new()
         .create(true)
+        // boundary: OpenOptions::truncate, not a cut
         .truncate(false)
         .write(true)
         .open(&path)

@@ -46,6 +46,7 @@ fn text_of<'a>(
     match s.as_bytes().first() {
         Some(b'"') => {
             match unescape(s, scratch) {
+                // boundary: inside the ASCII quotes of a JSON string
                 Some(false) => Ok(Some(&s[1..s.len() - 1])),
                 Some(true) => Ok(Some(scratch.as_str())),
                 None => {

@@ -299,6 +299,7 @@ pub fn rising_words(
             .total_cmp(&a.kl_bits)
             .then_with(|| a.word.cmp(&b.word))
     });
+    // boundary: a Vec of words
     out.truncate(top);
     out
 }

@@ -47,7 +47,9 @@ pub(super) fn pack(b: &[u8]) -> [u64; 2] {
 #[inline(always)]
 pub(super) fn unpack(packed: [u64; 2]) -> [u8; 16] {
     let mut out = [0u8; 16];
+    // boundary: a byte array
     out[..8].copy_from_slice(&packed[0].to_le_bytes());
+    // boundary: a byte array
     out[8..].copy_from_slice(&packed[1].to_le_bytes());
     out
 }

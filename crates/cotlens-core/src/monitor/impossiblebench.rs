@@ -90,8 +90,10 @@ pub fn convert_transcript(id: &str, text: &str) -> Trace {
     };
     // The header JSON block: the first ```json fence.
     if let Some(start) = text.find("```json") {
+        // boundary: after the ASCII fence found here
         if let Some(end) = text[start + 7..].find("```") {
             if let Ok(serde_json::Value::Object(header)) =
+                // boundary: after the ASCII fence found here
                 serde_json::from_str(&text[start + 7..start + 7 + end])
             {
                 trace

@@ -134,6 +134,7 @@ pub fn apply_stages(
                                 .unwrap_or(std::cmp::Ordering::Equal)
                         });
                         let competing = ranked.len();
+                        // boundary: a Vec of candidates
                         ranked.truncate(*k);
                         let keep = (0..n_in).map(|j| ranked.contains(&j)).collect();
                         let kept = ranked.len();

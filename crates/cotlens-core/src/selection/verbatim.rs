@@ -100,6 +100,7 @@ fn verify_text(
         return Err(format!(
             "content hash mismatch (recorded {}…, the text now hashes to {}…): the sample was edited after it was sampled",
             &recorded_hash.get(..12).unwrap_or(recorded_hash),
+            // boundary: hex digits are ASCII
             &hash[..12]
         ));
     }

@@ -55,6 +55,7 @@ impl Worker<'_> {
             let mut total = first[ctoks[0].0 as usize];
             // Evaluate all but the last candidate token after the prompt, in batches of at most
             // `batch` tokens (llama.cpp's limit per decode), then drop them.
+            // boundary: a Vec of tokens
             let rest = &ctoks[..ctoks.len() - 1];
             let step = (self.config.batch as usize).max(1);
             for (c, chunk) in rest.chunks(step).enumerate() {

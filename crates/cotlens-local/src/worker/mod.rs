@@ -509,6 +509,7 @@ impl<'m> Worker<'m> {
             self.ctx
                 .kv_cache_seq_rm(target, Some(common as u32), None)
                 .map_err(model_error)?;
+            // boundary: a Vec of tokens
             self.cached[t].truncate(common);
         } else {
             self.ctx

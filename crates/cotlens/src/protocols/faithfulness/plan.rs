@@ -56,6 +56,7 @@ pub fn hint_option(
             let digest =
                 Sha256::digest(format!("{seed}\u{0}{}\u{0}{}", item.id, hint.name).as_bytes());
             let mut bytes = [0u8; 8];
+            // boundary: bytes of a digest
             bytes.copy_from_slice(&digest[..8]);
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(u64::from_le_bytes(bytes));
             let wrong: Vec<usize> = (0..item.choices.len())

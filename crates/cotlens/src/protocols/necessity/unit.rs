@@ -199,6 +199,7 @@ pub(crate) async fn run_item(ctx: &Ctx, item: &Item) -> Result<Record, Fatal> {
             let start = if k == 1 { 0 } else { ends[k - 2] };
             if wants("mistakes") {
                 let step = &cot[start..ends[k - 1]];
+                // boundary: trim_start leaves a suffix that starts at a boundary
                 let lead = &step[..step.len() - step.trim_start().len()];
                 let prompt =
                     cotlens_core::necessity::mistake_prompt(&item.question, &cot[..start], step);

@@ -127,8 +127,10 @@ fn correctness(r: &SampleRecord, answer: &str) -> (Option<f64>, serde_json::Valu
 
 /// A free-form answer: the text after the last "Answer:" marker, else the last non-empty line.
 fn free_answer(output: &str) -> String {
-    let lower = output.to_lowercase();
+    // ASCII lower-casing keeps every byte offset (full lower-casing does not: "İ" grows).
+    let lower = output.to_ascii_lowercase();
     if let Some(at) = lower.rfind("answer:") {
+        // boundary: after the ASCII marker found at the same offset
         return output[at + "answer:".len()..].trim().to_string();
     }
     output
@@ -255,6 +257,8 @@ mod tests {
         assert_eq!(free_answer("Let me see.\nAnswer: Paris."), "Paris.");
         assert_eq!(normalize("Paris."), normalize(" paris "));
         assert_eq!(free_answer("blah\n\n42\n"), "42");
+        // Full lower-casing would move the offset ("İ" is 2 bytes, "i̇" 3): a panic before.
+        assert_eq!(free_answer("İİİİ ANSWER: 7"), "7");
         assert_ne!(normalize("Lyon"), normalize("Paris"));
     }
 }
