@@ -56,7 +56,12 @@ impl DatasetError {
     /// ("unknown field `x`", "missing field `x`"), which becomes the error's field.
     pub fn json(path: &Path, line: usize, e: &serde_json::Error) -> Self {
         let message = e.to_string();
-        let field = message.split('`').nth(1).map(str::to_string);
+        // Only these messages name a field; others quote a value (`invalid type: integer `5``).
+        let field = ["missing field `", "unknown field `", "duplicate field `"]
+            .iter()
+            .find_map(|p| message.strip_prefix(p))
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_string);
         Self {
             path: path.to_path_buf(),
             line: Some(line),
@@ -68,7 +73,12 @@ impl DatasetError {
 
 /// The 1-based line of byte `offset` in `text` (for errors located by a parser's span).
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
+    line_of_bytes(text.as_bytes(), offset)
+}
+
+/// The 1-based line of byte `offset` in `bytes`.
+pub fn line_of_bytes(bytes: &[u8], offset: usize) -> usize {
+    bytes[..offset.min(bytes.len())]
         .iter()
         .filter(|&&b| b == b'\n')
         .count()
@@ -288,8 +298,7 @@ fn load_mmlu_file(path: &Path) -> Result<Vec<Item>, DatasetError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_path(path)
-        .map_err(|e| io_err(path, e))?;
+        .from_reader(crate::read::open_bounded(path)?);
     let mut items = Vec::new();
     for (row, record) in reader.records().enumerate() {
         let record = record.map_err(|e| {
@@ -333,17 +342,16 @@ fn load_mmlu_file(path: &Path) -> Result<Vec<Item>, DatasetError> {
             },
         )?);
     }
+    crate::read::check_position(path, reader.position().byte())?;
     Ok(items)
 }
 
 fn load_jsonl(path: &Path) -> Result<Vec<Item>, DatasetError> {
-    let text = std::fs::read_to_string(path).map_err(|e| io_err(path, e))?;
     let source = format!("jsonl/{}", file_stem(path));
     let mut items = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let n = i + 1;
+    crate::read::for_each_line(path, |n, line| {
         if line.trim().is_empty() {
-            continue;
+            return Ok(());
         }
         let v: serde_json::Value = serde_json::from_str(line)
             .map_err(|e| DatasetError::new(path, Some(n), None, format!("invalid JSON: {e}")))?;
@@ -397,13 +405,26 @@ fn load_jsonl(path: &Path) -> Result<Vec<Item>, DatasetError> {
                 subject,
             },
         )?);
-    }
+        Ok(())
+    })?;
     Ok(items)
 }
 
 fn load_csv(path: &Path) -> Result<Vec<Item>, DatasetError> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| io_err(path, e))?;
+    let mut reader = csv::Reader::from_reader(crate::read::open_bounded(path)?);
     let headers = reader.headers().map_err(|e| io_err(path, e))?.clone();
+    let mut names = HashSet::new();
+    for h in headers.iter() {
+        let name = h.trim().to_ascii_lowercase();
+        if !name.is_empty() && !names.insert(name) {
+            return Err(DatasetError::new(
+                path,
+                Some(1),
+                Some(h.trim()),
+                "the header names this column twice",
+            ));
+        }
+    }
     let col = |name: &str| {
         headers
             .iter()
@@ -438,12 +459,25 @@ fn load_csv(path: &Path) -> Result<Vec<Item>, DatasetError> {
             )
         })?;
         let line = record.position().map(|p| p.line() as usize);
-        let choices: Vec<String> = option_cols
+        // Items with fewer options leave the last option columns blank; a blank option before
+        // a filled one would shift every later letter (and the gold answer), so it is refused.
+        let cells: Vec<&str> = option_cols
             .iter()
-            .filter_map(|&c| record.get(c))
-            .filter(|s| !s.trim().is_empty())
-            .map(str::to_string)
+            .map(|&c| record.get(c).unwrap_or(""))
             .collect();
+        let used = cells
+            .iter()
+            .rposition(|c| !c.trim().is_empty())
+            .map_or(0, |i| i + 1);
+        if let Some(blank) = cells[..used].iter().position(|c| c.trim().is_empty()) {
+            return Err(DatasetError::new(
+                path,
+                line,
+                Some(&crate::types::letter(blank).to_string()),
+                "blank option before a filled one (only the last options may be blank)",
+            ));
+        }
+        let choices: Vec<String> = cells[..used].iter().map(|c| c.to_string()).collect();
         let answer = parse_answer(record.get(a_col).unwrap_or(""), choices.len())
             .map_err(|m| DatasetError::new(path, line, Some("answer"), m))?;
         let item = Item {
@@ -462,6 +496,7 @@ fn load_csv(path: &Path) -> Result<Vec<Item>, DatasetError> {
         }
         items.push(validate(path, line, item)?);
     }
+    crate::read::check_position(path, reader.position().byte())?;
     Ok(items)
 }
 

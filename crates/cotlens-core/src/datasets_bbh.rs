@@ -36,7 +36,7 @@ pub fn parse_bbh_input(input: &str) -> Option<(String, Vec<String>)> {
 
 pub(super) fn load_bbh_file(path: &Path) -> Result<Vec<Item>, DatasetError> {
     let task = file_stem(path);
-    let text = std::fs::read_to_string(path).map_err(|e| io_err(path, e))?;
+    let text = crate::read::read_text(path)?;
     let json: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| DatasetError::new(path, Some(e.line()), None, format!("invalid JSON: {e}")))?;
     let examples = json["examples"].as_array().ok_or_else(|| {
@@ -111,7 +111,7 @@ fn load_turpin_file(path: &Path) -> Result<Vec<Item>, DatasetError> {
         .and_then(|p| p.file_name())
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| file_stem(path));
-    let text = std::fs::read_to_string(path).map_err(|e| io_err(path, e))?;
+    let text = crate::read::read_text(path)?;
     let json: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| DatasetError::new(path, Some(e.line()), None, format!("invalid JSON: {e}")))?;
     let rows = json["data"]

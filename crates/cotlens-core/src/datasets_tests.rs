@@ -137,6 +137,53 @@ fn generic_csv() {
         (Some(2), Some("answer")),
         "{err}"
     );
+    // A blank option before a filled one would move every later letter and the gold answer.
+    let blank = write(
+        &dir,
+        "blank.csv",
+        "id,question,A,B,C,answer\n1,Q?,x,y,z,C\n2,Q?,x,,z,C\n",
+    );
+    let err = load(&format!("csv:{}", blank.display())).expect_err("blank option");
+    assert_eq!(
+        (err.line, err.field.as_deref()),
+        (Some(3), Some("B")),
+        "{err}"
+    );
+    let twice = write(
+        &dir,
+        "twice.csv",
+        "id,question,A,B,answer,a\n1,Q?,x,y,A,z\n",
+    );
+    let err = load(&format!("csv:{}", twice.display())).expect_err("duplicate column");
+    assert_eq!(
+        (err.line, err.field.as_deref()),
+        (Some(1), Some("a")),
+        "{err}"
+    );
+    // A byte-order mark is skipped the same way in every format.
+    let bom = write(
+        &dir,
+        "bom.csv",
+        "\u{feff}id,question,A,B,answer\n1,Q?,x,y,B\n",
+    );
+    assert_eq!(
+        load(&format!("csv:{}", bom.display())).expect("bom csv")[0].answer,
+        1
+    );
+    let bom = write(
+        &dir,
+        "bom.jsonl",
+        "\u{feff}{\"id\":\"a\",\"question\":\"Q\",\"choices\":[\"x\",\"y\"],\"answer\":1}\n",
+    );
+    assert_eq!(
+        load(&format!("jsonl:{}", bom.display())).expect("bom jsonl")[0].answer,
+        1
+    );
+    let bom = write(&dir, "bom_test.csv", "\u{feff}Q1,a,b,c,d,B\n");
+    assert_eq!(
+        load(&format!("mmlu:{}", bom.display())).expect("bom mmlu")[0].question,
+        "Q1"
+    );
 }
 
 #[test]

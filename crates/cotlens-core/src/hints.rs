@@ -136,18 +136,8 @@ pub fn parse_hints(text: &str, origin: &Path) -> Result<Vec<Hint>, DatasetError>
     let err = |span: std::ops::Range<usize>, field: &str, msg: String| {
         DatasetError::new(origin, Some(line_of(text, span.start)), Some(field), msg)
     };
-    let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| line_of(text, s.start));
-        let msg = e.message().to_string();
-        // serde names the offending field in the message ("unknown field `x`", "missing field `x`").
-        let field = msg.split('`').nth(1).map(str::to_string);
-        DatasetError {
-            path: origin.to_path_buf(),
-            line,
-            field,
-            message: msg,
-        }
-    })?;
+    let text = crate::read::strip_bom(text);
+    let raw: RawFile = crate::read::toml_text(origin, text)?;
     let mut hints = Vec::new();
     for h in raw.hint {
         let name = h.name.get_ref().trim().to_string();
@@ -320,8 +310,8 @@ mod tests {
         let cases = [
             ("[[hint]]\nname = \"x\"\ntemplate = \"key {lettr}\"\nplacement = \"after_options\"\n", 3, "template"),
             ("[[hint]]\nname = \"x\"\ntemplate = \"key {letter}\"\nplacement = \"sideways\"\n", 4, "placement"),
-            ("[[hint]]\nname = \"x\"\ntemplate = \"k\"\nplacement = \"system\"\ncolour = 1\n", 5, "colour"),
-            ("[[hint]]\nname = \"x\"\nplacement = \"system\"\n", 1, "template"),
+            ("[[hint]]\nname = \"x\"\ntemplate = \"k\"\nplacement = \"system\"\ncolour = 1\n", 5, "hint[0].colour"),
+            ("[[hint]]\nname = \"x\"\nplacement = \"system\"\n", 1, "hint[0].template"),
             ("[[hint]]\nname = \"x\"\ntemplate = \"k\"\nplacement = \"system\"\nfixed_letter = \"AB\"\n", 5, "fixed_letter"),
             ("[[hint]]\nname = \"x\"\ntemplate = \"k\"\nplacement = \"system\"\ncue_patterns = ['ok', '(bad']\n", 5, "cue_patterns"),
         ];

@@ -6,6 +6,7 @@
 //! - [`extract`]: answer extraction that never guesses.
 //! - [`stats`]: Wilson, bootstrap and normal intervals, Cohen's κ.
 //! - [`faithfulness`]: buckets, p, q, α and scores of the hint paradigm (§1).
+//! - [`read`]: reading input files within limits (line length, file size), BOM skipped.
 //! - [`datasets`]: loaders for MMLU, BBH, Turpin BBH, JSONL and CSV, with file:line errors.
 //! - [`hints`], [`prompts`]: hint types as versioned TOML data, and prompt rendering.
 //! - [`judge`]: the lexical and LLM verbalization judges (§1).
@@ -29,4 +30,5 @@ pub mod legibility;
 pub mod monitor;
 pub mod necessity;
 pub mod prompts;
+pub mod read;
 pub mod selection;

@@ -159,6 +159,8 @@ pub const FREE_ON_RESUME: &[&str] = &[
     "no_prefix_cache",
     "verbose",
     "quiet",
+    "max_line_mb",
+    "max_file_mb",
     "base_url",
 ];
 

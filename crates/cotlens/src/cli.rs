@@ -39,6 +39,12 @@ pub struct Cli {
     /// No progress bar or progress messages.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Longest line accepted in a line-based input (JSONL, CSV records, traces), in MiB.
+    #[arg(long, global = true, default_value_t = cotlens_core::read::DEFAULT_MAX_LINE_MB, value_name = "MIB")]
+    pub max_line_mb: u64,
+    /// Largest whole-file input (JSON, TOML, a member of an .eval archive as it decompresses), in MiB.
+    #[arg(long, global = true, default_value_t = cotlens_core::read::DEFAULT_MAX_FILE_MB, value_name = "MIB")]
+    pub max_file_mb: u64,
     #[command(subcommand)]
     pub command: Command,
 }

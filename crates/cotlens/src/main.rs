@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         .with_target(false)
         .init();
     let printer = Printer::new(cli.quiet);
+    cotlens_core::read::set_limits(cli.max_line_mb, cli.max_file_mb);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -312,18 +312,15 @@ pub fn read_typed<T: serde::de::DeserializeOwned>(
 
 pub fn read_records(dir: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
     let path = dir.join(RECORDS);
-    let file = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
     let mut out = Vec::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
+    cotlens_core::read::for_each_line(&path, |n, line| {
+        if !line.trim().is_empty() {
+            out.push(serde_json::from_str(line).map_err(|e| {
+                cotlens_core::datasets::DatasetError::new(&path, Some(n), None, e.to_string())
+            })?);
         }
-        match serde_json::from_str(&line) {
-            Ok(v) => out.push(v),
-            Err(e) => bail!("{}:{}: {e}", path.display(), i + 1),
-        }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

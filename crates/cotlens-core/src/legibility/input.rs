@@ -145,6 +145,17 @@ pub fn for_each_text(
     let (mut scratch, mut scratch2) = (String::new(), String::new());
     loop {
         if filled == chunk.len() {
+            if filled as u64 > crate::read::max_line_bytes() {
+                return Err(DatasetError::new(
+                    path,
+                    Some(n + 1),
+                    None,
+                    format!(
+                        "line longer than {} MiB (the limit; --max-line-mb raises it)",
+                        crate::read::max_line_bytes() >> 20
+                    ),
+                ));
+            }
             chunk.resize(chunk.len() * 2, 0);
         }
         let read = file
@@ -163,9 +174,12 @@ pub fn for_each_text(
         let mut from = 0;
         while from < usable {
             let to = memchr::memchr(b'\n', &chunk[from..usable]).map_or(usable, |p| from + p + 1);
-            let buf = &chunk[from..to];
+            let mut buf = &chunk[from..to];
             from = to;
             n += 1;
+            if n == 1 {
+                buf = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buf);
+            }
             if buf.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;
             }
@@ -193,7 +207,6 @@ pub fn for_each_text(
 /// assistant's, and `question`. Lines that are not JSON are skipped here ([`for_each_text`]
 /// reports them).
 pub fn for_each_prompt(path: &Path, mut each: impl FnMut(&str)) -> Result<(), DatasetError> {
-    use std::io::BufRead;
     #[derive(Deserialize)]
     struct Prompt {
         #[serde(default)]
@@ -203,12 +216,9 @@ pub fn for_each_prompt(path: &Path, mut each: impl FnMut(&str)) -> Result<(), Da
         #[serde(default)]
         question: Option<String>,
     }
-    let file = std::fs::File::open(path)
-        .map_err(|e| DatasetError::new(path, None, None, e.to_string()))?;
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| DatasetError::new(path, Some(i + 1), None, e.to_string()))?;
-        let Ok(p) = serde_json::from_str::<Prompt>(&line) else {
-            continue;
+    crate::read::for_each_line(path, |_, line| {
+        let Ok(p) = serde_json::from_str::<Prompt>(line) else {
+            return Ok(());
         };
         for turns in [p.messages, p.prompt].into_iter().flatten() {
             match turns {
@@ -228,7 +238,8 @@ pub fn for_each_prompt(path: &Path, mut each: impl FnMut(&str)) -> Result<(), Da
         if let Some(q) = p.question {
             each(&q);
         }
-    }
+        Ok(())
+    })?;
     Ok(())
 }
 

@@ -33,7 +33,7 @@ impl Lexicon {
     pub fn parse(text: &str, origin: &str) -> Result<Self, (usize, String)> {
         let mut freq = HashMap::default();
         let mut min = f64::INFINITY;
-        for (i, line) in text.lines().enumerate() {
+        for (i, line) in crate::read::strip_bom(text).lines().enumerate() {
             let line = line.trim_end();
             if line.is_empty() || line.starts_with('#') {
                 continue;
@@ -41,6 +41,9 @@ impl Lexicon {
             let (w, f) = line
                 .split_once('\t')
                 .ok_or((i + 1, "expected word<TAB>per_million".to_string()))?;
+            if w.trim().is_empty() {
+                return Err((i + 1, "empty word before the tab".into()));
+            }
             let f: f64 = f
                 .trim()
                 .parse()

@@ -156,21 +156,32 @@ pub fn convert_transcript(id: &str, text: &str) -> Trace {
 /// Load every labelled transcript of an ImpossibleBench audit folder.
 pub fn load(dir: &Path) -> Result<Vec<Trace>, DatasetError> {
     let labels_path = dir.join("labels.jsonl");
-    let labels = std::fs::read_to_string(&labels_path)
-        .map_err(|e| DatasetError::new(&labels_path, None, None, e.to_string()))?;
     let mut traces = Vec::new();
-    for (i, line) in labels.lines().enumerate() {
+    let mut files = std::collections::HashSet::new();
+    crate::read::for_each_line(&labels_path, |n, line| {
         if line.trim().is_empty() {
-            continue;
+            return Ok(());
         }
         let v: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| DatasetError::new(&labels_path, Some(i + 1), None, e.to_string()))?;
-        let file = v["file"]
-            .as_str()
-            .ok_or_else(|| DatasetError::new(&labels_path, Some(i + 1), Some("file"), "missing"))?;
+            .map_err(|e| DatasetError::new(&labels_path, Some(n), None, e.to_string()))?;
+        let file = v["file"].as_str().ok_or_else(|| {
+            DatasetError::new(
+                &labels_path,
+                Some(n),
+                Some("file"),
+                "missing or not a string",
+            )
+        })?;
+        if !files.insert(file.to_string()) {
+            return Err(DatasetError::new(
+                &labels_path,
+                Some(n),
+                Some("file"),
+                format!("{file:?} is labelled twice"),
+            ));
+        }
         let path = dir.join(file);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| DatasetError::new(&path, None, None, e.to_string()))?;
+        let text = crate::read::read_text(&path)?;
         let id = Path::new(file)
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -185,7 +196,8 @@ pub fn load(dir: &Path) -> Result<Vec<Trace>, DatasetError> {
             }
         }
         traces.push(trace);
-    }
+        Ok(())
+    })?;
     Ok(traces)
 }
 

@@ -11,7 +11,6 @@
 use super::trace::{Action, ReasoningField, Trace, TraceMessage};
 use crate::datasets::DatasetError;
 use serde_json::Value;
-use std::io::Read;
 use std::path::Path;
 
 /// An Inspect sample that cannot be read as a trace.
@@ -172,11 +171,13 @@ pub fn load(path: &Path) -> Result<Vec<Trace>, DatasetError> {
             .collect();
         names.sort();
         for name in names {
-            let mut text = String::new();
-            zip.by_name(&name)
-                .map_err(|e| err(format!("{name}: {e}")))?
-                .read_to_string(&mut text)
+            let member = zip
+                .by_name(&name)
                 .map_err(|e| err(format!("{name}: {e}")))?;
+            // Bounded while decompressing: a small archive cannot expand past the limit.
+            let bytes = crate::read::read_bounded(member, &path.join(&name))?;
+            let text =
+                String::from_utf8(bytes).map_err(|_| err(format!("{name}: not UTF-8 text")))?;
             let sample: Value = serde_json::from_str(&text).map_err(|e| {
                 DatasetError::new(
                     path,
@@ -191,7 +192,7 @@ pub fn load(path: &Path) -> Result<Vec<Trace>, DatasetError> {
             );
         }
     } else {
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let text = crate::read::read_text(path)?;
         let log: Value = serde_json::from_str(&text).map_err(|e| {
             DatasetError::new(path, Some(e.line()), None, format!("invalid JSON: {e}"))
         })?;

@@ -49,20 +49,31 @@ fn compile(pattern: &str) -> Result<Regex, regex::Error> {
 
 /// Parse a rules file; errors name the file, line and field.
 pub fn parse_rules(text: &str, origin: &Path) -> Result<(String, Vec<Rule>), DatasetError> {
-    let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let msg = e.message().to_string();
-        DatasetError {
-            path: origin.to_path_buf(),
-            line: e.span().map(|s| line_of(text, s.start)),
-            field: msg.split('`').nth(1).map(str::to_string),
-            message: msg,
-        }
-    })?;
+    let text = crate::read::strip_bom(text);
+    let raw: RawFile = crate::read::toml_text(origin, text)?;
     let mut rules = Vec::new();
     for r in raw.rule {
         let err = |span: std::ops::Range<usize>, field: &str, msg: String| {
             DatasetError::new(origin, Some(line_of(text, span.start)), Some(field), msg)
         };
+        let name = r.name.get_ref().trim();
+        if name.is_empty() {
+            return Err(err(r.name.span(), "name", "empty rule name".into()));
+        }
+        if rules.iter().any(|x: &Rule| x.name == name) {
+            return Err(err(
+                r.name.span(),
+                "name",
+                format!("rule {name:?} is defined twice in this file"),
+            ));
+        }
+        if r.pattern.get_ref().trim().is_empty() {
+            return Err(err(
+                r.pattern.span(),
+                "pattern",
+                "empty pattern (it would match every text)".into(),
+            ));
+        }
         let w = *r.weight.get_ref();
         if !(w > 0.0 && w <= 1.0) {
             return Err(err(
@@ -71,10 +82,20 @@ pub fn parse_rules(text: &str, origin: &Path) -> Result<(String, Vec<Rule>), Dat
                 format!("{w} is not in (0, 1]"),
             ));
         }
-        compile(r.pattern.get_ref())
+        let re = compile(r.pattern.get_ref())
             .map_err(|e| err(r.pattern.span(), "pattern", e.to_string()))?;
+        if re.is_match(b"") {
+            return Err(err(
+                r.pattern.span(),
+                "pattern",
+                format!(
+                    "{:?} matches the empty text, so it would match every text",
+                    r.pattern.get_ref()
+                ),
+            ));
+        }
         rules.push(Rule {
-            name: r.name.get_ref().clone(),
+            name: name.to_string(),
             category: r.category.unwrap_or_else(|| "user".into()),
             weight: w,
             pattern: r.pattern.get_ref().clone(),
@@ -256,5 +277,15 @@ mod tests {
             (Some(3), Some("weight")),
             "{e}"
         );
+        for (text, line, field) in [
+            ("[[rule]]\nname = \"x\"\nweight = 0.5\npattern = ''\n", 4, "pattern"),
+            ("[[rule]]\nname = \"x\"\nweight = 0.5\npattern = 'a*|b'\n", 4, "pattern"),
+            ("[[rule]]\nname = \" \"\nweight = 0.5\npattern = 'a'\n", 2, "name"),
+            ("[[rule]]\nname = \"x\"\nweight = 0.5\npattern = 'a'\n[[rule]]\nname = \"x\"\nweight = 0.5\npattern = 'b'\n", 6, "name"),
+            ("\u{feff}[[rule]]\nname = \"x\"\nweight = 0.5\npattern = 'b'\ncolour = 1\n", 5, "rule[0].colour"),
+        ] {
+            let e = parse_rules(text, Path::new("r.toml")).expect_err(text);
+            assert_eq!((e.line, e.field.as_deref()), (Some(line), Some(field)), "{text}: {e}");
+        }
     }
 }

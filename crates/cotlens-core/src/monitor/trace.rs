@@ -177,28 +177,13 @@ pub fn for_each_jsonl(
     path: &Path,
     mut each: impl FnMut(Trace) -> Result<(), DatasetError>,
 ) -> Result<usize, DatasetError> {
-    use std::io::BufRead;
-    let file = std::fs::File::open(path)
-        .map_err(|e| DatasetError::new(path, None, None, e.to_string()))?;
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
     let mut ids = std::collections::HashSet::new();
-    let mut line = String::new();
-    let mut n = 0;
     let mut count = 0;
-    loop {
-        line.clear();
-        let read = reader
-            .read_line(&mut line)
-            .map_err(|e| DatasetError::new(path, Some(n + 1), None, e.to_string()))?;
-        if read == 0 {
-            break;
-        }
-        n += 1;
+    crate::read::for_each_line(path, |n, line| {
         if line.trim().is_empty() {
-            continue;
+            return Ok(());
         }
-        let trace: Trace =
-            serde_json::from_str(&line).map_err(|e| DatasetError::json(path, n, &e))?;
+        let trace: Trace = crate::read::json_line(path, n, line)?;
         if !ids.insert(trace.id.clone()) {
             return Err(DatasetError::new(
                 path,
@@ -209,7 +194,8 @@ pub fn for_each_jsonl(
         }
         each(trace)?;
         count += 1;
-    }
+        Ok(())
+    })?;
     Ok(count)
 }
 

@@ -219,9 +219,9 @@ struct RawStage {
     #[serde(default)]
     weights: Option<Spanned<BTreeMap<Spanned<String>, f64>>>,
     #[serde(default)]
-    min: Option<f64>,
+    min: Option<Spanned<f64>>,
     #[serde(default)]
-    max: Option<f64>,
+    max: Option<Spanned<f64>>,
     #[serde(default)]
     n: Option<Spanned<i64>>,
     #[serde(default)]
@@ -232,13 +232,22 @@ struct RawStage {
 #[serde(deny_unknown_fields)]
 struct RawBudget {
     #[serde(default)]
-    max_bits_per_prompt: Option<f64>,
+    max_bits_per_prompt: Option<Spanned<f64>>,
     #[serde(default)]
-    max_cot_bits_per_prompt: Option<f64>,
+    max_cot_bits_per_prompt: Option<Spanned<f64>>,
     #[serde(default)]
     max_domain_share: Option<Spanned<f64>>,
     #[serde(default)]
-    domain: BTreeMap<String, Limits>,
+    domain: BTreeMap<String, RawLimits>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    #[serde(default)]
+    max_bits_per_prompt: Option<Spanned<f64>>,
+    #[serde(default)]
+    max_cot_bits_per_prompt: Option<Spanned<f64>>,
 }
 
 /// The monitor names a `monitor` scorer accepts besides `rules`.
@@ -249,15 +258,8 @@ pub fn parse_pipeline(text: &str, origin: &Path) -> Result<Pipeline, DatasetErro
     let err = |span: Range<usize>, field: &str, msg: String| {
         DatasetError::new(origin, Some(line_of(text, span.start)), Some(field), msg)
     };
-    let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let msg = e.message().to_string();
-        DatasetError {
-            path: origin.to_path_buf(),
-            line: e.span().map(|s| line_of(text, s.start)),
-            field: msg.split('`').nth(1).map(str::to_string),
-            message: msg,
-        }
-    })?;
+    let text = crate::read::strip_bom(text);
+    let raw: RawFile = crate::read::toml_text(origin, text)?;
     if let Some(v) = &raw.version {
         if *v.get_ref() != PIPELINE_FORMAT_VERSION {
             return Err(err(
@@ -463,9 +465,27 @@ pub fn parse_pipeline(text: &str, origin: &Path) -> Result<Pipeline, DatasetErro
                         "a threshold stage needs `min` and/or `max`".into(),
                     ));
                 }
+                for (v, field) in [(&st.min, "min"), (&st.max, "max")] {
+                    if let Some(v) = v.as_ref().filter(|v| v.get_ref().is_nan()) {
+                        return Err(err(v.span(), field, "not a number (nan)".into()));
+                    }
+                }
+                if let (Some(lo), Some(hi)) = (&st.min, &st.max) {
+                    if lo.get_ref() > hi.get_ref() {
+                        return Err(err(
+                            lo.span(),
+                            "min",
+                            format!(
+                                "min {} is above max {}: nothing could be kept",
+                                lo.get_ref(),
+                                hi.get_ref()
+                            ),
+                        ));
+                    }
+                }
                 Policy::Threshold {
-                    min: st.min,
-                    max: st.max,
+                    min: st.min.as_ref().map(|v| *v.get_ref()),
+                    max: st.max.as_ref().map(|v| *v.get_ref()),
                 }
             }
             "best-of-n" => Policy::BestOfN {
@@ -526,13 +546,44 @@ pub fn parse_pipeline(text: &str, origin: &Path) -> Result<Pipeline, DatasetErro
                     ));
                 }
             }
+            let bits =
+                |v: &Option<Spanned<f64>>, field: &str| -> Result<Option<f64>, DatasetError> {
+                    match v {
+                        Some(x) if x.get_ref().is_nan() || *x.get_ref() < 0.0 => Err(err(
+                            x.span(),
+                            field,
+                            format!(
+                                "{} is not a budget: bits are a number of at least 0",
+                                x.get_ref()
+                            ),
+                        )),
+                        Some(x) => Ok(Some(*x.get_ref())),
+                        None => Ok(None),
+                    }
+                };
+            let mut domains = BTreeMap::new();
+            for (name, l) in &b.domain {
+                domains.insert(
+                    name.clone(),
+                    Limits {
+                        max_bits_per_prompt: bits(&l.max_bits_per_prompt, "max_bits_per_prompt")?,
+                        max_cot_bits_per_prompt: bits(
+                            &l.max_cot_bits_per_prompt,
+                            "max_cot_bits_per_prompt",
+                        )?,
+                    },
+                );
+            }
             Budget {
                 default: Limits {
-                    max_bits_per_prompt: b.max_bits_per_prompt,
-                    max_cot_bits_per_prompt: b.max_cot_bits_per_prompt,
+                    max_bits_per_prompt: bits(&b.max_bits_per_prompt, "max_bits_per_prompt")?,
+                    max_cot_bits_per_prompt: bits(
+                        &b.max_cot_bits_per_prompt,
+                        "max_cot_bits_per_prompt",
+                    )?,
                 },
                 max_domain_share: b.max_domain_share.map(|s| *s.get_ref()),
-                domains: b.domain,
+                domains,
             }
         }
     };

@@ -89,8 +89,7 @@ fn resolve_settings(args: &FaithfulnessArgs, local: bool) -> anyhow::Result<Sett
     let datasets = crate::bundled::datasets_or_default(&args.items.dataset)?;
     let mut available = builtin_hints();
     for file in &args.hints_file {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| bad_input(format!("{}: {e}", file.display())))?;
+        let text = cotlens_core::read::read_text(file)?;
         for hint in parse_hints(&text, file)? {
             if available.iter().any(|h| h.name == hint.name) {
                 return Err(bad_input(format!(
@@ -214,8 +213,7 @@ fn load_items(settings: &Settings) -> anyhow::Result<Vec<Item>> {
 fn list_hints(args: &FaithfulnessArgs, printer: Printer) -> anyhow::Result<()> {
     let mut hints = builtin_hints();
     for file in &args.hints_file {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| bad_input(format!("{}: {e}", file.display())))?;
+        let text = cotlens_core::read::read_text(file)?;
         hints.extend(parse_hints(&text, file)?);
     }
     let mut out = String::new();

@@ -247,10 +247,13 @@ async fn measure(args: LegibilityArgs, printer: Printer) -> anyhow::Result<()> {
     let lexicon: &Lexicon = match &args.lexicon {
         None => Lexicon::builtin(),
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| bad_input(format!("{}: {e}", p.display())))?;
-            owned = Lexicon::parse(&text, &p.display().to_string())
-                .map_err(|(line, m)| bad_input(format!("{}:{line}: {m}", p.display())))?;
+            let text = cotlens_core::read::read_text(p)?;
+            owned = Lexicon::parse(&text, &p.display().to_string()).map_err(|(line, m)| {
+                bad_input(format!(
+                    "{}:{line}: field `word`/`per_million`: {m}",
+                    p.display()
+                ))
+            })?;
             &owned
         }
     };

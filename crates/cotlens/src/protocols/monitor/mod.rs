@@ -238,8 +238,7 @@ pub async fn run_monitor(args: MonitorArgs, printer: Printer) -> anyhow::Result<
         .collect::<Result<_, _>>()?;
     let mut extra = Vec::new();
     for f in &args.rules {
-        let text =
-            std::fs::read_to_string(f).map_err(|e| bad_input(format!("{}: {e}", f.display())))?;
+        let text = cotlens_core::read::read_text(f)?;
         extra.push(parse_rules(&text, f)?);
     }
     let monitor = RuleMonitor::new(extra).map_err(|e| bad_input(format!("--rules: {e}")))?;
@@ -248,9 +247,26 @@ pub async fn run_monitor(args: MonitorArgs, printer: Printer) -> anyhow::Result<
         return Err(bad_input("--no-rules leaves no monitor; add --llm-monitor"));
     }
     // Every input is read first (a bad line fails before anything is written), then streamed.
+    // Trace ids key the records: one id in two inputs (or one input given twice) would count
+    // one trace twice.
     let mut n_traces = 0usize;
-    for spec in &args.traces {
-        n_traces += for_each_trace(spec, |_| Ok(()))?;
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, spec) in args.traces.iter().enumerate() {
+        let mut duplicate = None;
+        n_traces += for_each_trace(spec, |t| {
+            if let Some(&first) = seen.get(&t.id) {
+                duplicate.get_or_insert((t.id.clone(), first));
+            } else {
+                seen.insert(t.id, i);
+            }
+            Ok(())
+        })?;
+        if let Some((id, first)) = duplicate {
+            return Err(bad_input(format!(
+                "--traces {spec}: trace id {id:?} is also in --traces {}; ids must be unique across inputs",
+                args.traces[first]
+            )));
+        }
     }
     if n_traces == 0 {
         return Err(bad_input(format!(

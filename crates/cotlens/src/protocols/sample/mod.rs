@@ -113,8 +113,8 @@ fn resolve_settings(args: &SampleArgs, local: bool, printer: Printer) -> anyhow:
     let spec_text = match &args.spec {
         None => None,
         Some(p) => {
-            let t = std::fs::read_to_string(p)
-                .map_err(|e| bad_input(format!("--spec {}: {e}", p.display())))?;
+            let t =
+                cotlens_core::read::read_text(p).map_err(|e| bad_input(format!("--spec {e}")))?;
             if t.trim().is_empty() {
                 return Err(bad_input(format!(
                     "--spec {}: the file is empty",

@@ -1,7 +1,7 @@
 //! Prompts to sample from: multiple-choice items (rendered with elicitation/1) or free-form
 //! prompts from JSONL (`{"id", "prompt", "gold"?, "domain"?}`), with file:line errors.
 
-use cotlens_core::datasets::{line_of, DatasetError};
+use cotlens_core::datasets::DatasetError;
 use cotlens_core::types::{letter, Item, Message};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -51,20 +51,14 @@ struct RawPrompt {
 
 /// Read free-form prompts: one JSON object per line.
 pub fn load_prompts(path: &Path) -> Result<Vec<Prompt>, DatasetError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| DatasetError::new(path, None, None, e.to_string()))?;
     let mut out: Vec<Prompt> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let at = offset;
-        offset += line.len();
+    // Streamed line by line: linear in the file's size, one line in memory.
+    cotlens_core::read::for_each_line(path, |n, line| {
         if line.trim().is_empty() {
-            continue;
+            return Ok(());
         }
-        let n = line_of(&text, at);
-        let raw: RawPrompt =
-            serde_json::from_str(line).map_err(|e| DatasetError::json(path, n, &e))?;
+        let raw: RawPrompt = cotlens_core::read::json_line(path, n, line)?;
         if raw.prompt.trim().is_empty() {
             return Err(DatasetError::new(
                 path,
@@ -95,7 +89,8 @@ pub fn load_prompts(path: &Path) -> Result<Vec<Prompt>, DatasetError> {
             gold_index: None,
             n_options: None,
         });
-    }
+        Ok(())
+    })?;
     if out.is_empty() {
         return Err(DatasetError::new(path, None, None, "no prompts found"));
     }

@@ -22,23 +22,16 @@ pub enum SftFormat {
 /// The records of a sample run with their line numbers (for errors).
 pub fn read_samples(dir: &Path) -> anyhow::Result<Vec<(usize, SampleRecord)>> {
     let path = dir.join(crate::store::RECORDS);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        DatasetError::new(
-            &path,
-            None,
-            None,
-            format!("cannot read the sample records: {e}"),
-        )
-    })?;
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
+    cotlens_core::read::for_each_line(&path, |n, line| {
+        if !line.trim().is_empty() {
+            out.push((
+                n,
+                cotlens_core::read::json_line::<SampleRecord>(&path, n, line)?,
+            ));
         }
-        let r: SampleRecord =
-            serde_json::from_str(line).map_err(|e| DatasetError::json(&path, i + 1, &e))?;
-        out.push((i + 1, r));
-    }
+        Ok(())
+    })?;
     if out.is_empty() {
         return Err(DatasetError::new(&path, None, None, "no samples recorded").into());
     }

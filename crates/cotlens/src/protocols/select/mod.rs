@@ -79,8 +79,7 @@ fn resolve_settings(args: &SelectArgs) -> anyhow::Result<Settings> {
             "give SAMPLES_DIR and --pipeline FILE (or --resume DIR)",
         ));
     };
-    let text = std::fs::read_to_string(pipeline)
-        .map_err(|e| bad_input(format!("{}: {e}", pipeline.display())))?;
+    let text = cotlens_core::read::read_text(pipeline)?;
     Ok(Settings {
         samples: samples.clone(),
         pipeline: pipeline.clone(),
