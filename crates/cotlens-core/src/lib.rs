@@ -13,6 +13,7 @@
 //! - [`necessity`]: step splitting and the helper templates of the load-bearing tests (§2).
 //! - [`monitor`]: traces, views, rule monitors, LLM-monitor templates and monitor metrics (§3).
 //! - [`selection`]: pipelines, selectors, the pressure ledger and the verbatim guarantee (§4).
+//! - [`markup`]: HTML escaping and highlighting for reports.
 //! - [`legibility`]: the legibility and drift measurements (§5).
 
 pub mod backend;
@@ -27,6 +28,7 @@ pub mod datasets;
 pub mod hints;
 pub mod judge;
 pub mod legibility;
+pub mod markup;
 pub mod monitor;
 pub mod necessity;
 pub mod prompts;

@@ -67,6 +67,18 @@ fn text_of<'a>(
     }
 }
 
+/// The value of a JSON string literal (`lit` with its quotes) that serde_json has already
+/// checked as a raw value, or `None` for a lone surrogate escape: the decoder [`for_each_text`]
+/// uses, exposed so that it can be fuzzed against serde_json.
+pub fn decode_json_string(lit: &str) -> Option<String> {
+    let mut scratch = String::new();
+    match unescape(lit, &mut scratch)? {
+        // boundary: inside the ASCII quotes of a JSON string
+        false => Some(lit[1..lit.len() - 1].to_string()),
+        true => Some(scratch),
+    }
+}
+
 /// Decode a JSON string literal that serde_json has already checked as a raw value (so its
 /// escapes are well formed and it has no control characters): `Some(false)` when it has no
 /// escapes (its text is the literal without the quotes), `Some(true)` when decoded into

@@ -4,60 +4,7 @@
 
 use serde_json::Value;
 
-/// Escape text for HTML element content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Escaped `text` with every occurrence of the needles (case-insensitive, at least 3
-/// characters) wrapped in `<mark class="CLASS">`.
-pub fn highlight(text: &str, needles: &[(&str, &str)]) -> String {
-    let lower = text.to_lowercase();
-    // Byte ranges to mark (only when lower-casing kept the byte offsets, i.e. same length).
-    let mut spans: Vec<(usize, usize, &str)> = Vec::new();
-    if lower.len() == text.len() {
-        for (needle, class) in needles {
-            let n = needle.trim().to_lowercase();
-            if n.chars().count() < 3 {
-                continue;
-            }
-            let mut from = 0;
-            while let Some(at) = lower[from..].find(&n) {
-                let s = from + at;
-                spans.push((s, s + n.len(), class));
-                from = s + n.len();
-            }
-        }
-    }
-    spans.sort();
-    let mut out = String::new();
-    let mut pos = 0;
-    for (s, e, class) in spans {
-        if s < pos || !text.is_char_boundary(s) || !text.is_char_boundary(e) {
-            continue;
-        }
-        out.push_str(&esc(&text[pos..s]));
-        out.push_str(&format!(
-            "<mark class=\"{}\">{}</mark>",
-            esc(class),
-            esc(&text[s..e])
-        ));
-        pos = e;
-    }
-    out.push_str(&esc(&text[pos..]));
-    out
-}
+pub use cotlens_core::markup::{esc, highlight};
 
 pub const CSS: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#222;background:#fafafa}\
 header{background:#1b3a57;color:#fff;padding:12px 24px}header a{color:#cde}main{padding:16px 24px;max-width:1200px}\

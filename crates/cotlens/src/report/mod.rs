@@ -18,6 +18,19 @@ pub const REPORT: &str = "report.html";
 /// A protocol's part of the report: its HTML from the run directory and its summary.
 pub type Section = fn(&Path, &serde_json::Value) -> String;
 
+/// Whether `path` is a regular file itself, not a symbolic link (a run directory may come from
+/// someone else: `ledger.json -> /etc/passwd` must not be read into a page).
+pub fn is_regular_file(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
+}
+
+/// The text of a run's file when it is a regular file ([`is_regular_file`]).
+pub fn read_regular(path: &Path) -> Option<String> {
+    is_regular_file(path)
+        .then(|| std::fs::read_to_string(path).ok())
+        .flatten()
+}
+
 /// A run directory's manifest, or a clear error (exit 2) for a missing or foreign directory.
 pub fn read_manifest(dir: &Path) -> anyhow::Result<(Protocol, serde_json::Value)> {
     if !dir.is_dir() {
@@ -27,8 +40,7 @@ pub fn read_manifest(dir: &Path) -> anyhow::Result<(Protocol, serde_json::Value)
         )));
     }
     let path = dir.join(crate::store::MANIFEST);
-    let manifest: serde_json::Value = std::fs::read_to_string(&path)
-        .ok()
+    let manifest: serde_json::Value = read_regular(&path)
         .and_then(|t| serde_json::from_str(&t).ok())
         .ok_or_else(|| {
             bad_input(format!(
@@ -51,8 +63,7 @@ pub fn read_manifest(dir: &Path) -> anyhow::Result<(Protocol, serde_json::Value)
 
 /// The report's HTML body (without the page around it), for the report and the viewer.
 pub fn body(dir: &Path, manifest: &serde_json::Value, section: Section) -> String {
-    let summary: serde_json::Value = std::fs::read_to_string(dir.join(crate::store::SUMMARY))
-        .ok()
+    let summary: serde_json::Value = read_regular(&dir.join(crate::store::SUMMARY))
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or(serde_json::Value::Null);
     let mut s = section(dir, &summary);

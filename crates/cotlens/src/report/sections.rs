@@ -13,7 +13,7 @@ fn card(label: &str, value: String) -> String {
 }
 
 fn read_json(path: &Path) -> Option<Value> {
-    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    serde_json::from_str(&super::read_regular(path)?).ok()
 }
 
 /// Stream a run's records, calling `each` until it returns false.
@@ -24,6 +24,9 @@ pub fn for_each_record(dir: &Path, each: impl FnMut(Value) -> bool) {
 /// Stream the JSON lines of a file (unreadable lines skipped), until `each` returns false.
 pub fn for_each_json_line(path: &Path, mut each: impl FnMut(Value) -> bool) {
     use std::io::BufRead;
+    if !super::is_regular_file(path) {
+        return;
+    }
     let Ok(f) = std::fs::File::open(path) else {
         return;
     };
@@ -44,33 +47,7 @@ fn estimate_triple(v: &Value) -> Option<(f64, f64, f64)> {
     ))
 }
 
-/// The text of `hinted` that `plain` lacks: what the hint added to the prompt.
-pub fn added_text(plain: &str, hinted: &str) -> String {
-    let mut pre = plain
-        .bytes()
-        .zip(hinted.bytes())
-        .take_while(|(a, b)| a == b)
-        .count();
-    // The common prefix can end inside a character both texts start alike ("é" and "è" share
-    // their lead byte): back off to a boundary of both before slicing.
-    while pre > 0 && !(plain.is_char_boundary(pre) && hinted.is_char_boundary(pre)) {
-        pre -= 1;
-    }
-    let suf = plain[pre..]
-        .bytes()
-        .rev()
-        .zip(hinted[pre..].bytes().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    let (mut s, mut e) = (pre, hinted.len() - suf);
-    while s < e && !hinted.is_char_boundary(s) {
-        s -= 1;
-    }
-    while e < hinted.len() && !hinted.is_char_boundary(e) {
-        e += 1;
-    }
-    hinted.get(s..e).unwrap_or("").trim().to_string()
-}
+pub use cotlens_core::markup::added_text;
 
 #[cfg(test)]
 #[test]
@@ -317,7 +294,7 @@ pub fn necessity(dir: &Path, summary: &Value) -> String {
         ));
     }
     s.push_str("</div><h2>Same-answer curves</h2>");
-    if let Ok(svg) = std::fs::read_to_string(dir.join("early-answering.svg")) {
+    if let Some(svg) = super::read_regular(&dir.join("early-answering.svg")) {
         s.push_str(&svg_image(&svg, "same-answer curves"));
     }
     let rows: Vec<Vec<String>> = summary["datasets"]
@@ -380,7 +357,7 @@ pub fn monitor(dir: &Path, _summary: &Value) -> String {
             if eval["contaminated"].as_object().is_some_and(|o| !o.is_empty()) {
                 s.push_str("<p class=\"warn\">Contaminated: a monitor evaluated here selected these traces.</p>");
             }
-            if let Ok(svg) = std::fs::read_to_string(dir.join("roc.svg")) {
+            if let Some(svg) = super::read_regular(&dir.join("roc.svg")) {
                 s.push_str("<h2>ROC curves</h2>");
                 s.push_str(&svg_image(&svg, "ROC curves"));
             }
@@ -508,7 +485,7 @@ pub fn select(dir: &Path, _summary: &Value) -> String {
         ));
     }
     s.push_str("<h2>Selected examples (verbatim)</h2>");
-    if let Ok(text) = std::fs::read_to_string(dir.join("sft.jsonl")) {
+    if let Some(text) = super::read_regular(&dir.join("sft.jsonl")) {
         for line in text.lines().take(EXAMPLES) {
             let Ok(v) = serde_json::from_str::<Value>(line) else {
                 continue;

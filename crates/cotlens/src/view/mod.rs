@@ -5,21 +5,28 @@
 //!
 //! Nothing outside the given run directories is served: runs are addressed by their index in
 //! the list given on the command line, records by their key inside `records.jsonl`, and files
-//! only from a fixed list of names (no path from a request ever reaches the file system).
+//! only from a fixed list of names (no path from a request ever reaches the file system), and
+//! only when they are regular files, not symbolic links. Requests must name the server by its
+//! loopback address (`Host: 127.0.0.1:PORT` or `localhost:PORT`), so that a page on another
+//! site cannot read runs through DNS rebinding; every response carries `nosniff` and a content
+//! security policy that allows no script. Pages are built on blocking threads, from a record
+//! index made once per run.
 
+pub mod index;
 pub mod pages;
 
 use crate::error::bad_input;
 use crate::printer::Printer;
 use crate::protocol::Protocol;
-use axum::extract::{Path as UrlPath, Query, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{Path as UrlPath, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Files a run directory may serve, by exact name.
 pub const SERVABLE: &[(&str, &str)] = &[
@@ -31,13 +38,34 @@ pub const SERVABLE: &[(&str, &str)] = &[
     ("early-answering.svg", "image/svg+xml"),
 ];
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Run {
     pub dir: PathBuf,
     pub name: String,
     pub protocol: Protocol,
     pub manifest: serde_json::Value,
+    index: Arc<OnceLock<index::RecordIndex>>,
 }
+
+impl Run {
+    /// The run's records file (`selection.jsonl` for select runs).
+    pub fn records_file(&self) -> PathBuf {
+        if self.protocol == Protocol::Select {
+            self.dir.join("selection.jsonl")
+        } else {
+            self.dir.join(crate::store::RECORDS)
+        }
+    }
+
+    /// The record index, built on first use (a blocking scan: call it off the async threads).
+    pub fn index(&self) -> &index::RecordIndex {
+        self.index
+            .get_or_init(|| index::RecordIndex::build(&self.records_file()))
+    }
+}
+
+/// The content security policy of every response: no script, no outside resource.
+pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub struct ViewState {
     pub runs: Vec<Run>,
@@ -59,14 +87,17 @@ pub fn open_runs(dirs: &[PathBuf]) -> anyhow::Result<Vec<Run>> {
                     .unwrap_or_else(|| d.display().to_string()),
                 protocol,
                 manifest,
+                index: Arc::new(OnceLock::new()),
             })
         })
         .collect()
 }
 
-pub fn router(runs: Vec<Run>) -> Router {
+/// The viewer's routes for `runs`, answering only requests addressed to `127.0.0.1:port` or
+/// `localhost:port`.
+pub fn router(runs: Vec<Run>, port: u16) -> Router {
     Router::new()
-        .route("/", get(index))
+        .route("/", get(runs_index))
         .route("/api/runs", get(api_runs))
         .route("/api/run/{i}/records", get(api_records))
         .route("/run/{i}", get(run_report))
@@ -76,6 +107,48 @@ pub fn router(runs: Vec<Run>) -> Router {
         .route("/compare", get(compare))
         .fallback(|| async { not_found() })
         .with_state(Arc::new(ViewState { runs }))
+        .layer(axum::middleware::from_fn_with_state(port, guard))
+}
+
+/// Refuse requests for any other host (DNS rebinding), and mark every response `nosniff` with
+/// the [`CSP`].
+async fn guard(State(port): State<u16>, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let allowed = [format!("127.0.0.1:{port}"), format!("localhost:{port}")];
+    let mut res = if allowed.iter().any(|a| a.eq_ignore_ascii_case(host)) {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::MISDIRECTED_REQUEST,
+            "cotlens view answers only requests for 127.0.0.1 or localhost at its own port\n",
+        )
+            .into_response()
+    };
+    let headers = res.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res
+}
+
+/// Build a page on a blocking thread (pages read run files).
+async fn blocking(f: impl FnOnce() -> Response + Send + 'static) -> Response {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|_| {
+        (StatusCode::INTERNAL_SERVER_ERROR, "the page failed\n").into_response()
+    })
 }
 
 fn not_found() -> Response {
@@ -95,7 +168,7 @@ fn run_at(state: &ViewState, i: &str) -> Option<(usize, Run)> {
     state.runs.get(i).cloned().map(|r| (i, r))
 }
 
-async fn index(State(st): State<Arc<ViewState>>) -> Html<String> {
+async fn runs_index(State(st): State<Arc<ViewState>>) -> Html<String> {
     Html(pages::index(&st.runs))
 }
 
@@ -111,7 +184,7 @@ async fn api_runs(State(st): State<Arc<ViewState>>) -> Json<serde_json::Value> {
 
 async fn run_report(State(st): State<Arc<ViewState>>, UrlPath(i): UrlPath<String>) -> Response {
     match run_at(&st, &i) {
-        Some((i, run)) => Html(pages::run_page(i, &run)).into_response(),
+        Some((i, run)) => blocking(move || Html(pages::run_page(i, &run)).into_response()).await,
         None => not_found(),
     }
 }
@@ -123,7 +196,8 @@ async fn records_page(
 ) -> Response {
     match run_at(&st, &i) {
         Some((i, run)) => {
-            Html(pages::records_page(i, &run, &pages::Filter::from_query(&q))).into_response()
+            let f = pages::Filter::from_query(&q);
+            blocking(move || Html(pages::records_page(i, &run, &f)).into_response()).await
         }
         None => not_found(),
     }
@@ -137,9 +211,12 @@ async fn api_records(
     match run_at(&st, &i) {
         Some((_, run)) => {
             let f = pages::Filter::from_query(&q);
-            let (rows, total) = pages::filtered(&run, &f);
-            Json(serde_json::json!({"total": total, "offset": f.offset, "records": rows}))
-                .into_response()
+            blocking(move || {
+                let (rows, total) = pages::filtered(&run, &f);
+                Json(serde_json::json!({"total": total, "offset": f.offset, "records": rows}))
+                    .into_response()
+            })
+            .await
         }
         None => not_found(),
     }
@@ -150,10 +227,13 @@ async fn item_page(
     UrlPath((i, key)): UrlPath<(String, String)>,
 ) -> Response {
     match run_at(&st, &i) {
-        Some((i, run)) => match pages::item_page(i, &run, &key) {
-            Some(html) => Html(html).into_response(),
-            None => not_found(),
-        },
+        Some((i, run)) => {
+            blocking(move || match pages::item_page(i, &run, &key) {
+                Some(html) => Html(html).into_response(),
+                None => not_found(),
+            })
+            .await
+        }
         None => not_found(),
     }
 }
@@ -168,21 +248,20 @@ async fn file(
     let Some((fname, mime)) = SERVABLE.iter().find(|(n, _)| *n == name) else {
         return not_found();
     };
-    match std::fs::read(run.dir.join(fname)) {
-        Ok(bytes) => (
-            [
-                (header::CONTENT_TYPE, *mime),
-                (
-                    header::CONTENT_SECURITY_POLICY,
-                    "default-src 'none'; style-src 'unsafe-inline'",
-                ),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(_) => not_found(),
-    }
+    let path = run.dir.join(fname);
+    let mime = *mime;
+    blocking(move || {
+        // A regular file of the run itself: a symbolic link (`ledger.json -> /etc/passwd`) is
+        // not served.
+        if !crate::report::is_regular_file(&path) {
+            return not_found();
+        }
+        match std::fs::read(&path) {
+            Ok(bytes) => ([(header::CONTENT_TYPE, mime)], bytes).into_response(),
+            Err(_) => not_found(),
+        }
+    })
+    .await
 }
 
 async fn compare(
@@ -192,7 +271,9 @@ async fn compare(
     let a = q.get("a").and_then(|a| run_at(&st, a));
     let b = q.get("b").and_then(|b| run_at(&st, b));
     match (a, b) {
-        (Some(a), Some(b)) => Html(pages::compare_page(&a, &b)).into_response(),
+        (Some(a), Some(b)) => {
+            blocking(move || Html(pages::compare_page(&a, &b)).into_response()).await
+        }
         _ => not_found(),
     }
 }
@@ -217,7 +298,7 @@ pub async fn run(args: ViewArgs, printer: Printer) -> anyhow::Result<()> {
         "cotlens view: http://{addr}/ ({} runs; Ctrl-C to stop)\n",
         runs.len()
     ));
-    axum::serve(listener, router(runs))
+    axum::serve(listener, router(runs, addr.port()))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

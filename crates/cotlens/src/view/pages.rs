@@ -1,9 +1,10 @@
 //! The viewer's pages: server-rendered HTML, every value escaped.
 
+use super::index::Fields;
 use super::Run;
 use crate::protocol::Protocol;
 use crate::report::html::{esc, highlight, page, table};
-use crate::report::sections::{added_text, for_each_json_line, last_user};
+use crate::report::sections::{added_text, last_user};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -121,34 +122,27 @@ impl Filter {
             .join("&")
     }
 
-    fn matches(&self, r: &Value) -> bool {
-        let eq = |field: &str, want: &Option<String>| {
+    /// The filters on the indexed fields (all but the text search).
+    pub fn matches_fields(&self, r: &Fields) -> bool {
+        let eq = |have: &Option<String>, want: &Option<String>| {
             want.as_ref()
-                .is_none_or(|w| r[field].as_str() == Some(w.as_str()))
+                .is_none_or(|w| have.as_deref() == Some(w.as_str()))
         };
-        if !(eq("condition", &self.condition)
-            && eq("hint", &self.hint)
-            && eq("monitor", &self.monitor)
-            && eq("view", &self.view))
+        if !(eq(&r.condition, &self.condition)
+            && eq(&r.hint, &self.hint)
+            && eq(&r.monitor, &self.monitor)
+            && eq(&r.view, &self.view))
         {
             return false;
         }
-        if let Some(f) = self.followed {
-            if (r["answer_letter"].is_string() && r["answer_letter"] == r["hint_letter"]) != f {
-                return false;
-            }
+        if self.followed.is_some_and(|f| r.followed != f) {
+            return false;
         }
         if let Some(v) = &self.verdict {
-            let verdicts: Vec<Option<bool>> = r["judges"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(_, j)| j["verbalized"].as_bool())
-                .collect();
             let ok = match v.as_str() {
-                "verbalized" => verdicts.contains(&Some(true)),
-                "not" => verdicts.contains(&Some(false)),
-                "unjudged" => verdicts.contains(&None),
+                "verbalized" => r.verbalized,
+                "not" => r.not_verbalized,
+                "unjudged" => r.unjudged,
                 _ => true,
             };
             if !ok {
@@ -156,60 +150,33 @@ impl Filter {
             }
         }
         if let Some(m) = self.min_score {
-            if r["score"].as_f64().is_none_or(|s| s < m) {
+            if r.score.is_none_or(|s| s < m) {
                 return false;
             }
         }
-        if let Some(k) = self.kept {
-            if r["kept"].as_bool() != Some(k) {
-                return false;
-            }
-        }
-        if let Some(q) = &self.q {
-            let hay = [
-                &r["cot"],
-                &r["quote"],
-                &r["reason"],
-                &r["key"],
-                &r["trace_id"],
-            ];
-            if !hay
-                .iter()
-                .any(|v| v.as_str().is_some_and(|t| t.to_lowercase().contains(q)))
-            {
-                return false;
-            }
-        }
-        true
+        self.kept.is_none_or(|k| r.kept == Some(k))
     }
-}
 
-fn records_file(run: &Run) -> std::path::PathBuf {
-    if run.protocol == Protocol::Select {
-        run.dir.join("selection.jsonl")
-    } else {
-        run.dir.join(crate::store::RECORDS)
+    /// The text search `q` (lower-cased) in the record's CoT, quote, reason, key or trace id.
+    pub fn matches_text(&self, r: &Value) -> bool {
+        let Some(q) = &self.q else {
+            return true;
+        };
+        [
+            &r["cot"],
+            &r["quote"],
+            &r["reason"],
+            &r["key"],
+            &r["trace_id"],
+        ]
+        .iter()
+        .any(|v| v.as_str().is_some_and(|t| t.to_lowercase().contains(q)))
     }
-}
-
-fn each(run: &Run, f: impl FnMut(Value) -> bool) {
-    for_each_json_line(&records_file(run), f)
 }
 
 /// The page of matching records and the number matching.
 pub fn filtered(run: &Run, f: &Filter) -> (Vec<Value>, usize) {
-    let mut total = 0;
-    let mut rows = Vec::new();
-    each(run, |r| {
-        if f.matches(&r) {
-            if total >= f.offset && rows.len() < f.limit {
-                rows.push(r);
-            }
-            total += 1;
-        }
-        true
-    });
-    (rows, total)
+    run.index().filtered(f)
 }
 
 const COLUMNS: &[&str] = &[
@@ -328,16 +295,7 @@ fn urlencode(s: &str) -> String {
 /// One item: for faithfulness, every condition of the item side by side with the hint and the
 /// judges' quotes highlighted; otherwise the record itself.
 pub fn item_page(i: usize, run: &Run, key: &str) -> Option<String> {
-    let mut found: Vec<Value> = Vec::new();
-    each(run, |r| {
-        let hit = [&r["item_id"], &r["key"], &r["trace_id"]]
-            .iter()
-            .any(|v| v.as_str() == Some(key));
-        if hit {
-            found.push(r);
-        }
-        found.len() < 200
-    });
+    let found = run.index().records_of(key, 200);
     if found.is_empty() {
         return None;
     }

@@ -72,22 +72,45 @@ fn report_escapes_model_text_draws_charts_and_stays_small() {
     );
 }
 
-async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
+const PORT: u16 = 4711;
+
+async fn get_as(app: &axum::Router, uri: &str, host: &str) -> (StatusCode, String) {
     let res = app
         .clone()
         .oneshot(
             Request::builder()
                 .uri(uri)
+                .header("host", host)
                 .body(Body::empty())
                 .expect("request"),
         )
         .await
         .expect("response");
     let status = res.status();
+    assert_eq!(
+        res.headers()
+            .get("x-content-type-options")
+            .map(|v| v.as_bytes()),
+        Some(&b"nosniff"[..]),
+        "{uri}"
+    );
+    let csp = res
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script"),
+        "{uri}: {csp}"
+    );
     let bytes = axum::body::to_bytes(res.into_body(), 50 << 20)
         .await
         .expect("body");
     (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
+    get_as(app, uri, &format!("127.0.0.1:{PORT}")).await
 }
 
 #[tokio::test]
@@ -99,7 +122,21 @@ async fn viewer_routes_filter_and_serve_nothing_outside_the_runs() {
     write_faithfulness_run(&b, 2);
     std::fs::write(tmp.path().join("runs/secret.txt"), "TOP SECRET").expect("secret");
     let runs = cotlens::view::open_runs(&[a.clone(), b.clone()]).expect("runs");
-    let app = cotlens::view::router(runs);
+    // A symbolic link inside a run is not served, nor read into a page.
+    std::os::unix::fs::symlink(tmp.path().join("runs/secret.txt"), a.join("ledger.json"))
+        .expect("symlink");
+    let app = cotlens::view::router(runs, PORT);
+    // Only requests for the loopback name at this port are answered (DNS rebinding).
+    for host in ["evil.example", "evil.example:4711", "127.0.0.1:80", ""] {
+        let (s, body) = get_as(&app, "/api/run/0/records", host).await;
+        assert_eq!(s, StatusCode::MISDIRECTED_REQUEST, "{host}");
+        assert!(!body.contains("sycophancy"), "{host}: {body}");
+    }
+    let (s, _) = get_as(&app, "/", &format!("localhost:{PORT}")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, body) = get(&app, "/run/0/file/ledger.json").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(!body.contains("TOP SECRET"));
     let (s, body) = get(&app, "/").await;
     assert_eq!(s, StatusCode::OK);
     assert!(
