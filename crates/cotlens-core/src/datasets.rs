@@ -349,6 +349,7 @@ fn load_mmlu_file(path: &Path) -> Result<Vec<Item>, DatasetError> {
 fn load_jsonl(path: &Path) -> Result<Vec<Item>, DatasetError> {
     let source = format!("jsonl/{}", file_stem(path));
     let mut items = Vec::new();
+    let mut lines_of_ids: std::collections::HashMap<String, usize> = Default::default();
     crate::read::for_each_line(path, |n, line| {
         if line.trim().is_empty() {
             return Ok(());
@@ -362,6 +363,15 @@ fn load_jsonl(path: &Path) -> Result<Vec<Item>, DatasetError> {
             serde_json::Value::Null => return Err(err("id", "missing".into())),
             _ => return Err(err("id", "must be a string or a number".into())),
         };
+        if id.trim().is_empty() {
+            return Err(err("id", "empty id".into()));
+        }
+        if let Some(first) = lines_of_ids.insert(id.clone(), n) {
+            return Err(err(
+                "id",
+                format!("duplicate id {id:?} (first on line {first})"),
+            ));
+        }
         let question = v["question"]
             .as_str()
             .ok_or_else(|| err("question", "missing or not a string".into()))?
@@ -448,6 +458,7 @@ fn load_csv(path: &Path) -> Result<Vec<Item>, DatasetError> {
         .collect();
     let subject_col = col("subject");
     let source = format!("csv/{}", file_stem(path));
+    let mut lines_of_ids: std::collections::HashMap<String, usize> = Default::default();
     let mut items = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
@@ -493,6 +504,14 @@ fn load_csv(path: &Path) -> Result<Vec<Item>, DatasetError> {
         };
         if item.id.trim().is_empty() {
             return Err(DatasetError::new(path, line, Some("id"), "empty id"));
+        }
+        if let Some(first) = lines_of_ids.insert(item.id.clone(), line.unwrap_or(0)) {
+            return Err(DatasetError::new(
+                path,
+                line,
+                Some("id"),
+                format!("duplicate id {:?} (first on line {first})", item.id),
+            ));
         }
         items.push(validate(path, line, item)?);
     }

@@ -241,6 +241,14 @@ pub fn parse_hints(text: &str, origin: &Path) -> Result<Vec<Hint>, DatasetError>
             origin: origin.display().to_string(),
         });
     }
+    if hints.is_empty() {
+        return Err(DatasetError::new(
+            origin,
+            None,
+            Some("hint"),
+            "the file defines no [[hint]]",
+        ));
+    }
     Ok(hints)
 }
 

@@ -137,6 +137,16 @@ pub fn json_line<T: DeserializeOwned>(
 /// path where it happened; otherwise the path itself (`rule[2].weight`). Messages that quote
 /// a value (``invalid type: integer `5` ``) do not name a field.
 fn field_of(message: &str, at: &str) -> Option<String> {
+    // toml's `Spanned<T>` and untyped map keys add path segments of their own.
+    let cleaned = at
+        .replace(".$__serde_spanned_private_value", "")
+        .replace("$__serde_spanned_private_value", "")
+        .replace(".?", "");
+    let at = if cleaned.is_empty() {
+        "."
+    } else {
+        cleaned.as_str()
+    };
     let named = [
         "missing field `",
         "unknown field `",

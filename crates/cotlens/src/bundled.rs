@@ -68,14 +68,24 @@ pub fn nonempty<T>(items: Vec<T>, what: &str) -> anyhow::Result<Vec<T>> {
 }
 
 /// Every item of the `--dataset` specs, in order.
+/// The items of every `--dataset`, in order; an id in two of them is refused (exit 2), naming
+/// both (a dataset given twice counts).
 pub fn load_items(datasets: &[String]) -> anyhow::Result<Vec<cotlens_core::Item>> {
     let mut items = Vec::new();
-    for d in datasets {
-        items.extend(
-            cotlens_core::datasets::DatasetSpec::parse(d)
-                .map_err(crate::error::bad_input)?
-                .load()?,
-        );
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, d) in datasets.iter().enumerate() {
+        let loaded = cotlens_core::datasets::DatasetSpec::parse(d)
+            .map_err(crate::error::bad_input)?
+            .load()?;
+        for item in &loaded {
+            if let Some(first) = seen.insert(item.id.clone(), i) {
+                return Err(crate::error::bad_input(format!(
+                    "--dataset {d}: field `id`: item id {:?} is also in --dataset {}; ids must be unique across datasets",
+                    item.id, datasets[first]
+                )));
+            }
+        }
+        items.extend(loaded);
     }
     Ok(items)
 }

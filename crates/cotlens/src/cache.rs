@@ -108,14 +108,24 @@ impl Cache {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let conn = Connection::open(path)
-            .with_context(|| format!("opening the cache {}", path.display()))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        // A file that is not a cache, or a folder, is the user's to fix (exit 2, naming it).
+        let unusable = |e: rusqlite::Error| {
+            crate::error::bad_input(format!(
+                "--cache {}: not a usable cache file ({e}); remove it or choose another --cache",
+                path.display()
+            ))
+        };
+        let conn = Connection::open(path).map_err(unusable)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(unusable)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(unusable)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(unusable)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL, created_at INTEGER NOT NULL)",
-        )?;
+        )
+        .map_err(unusable)?;
         Ok(Self {
             conn: Mutex::new(conn),
             pending: Mutex::new(Vec::new()),

@@ -57,7 +57,12 @@ fn main() -> ExitCode {
         Err(e) => {
             // One line: the outermost context, then the causes.
             let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            let mut line = chain.join(": ");
+            // One line, whatever a cause printed (a regex error spans several).
+            let mut line = chain
+                .join(": ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             line.truncate(line.floor_char_boundary(2000));
             printer.say(format!("error: {line}"));
             ExitCode::from(error::exit_code(&e) as u8)

@@ -202,8 +202,8 @@ impl RunStart {
             .map(Some)
             .map_err(|e| {
                 bad_input(format!(
-                    "{}: not a {} run ({e})",
-                    store.dir().display(),
+                    "{}: field `settings`: not the settings of a {} run ({e})",
+                    store.dir().join(MANIFEST).display(),
                     self.protocol
                 ))
             })
@@ -468,7 +468,13 @@ pub fn read_manifest_value(dir: &Path) -> anyhow::Result<serde_json::Value> {
             dir.display()
         ))
     })?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    serde_json::from_str(&text).map_err(|e| {
+        bad_input(format!(
+            "{}:{}: not valid JSON ({e}); the run directory is damaged",
+            path.display(),
+            e.line()
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -547,7 +553,7 @@ mod tests {
         // The right protocol, but settings of another shape: refused too.
         let start = RunStart::new(Protocol::Sample, &args, Printer::new(true)).expect("open");
         let err = start.stored_settings::<Needs>().expect_err("refused");
-        assert!(err.to_string().contains("not a sample run"), "{err}");
+        assert!(err.to_string().contains("not the settings of a sample run"), "{err}");
         assert_eq!(crate::error::exit_code(&err), 2);
     }
 }

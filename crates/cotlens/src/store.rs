@@ -7,7 +7,7 @@
 //! - Summaries and reports are written with [`write_atomic`] (temp file + rename).
 //! - A lock file keeps two processes from writing the same directory.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use fs2::FileExt;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -123,8 +123,13 @@ impl RunStore {
                 dir.display()
             ))
         })?;
-        let manifest: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("parsing {}", manifest_path.display()))?;
+        let manifest: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            crate::error::bad_input(format!(
+                "{}:{}: not valid JSON ({e}); the run directory is damaged",
+                manifest_path.display(),
+                e.line()
+            ))
+        })?;
         let lock = lock(dir)?;
         let (mut done, failed) = repair_and_read_keys(&dir.join(RECORDS))?;
         let failed: HashSet<String> = failed.into_iter().filter(|k| !done.contains(k)).collect();
@@ -256,6 +261,7 @@ fn repair_and_read_keys(path: &Path) -> anyhow::Result<(HashSet<String>, HashSet
     };
     let mut reader = BufReader::new(file);
     let mut good_len: u64 = 0;
+    let mut line_no = 0usize;
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -263,6 +269,7 @@ fn repair_and_read_keys(path: &Path) -> anyhow::Result<(HashSet<String>, HashSet
         if n == 0 {
             break;
         }
+        line_no += 1;
         let complete = line.ends_with(b"\n");
         let parsed: Option<serde_json::Value> = serde_json::from_slice(&line).ok();
         match (complete, parsed) {
@@ -277,11 +284,13 @@ fn repair_and_read_keys(path: &Path) -> anyhow::Result<(HashSet<String>, HashSet
                 good_len += n as u64;
             }
             (false, _) => break,
-            (true, None) => bail!(
-                "{}: line {} is not valid JSON; the run directory is damaged",
-                path.display(),
-                keys.len() + failed.len() + 1
-            ),
+            (true, None) => {
+                return Err(crate::error::bad_input(format!(
+                    "{}:{}: not valid JSON; the run directory is damaged",
+                    path.display(),
+                    line_no
+                )))
+            }
         }
     }
     let file = OpenOptions::new().write(true).open(path)?;
@@ -297,27 +306,65 @@ fn repair_and_read_keys(path: &Path) -> anyhow::Result<(HashSet<String>, HashSet
     Ok((keys, failed))
 }
 
-/// Read all complete records of a run directory.
-/// The records of a run as `T`, or an error naming the run directory.
+/// The records of a run as `T`: errors name `records.jsonl`, the line and the field, and a key
+/// recorded twice is refused (exit 2: a damaged or hand-edited run).
 pub fn read_typed<T: serde::de::DeserializeOwned>(
     dir: &Path,
     what: &str,
 ) -> anyhow::Result<Vec<T>> {
-    read_records(dir)?
-        .into_iter()
-        .map(serde_json::from_value)
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("reading the {what} records of {}", dir.display()))
+    let path = dir.join(RECORDS);
+    let mut out = Vec::new();
+    let mut keys = HashSet::new();
+    cotlens_core::read::for_each_line(&path, |n, line| {
+        if line.trim().is_empty() {
+            return Ok(());
+        }
+        let v: serde_json::Value = cotlens_core::read::json_line(&path, n, line)?;
+        check_key(&path, n, &v, &mut keys)?;
+        out.push(serde_json::from_value(v).map_err(|e| {
+            let mut err = cotlens_core::read::json_line::<T>(&path, n, line)
+                .err()
+                .unwrap_or_else(|| {
+                    cotlens_core::datasets::DatasetError::new(&path, Some(n), None, e.to_string())
+                });
+            err.message = format!("not a {what} record: {}", err.message);
+            err
+        })?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn check_key(
+    path: &Path,
+    n: usize,
+    v: &serde_json::Value,
+    keys: &mut HashSet<String>,
+) -> Result<(), cotlens_core::datasets::DatasetError> {
+    if let Some(k) = v.get("key").and_then(|k| k.as_str()) {
+        if !keys.insert(k.to_string()) {
+            return Err(cotlens_core::datasets::DatasetError::new(
+                path,
+                Some(n),
+                Some("key"),
+                format!("key {k:?} is recorded twice (a damaged or hand-edited run)"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub fn read_records(dir: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
     let path = dir.join(RECORDS);
     let mut out = Vec::new();
+    let mut keys = HashSet::new();
     cotlens_core::read::for_each_line(&path, |n, line| {
         if !line.trim().is_empty() {
-            out.push(serde_json::from_str(line).map_err(|e| {
+            let v = serde_json::from_str(line).map_err(|e| {
                 cotlens_core::datasets::DatasetError::new(&path, Some(n), None, e.to_string())
-            })?);
+            })?;
+            check_key(&path, n, &v, &mut keys)?;
+            out.push(v);
         }
         Ok(())
     })?;

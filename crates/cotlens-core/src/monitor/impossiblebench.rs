@@ -198,6 +198,14 @@ pub fn load(dir: &Path) -> Result<Vec<Trace>, DatasetError> {
         traces.push(trace);
         Ok(())
     })?;
+    if traces.is_empty() {
+        return Err(DatasetError::new(
+            &labels_path,
+            None,
+            None,
+            "labels no transcript (one JSON line per transcript: {\"file\", \"cheated\"})",
+        ));
+    }
     Ok(traces)
 }
 

@@ -101,6 +101,14 @@ pub fn parse_rules(text: &str, origin: &Path) -> Result<(String, Vec<Rule>), Dat
             pattern: r.pattern.get_ref().clone(),
         });
     }
+    if rules.is_empty() {
+        return Err(DatasetError::new(
+            origin,
+            None,
+            Some("rule"),
+            "the file defines no [[rule]]",
+        ));
+    }
     Ok((raw.version.unwrap_or_else(|| "user".into()), rules))
 }
 

@@ -184,6 +184,9 @@ pub fn for_each_jsonl(
             return Ok(());
         }
         let trace: Trace = crate::read::json_line(path, n, line)?;
+        if trace.id.trim().is_empty() {
+            return Err(DatasetError::new(path, Some(n), Some("id"), "empty id"));
+        }
         if !ids.insert(trace.id.clone()) {
             return Err(DatasetError::new(
                 path,

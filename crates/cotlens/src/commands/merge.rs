@@ -6,7 +6,6 @@ use crate::printer::Printer;
 use crate::protocol::Protocol;
 use crate::protocols::faithfulness::{self, summary, Settings};
 use crate::store::{write_json_atomic, RunStore, MANIFEST, SUMMARY};
-use anyhow::Context;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -26,22 +25,20 @@ pub async fn run(args: MergeArgs, printer: Printer) -> anyhow::Result<()> {
     let mut records = Vec::new();
     let mut keys = HashSet::new();
     for dir in &args.shards {
-        let text = std::fs::read_to_string(dir.join(MANIFEST)).map_err(|_| {
-            bad_input(format!(
-                "{}: not a cotlens run directory (no {MANIFEST})",
-                dir.display()
-            ))
-        })?;
-        let manifest: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("parsing {}", dir.join(MANIFEST).display()))?;
+        let manifest = crate::session::read_manifest_value(dir)?;
         if manifest["protocol"] != Protocol::Faithfulness.name() {
             return Err(bad_input(format!(
                 "{}: only faithfulness runs can be merged so far",
                 dir.display()
             )));
         }
-        let settings: Settings = serde_json::from_value(manifest["settings"].clone())
-            .with_context(|| format!("{}: settings", dir.display()))?;
+        let settings: Settings =
+            serde_json::from_value(manifest["settings"].clone()).map_err(|e| {
+                bad_input(format!(
+                    "{}: field `settings`: not the settings of a faithfulness run ({e})",
+                    dir.join(MANIFEST).display()
+                ))
+            })?;
         let shard = settings.shard.ok_or_else(|| {
             bad_input(format!(
                 "{}: not a shard (run with --shard i/n)",

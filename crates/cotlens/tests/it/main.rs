@@ -4,6 +4,7 @@
 mod common;
 
 mod bad_input;
+mod bad_input_corpus;
 mod browser;
 mod embedded_model;
 mod engine_loopback;

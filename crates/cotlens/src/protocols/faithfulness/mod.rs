@@ -189,13 +189,6 @@ fn resolve_settings(args: &FaithfulnessArgs, local: bool) -> anyhow::Result<Sett
 
 fn load_items(settings: &Settings) -> anyhow::Result<Vec<Item>> {
     let items = crate::bundled::load_items(&settings.datasets)?;
-    let mut seen = std::collections::HashSet::new();
-    if let Some(dup) = items.iter().find(|i| !seen.insert(i.id.clone())) {
-        return Err(bad_input(format!(
-            "item id {:?} appears in two datasets",
-            dup.id
-        )));
-    }
     let items = subset(items, settings.limit, settings.seed);
     let items = match settings.shard {
         Some((i, n)) => items

@@ -306,7 +306,7 @@ async fn measure(args: LegibilityArgs, printer: Printer) -> anyhow::Result<()> {
     let mut texts: Vec<(String, String, String)> = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
     for (spec, path) in &files {
-        for_each_text(path, field, |id, text| {
+        let n = for_each_text(path, field, |id, text| {
             let stats = corpus.scan(text);
             per.push(&stats);
             if let Some(w) = writer.as_mut() {
@@ -325,6 +325,12 @@ async fn measure(args: LegibilityArgs, printer: Printer) -> anyhow::Result<()> {
                 texts.push((spec.clone(), id.to_string(), text.to_string()));
             }
         })?;
+        if n == 0 {
+            return Err(bad_input(format!(
+                "{}: no traces in this input (the file is empty); nothing to measure",
+                path.display()
+            )));
+        }
     }
     if let Some(e) = failure {
         return Err(e);

@@ -79,6 +79,26 @@ pub fn check(
     records: &[MonitorRecord],
     guard: &Guard,
 ) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+    // A ledger named with --ledger must be one: silently skipping it would switch the guard off.
+    for path in &guard.ledgers {
+        let text = cotlens_core::read::read_text(path)?;
+        let ok = serde_json::from_str::<serde_json::Value>(&text)
+            .map_err(|e| {
+                crate::error::bad_input(format!(
+                    "--ledger {}:{}: not JSON ({e})",
+                    path.display(),
+                    e.line()
+                ))
+            })?
+            .get("selected")
+            .is_some_and(serde_json::Value::is_array);
+        if !ok {
+            return Err(crate::error::bad_input(format!(
+                "--ledger {}: field `selected`: not a selection ledger (cotlens select writes ledger.json)",
+                path.display()
+            )));
+        }
+    }
     let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let trace_ids: HashSet<&str> = records.iter().map(|r| r.trace_id.as_str()).collect();
     let monitors: BTreeSet<&str> = records.iter().map(|r| r.monitor.as_str()).collect();

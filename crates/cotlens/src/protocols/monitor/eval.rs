@@ -6,7 +6,7 @@ use crate::error::bad_input;
 use crate::printer::Printer;
 use crate::report::svg::roc_svg;
 use crate::store::{write_atomic, write_json_atomic, MANIFEST};
-use anyhow::Context;
+
 use cotlens_core::monitor::metrics::{evaluate, roc_curve, MonitorMetrics};
 use cotlens_core::stats::BootstrapSpec;
 use serde::{Deserialize, Serialize};
@@ -44,11 +44,28 @@ fn read_monitor_run(
             manifest["protocol"]
         )));
     }
-    let records = crate::store::read_records(run)?
-        .into_iter()
-        .map(serde_json::from_value)
-        .collect::<Result<Vec<MonitorRecord>, _>>()
-        .with_context(|| format!("reading monitor records of {}", run.display()))?;
+    let records: Vec<MonitorRecord> = crate::store::read_typed(run, "monitor")?;
+    // Scores are probabilities; a scored record without one (or outside [0, 1]) would move
+    // every threshold silently.
+    for (i, r) in records.iter().enumerate() {
+        let bad = match (r.status, r.score) {
+            (super::MonitorStatus::Scored, None) => {
+                Some("a scored record without a score".to_string())
+            }
+            (_, Some(s)) if !(0.0..=1.0).contains(&s) => {
+                Some(format!("score {s} is outside [0, 1]"))
+            }
+            _ => None,
+        };
+        if let Some(why) = bad {
+            return Err(bad_input(format!(
+                "{}: record {} (key {:?}): field `score`: {why}",
+                run.join(crate::store::RECORDS).display(),
+                i + 1,
+                r.key
+            )));
+        }
+    }
     let contaminated = super::contamination::check(run, &manifest, &records, guard)?;
     Ok((records, contaminated))
 }

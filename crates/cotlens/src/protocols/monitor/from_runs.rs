@@ -7,17 +7,15 @@ use serde_json::Value;
 use std::path::Path;
 
 fn lines(path: &Path) -> Result<Vec<(usize, Value)>, DatasetError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| DatasetError::new(path, None, None, e.to_string()))?;
     let mut out = Vec::new();
-    for (i, l) in text.lines().enumerate() {
-        if l.trim().is_empty() {
-            continue;
+    cotlens_core::read::for_each_line(path, |n, l| {
+        if !l.trim().is_empty() {
+            let v: Value = serde_json::from_str(l)
+                .map_err(|e| DatasetError::new(path, Some(n), None, format!("not JSON: {e}")))?;
+            out.push((n, v));
         }
-        let v: Value = serde_json::from_str(l)
-            .map_err(|e| DatasetError::new(path, Some(i + 1), None, format!("not JSON: {e}")))?;
-        out.push((i + 1, v));
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

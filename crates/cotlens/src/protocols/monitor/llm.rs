@@ -27,7 +27,7 @@ pub(crate) fn llm_monitors(specs: &[String]) -> anyhow::Result<Vec<LlmMonitor>> 
             continue;
         }
         let path = Path::new(spec);
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = cotlens_core::read::read_text(path).map_err(|e| {
             bad_input(format!("--llm-monitor {spec:?}: not a built-in monitor (reward-hacking, sabotage, spec-violation) nor a readable template file ({e})"))
         })?;
         check_template(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;

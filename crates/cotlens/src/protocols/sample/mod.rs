@@ -115,7 +115,9 @@ fn resolve_settings(args: &SampleArgs, local: bool, printer: Printer) -> anyhow:
         Some(p) => {
             let t =
                 cotlens_core::read::read_text(p).map_err(|e| bad_input(format!("--spec {e}")))?;
-            if t.trim().is_empty() {
+            if t.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+                .is_empty()
+            {
                 return Err(bad_input(format!(
                     "--spec {}: the file is empty",
                     p.display()

@@ -67,6 +67,9 @@ pub fn load_prompts(path: &Path) -> Result<Vec<Prompt>, DatasetError> {
                 "empty prompt",
             ));
         }
+        if raw.id.trim().is_empty() {
+            return Err(DatasetError::new(path, Some(n), Some("id"), "empty id"));
+        }
         if !seen.insert(raw.id.clone()) {
             return Err(DatasetError::new(
                 path,
