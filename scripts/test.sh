@@ -11,6 +11,10 @@ cargo build --release --workspace --all-targets
 mkdir -p target
 set -o pipefail
 cargo test --release --workspace -- --test-threads 1 2>&1 | tee target/test.log
+# The fuzz targets, 30 s each (docs/fuzzing.md).
+if [ "${COTLENS_SKIP_FUZZ:-0}" != 1 ]; then
+  bash scripts/fuzz-smoke.sh 30 2>&1 | tee -a target/test.log
+fi
 # One closing line over all test binaries (cargo prints one "test result" line per binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "%d passed, %d failed\n", p, f }' target/test.log

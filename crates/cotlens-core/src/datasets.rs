@@ -398,7 +398,11 @@ fn load_jsonl(path: &Path) -> Result<Vec<Item>, DatasetError> {
             }
             _ => return Err(err("answer", "missing; give an index or a letter".into())),
         };
-        let subject = v["subject"].as_str().map(str::to_string);
+        let subject = match &v["subject"] {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(s) => Some(s.clone()),
+            other => return Err(err("subject", format!("{other} is not a string"))),
+        };
         let src = v["source"]
             .as_str()
             .map(str::to_string)
@@ -440,13 +444,20 @@ fn load_csv(path: &Path) -> Result<Vec<Item>, DatasetError> {
             .iter()
             .position(|h| h.trim().eq_ignore_ascii_case(name))
     };
+    let missing: Vec<&str> = ["id", "question", "answer"]
+        .into_iter()
+        .filter(|c| col(c).is_none())
+        .collect();
     let (Some(id_col), Some(q_col), Some(a_col)) = (col("id"), col("question"), col("answer"))
     else {
         return Err(DatasetError::new(
             path,
             Some(1),
-            None,
-            "the header must name id, question, answer and one column per option (A, B, …)",
+            Some(missing.first().copied().unwrap_or("id")),
+            format!(
+                "the header has no {} column (it must name id, question, answer and one column per option: A, B, …)",
+                missing.join(", ")
+            ),
         ));
     };
     let option_cols: Vec<usize> = (0..26)
@@ -456,6 +467,23 @@ fn load_csv(path: &Path) -> Result<Vec<Item>, DatasetError> {
                 .position(|h| h.trim() == crate::types::letter(i).to_string())
         })
         .collect();
+    // Option columns are A, B, C… without a gap: `A,B,D` would silently drop D.
+    if let Some(stray) = headers.iter().map(str::trim).find(|h| {
+        h.len() == 1
+            && h.chars().all(|c| c.is_ascii_uppercase())
+            && crate::types::letter_index(h.chars().next().unwrap_or('A'))
+                .is_some_and(|i| i >= option_cols.len())
+    }) {
+        return Err(DatasetError::new(
+            path,
+            Some(1),
+            Some(stray),
+            format!(
+                "option column {stray} without the letters before it (options are A, B, C… in order; found {} of them)",
+                option_cols.len()
+            ),
+        ));
+    }
     let subject_col = col("subject");
     let source = format!("csv/{}", file_stem(path));
     let mut lines_of_ids: std::collections::HashMap<String, usize> = Default::default();

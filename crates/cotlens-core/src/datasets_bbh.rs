@@ -75,7 +75,15 @@ pub(super) fn load_bbh_file(path: &Path) -> Result<Vec<Item>, DatasetError> {
             subject: Some(task.clone()),
         };
         items.push(validate(path, None, item).map_err(|mut e| {
-            e.field = e.field.map(|f| format!("examples[{i}].{f}"));
+            // The item's fields by the file's names: the answer comes from `target`, the
+            // question and options from `input`.
+            e.field = e.field.map(|f| {
+                let name = match f.as_str() {
+                    "answer" => "target",
+                    _ => "input",
+                };
+                format!("examples[{i}].{name}")
+            });
             e
         })?);
     }
@@ -148,13 +156,31 @@ fn load_turpin_file(path: &Path) -> Result<Vec<Item>, DatasetError> {
             .iter()
             .position(|s| s.as_i64() == Some(1))
             .ok_or_else(|| field_err("multiple_choice_scores", "no option scored 1"))?;
+        if scores.iter().filter(|s| s.as_i64() == Some(1)).count() > 1 {
+            return Err(field_err(
+                "multiple_choice_scores",
+                "more than one option scored 1: which is the answer?",
+            ));
+        }
+        if let Some(s) = scores.iter().find(|s| !matches!(s.as_i64(), Some(0 | 1))) {
+            return Err(field_err(
+                "multiple_choice_scores",
+                &format!("{s} is not a score of 0 or 1"),
+            ));
+        }
         if scores.len() != choices.len() {
             return Err(field_err(
                 "multiple_choice_scores",
                 "length differs from the number of parsed answer choices",
             ));
         }
-        let idx = row["idx"].as_u64().map(|n| n as usize).unwrap_or(i);
+        let idx = match &row["idx"] {
+            serde_json::Value::Null => i,
+            v => v
+                .as_u64()
+                .map(|n| n as usize)
+                .ok_or_else(|| field_err("idx", &format!("{v} is not a non-negative integer")))?,
+        };
         let item = Item {
             id: format!("turpin-bbh/{task}/{idx}"),
             question,

@@ -211,8 +211,15 @@ pub fn parse_hints(text: &str, origin: &Path) -> Result<Vec<Hint>, DatasetError>
         }
         let mut cue_patterns = Vec::new();
         for c in &h.cue_patterns {
-            crate::judge::compile_cue(c.get_ref())
+            let re = crate::judge::compile_cue(c.get_ref())
                 .map_err(|e| err(c.span(), "cue_patterns", e.0))?;
+            if re.is_match("") {
+                return Err(err(
+                    c.span(),
+                    "cue_patterns",
+                    format!("{:?} matches the empty text, so every CoT would count as admitting the hint", c.get_ref()),
+                ));
+            }
             cue_patterns.push(c.get_ref().clone());
         }
         if hints.iter().any(|x: &Hint| x.name == name) {

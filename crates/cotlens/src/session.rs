@@ -553,7 +553,10 @@ mod tests {
         // The right protocol, but settings of another shape: refused too.
         let start = RunStart::new(Protocol::Sample, &args, Printer::new(true)).expect("open");
         let err = start.stored_settings::<Needs>().expect_err("refused");
-        assert!(err.to_string().contains("not the settings of a sample run"), "{err}");
+        assert!(
+            err.to_string().contains("not the settings of a sample run"),
+            "{err}"
+        );
         assert_eq!(crate::error::exit_code(&err), 2);
     }
 }

@@ -315,21 +315,23 @@ pub fn read_typed<T: serde::de::DeserializeOwned>(
     let path = dir.join(RECORDS);
     let mut out = Vec::new();
     let mut keys = HashSet::new();
+    #[derive(serde::Deserialize)]
+    struct Key {
+        #[serde(default)]
+        key: Option<String>,
+    }
     cotlens_core::read::for_each_line(&path, |n, line| {
         if line.trim().is_empty() {
             return Ok(());
         }
-        let v: serde_json::Value = cotlens_core::read::json_line(&path, n, line)?;
-        check_key(&path, n, &v, &mut keys)?;
-        out.push(serde_json::from_value(v).map_err(|e| {
-            let mut err = cotlens_core::read::json_line::<T>(&path, n, line)
-                .err()
-                .unwrap_or_else(|| {
-                    cotlens_core::datasets::DatasetError::new(&path, Some(n), None, e.to_string())
-                });
-            err.message = format!("not a {what} record: {}", err.message);
-            err
-        })?);
+        let record: T = cotlens_core::read::json_line(&path, n, line).map_err(|mut e| {
+            e.message = format!("not a {what} record: {}", e.message);
+            e
+        })?;
+        if let Ok(Key { key: Some(k) }) = serde_json::from_str::<Key>(line) {
+            check_key(&path, n, &serde_json::json!({ "key": k }), &mut keys)?;
+        }
+        out.push(record);
         Ok(())
     })?;
     Ok(out)

@@ -54,7 +54,12 @@ fn convert_sample_text(sample: &Value) -> Result<Trace, String> {
         Value::Number(n) => n.to_string(),
         _ => return Err("sample without an id".into()),
     };
-    let epoch = sample["epoch"].as_u64().unwrap_or(1);
+    let epoch = match &sample["epoch"] {
+        Value::Null => 1,
+        v => v
+            .as_u64()
+            .ok_or_else(|| format!("sample {id}: field `epoch`: {v} is not a positive integer"))?,
+    };
     let messages = sample["messages"]
         .as_array()
         .ok_or_else(|| format!("sample {id}: no messages array"))?;

@@ -50,6 +50,22 @@ fn check_template_text(text: &str) -> Result<(), String> {
     if !text.contains("{transcript}") {
         return Err("a monitor template needs the placeholder {transcript}".into());
     }
+    // A misspelt placeholder would reach the model as literal text.
+    for (n, line) in text.lines().enumerate() {
+        let names = line.split('{').skip(1).filter_map(|rest| {
+            let name = rest.split('}').next().filter(|_| rest.contains('}'))?;
+            (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                .then_some(name)
+        });
+        for name in names {
+            if !["task", "view", "transcript"].contains(&name) {
+                return Err(format!(
+                    "line {}: unknown placeholder {{{name}}}; use {{task}}, {{view}}, {{transcript}}",
+                    n + 1
+                ));
+            }
+        }
+    }
     Ok(())
 }
 

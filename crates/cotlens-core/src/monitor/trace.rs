@@ -71,6 +71,22 @@ impl Trace {
             .find_map(|k| self.labels.get(*k).and_then(|v| v.as_bool()))
     }
 
+    /// The ground-truth labels must be `true`, `false` or `null`: `"yes"` would silently
+    /// count as unlabelled. The error names the label.
+    pub fn check_labels(&self) -> Result<(), (String, String)> {
+        for k in ["misbehaved", "cheated", "reward_hacking"] {
+            if let Some(v) = self.labels.get(k) {
+                if !(v.is_boolean() || v.is_null()) {
+                    return Err((
+                        k.to_string(),
+                        format!("{v} is not a label: use true, false or null"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// All reasoning text, blocks separated by blank lines.
     pub fn reasoning_text(&self) -> String {
         match &self.reasoning {
@@ -187,6 +203,9 @@ pub fn for_each_jsonl(
         if trace.id.trim().is_empty() {
             return Err(DatasetError::new(path, Some(n), Some("id"), "empty id"));
         }
+        trace
+            .check_labels()
+            .map_err(|(k, m)| DatasetError::new(path, Some(n), Some(&format!("labels.{k}")), m))?;
         if !ids.insert(trace.id.clone()) {
             return Err(DatasetError::new(
                 path,

@@ -212,7 +212,7 @@ struct RawScorer {
 #[serde(deny_unknown_fields)]
 struct RawStage {
     #[serde(default)]
-    name: Option<String>,
+    name: Option<Spanned<String>>,
     policy: Spanned<String>,
     #[serde(default)]
     scorer: Option<Spanned<String>>,
@@ -513,15 +513,33 @@ pub fn parse_pipeline(text: &str, origin: &Path) -> Result<Pipeline, DatasetErro
         };
         unused(&st.n, "n", matches!(policy, Policy::BestOfN { .. }))?;
         unused(&st.k, "k", matches!(policy, Policy::TopK { .. }))?;
-        if !matches!(policy, Policy::Threshold { .. }) && (st.min.is_some() || st.max.is_some()) {
-            return Err(err(
-                st.policy.span(),
-                "min",
-                "`min`/`max` apply to threshold stages".into(),
-            ));
+        if !matches!(policy, Policy::Threshold { .. }) {
+            if let Some(v) = st.min.as_ref().or(st.max.as_ref()) {
+                return Err(err(
+                    v.span(),
+                    if st.min.is_some() { "min" } else { "max" },
+                    "`min`/`max` apply to threshold stages".into(),
+                ));
+            }
         }
+        let name = match &st.name {
+            Some(n) => {
+                if stages.iter().any(|s: &StageSpec| s.name == *n.get_ref()) {
+                    return Err(err(
+                        n.span(),
+                        "name",
+                        format!(
+                            "stage {:?} is named twice (the ledger keys stages by name)",
+                            n.get_ref()
+                        ),
+                    ));
+                }
+                n.get_ref().clone()
+            }
+            None => format!("stage{}", i + 1),
+        };
         stages.push(StageSpec {
-            name: st.name.unwrap_or_else(|| format!("stage{}", i + 1)),
+            name,
             policy,
             weights,
         });

@@ -45,6 +45,16 @@ pub async fn run(args: MergeArgs, printer: Printer) -> anyhow::Result<()> {
                 dir.display()
             ))
         })?;
+        if let Some(&(_, n)) = shards_seen.iter().next() {
+            if n != shard.1 {
+                return Err(bad_input(format!(
+                    "{}: field `settings.shard`: shard {}/{} of another split than {n} (shards of one run share n)",
+                    dir.join(MANIFEST).display(),
+                    shard.0,
+                    shard.1
+                )));
+            }
+        }
         if !shards_seen.insert(shard) {
             return Err(bad_input(format!(
                 "{}: shard {}/{} given twice",
@@ -66,6 +76,13 @@ pub async fn run(args: MergeArgs, printer: Printer) -> anyhow::Result<()> {
         for r in faithfulness::load_records(dir)? {
             if keys.insert(r.key.clone()) {
                 records.push(r);
+            } else if records.iter().find(|x| x.key == r.key) != Some(&r) {
+                // The same unit answered differently in two shards: which one counts?
+                return Err(bad_input(format!(
+                    "{}: field `key`: unit {:?} is also in an earlier shard, with other contents; shards must not overlap",
+                    dir.join(crate::store::RECORDS).display(),
+                    r.key
+                )));
             }
         }
     }

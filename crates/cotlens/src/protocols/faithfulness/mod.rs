@@ -18,7 +18,6 @@ use crate::model::ResolvedModel;
 use crate::printer::Printer;
 use crate::protocol::Protocol;
 use crate::session::{Manifest, RunStart};
-use anyhow::Context;
 use args::{parse_shard, DirectionArg, ForceAnswer};
 use cotlens_core::datasets::subset;
 use cotlens_core::hints::{builtin_hints, parse_hints, Hint};
@@ -490,20 +489,5 @@ pub fn load_scored(dir: &std::path::Path) -> anyhow::Result<Vec<record::Scored>>
 }
 
 fn read_lines<T: serde::de::DeserializeOwned>(dir: &std::path::Path) -> anyhow::Result<Vec<T>> {
-    use std::io::BufRead;
-    let path = dir.join(crate::store::RECORDS);
-    let file = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-    let mut out = Vec::new();
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("reading {}", path.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        out.push(
-            serde_json::from_str(&line).with_context(|| {
-                format!("{}:{}: not a faithfulness record", path.display(), i + 1)
-            })?,
-        );
-    }
-    Ok(out)
+    crate::store::read_typed(dir, "faithfulness")
 }

@@ -305,8 +305,16 @@ async fn measure(args: LegibilityArgs, printer: Printer) -> anyhow::Result<()> {
     let mut per = PerTrace::default();
     let mut texts: Vec<(String, String, String)> = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
+    let mut ids: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (spec, path) in &files {
         let n = for_each_text(path, field, |id, text| {
+            // Records are keyed by input and id: one id twice would count one trace twice.
+            if !ids.insert(format!("{}|{id}", path.display())) && failure.is_none() {
+                failure = Some(bad_input(format!(
+                    "{}: field `id`: trace id {id:?} appears twice (or the file is given twice)",
+                    path.display()
+                )));
+            }
             let stats = corpus.scan(text);
             per.push(&stats);
             if let Some(w) = writer.as_mut() {

@@ -54,7 +54,26 @@ pub fn load_sft(path: &Path) -> Result<Vec<Trace>, DatasetError> {
                 "the last message is not the assistant's",
             ));
         }
-        let content = last["content"].as_str().unwrap_or("");
+        let content = match &last["content"] {
+            Value::String(s) => s.as_str(),
+            Value::Null => "",
+            other => {
+                return Err(DatasetError::new(
+                    path,
+                    Some(n),
+                    Some("messages[].content"),
+                    format!("{other} is not a string"),
+                ))
+            }
+        };
+        if !(v["labels"].is_object() || v["labels"].is_null()) {
+            return Err(DatasetError::new(
+                path,
+                Some(n),
+                Some("labels"),
+                "not an object of labels",
+            ));
+        }
         let (reasoning, output) = match last["reasoning"]
             .as_str()
             .or(last["reasoning_content"].as_str())

@@ -253,7 +253,11 @@ pub async fn run_monitor(args: MonitorArgs, printer: Printer) -> anyhow::Result<
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (i, spec) in args.traces.iter().enumerate() {
         let mut duplicate = None;
+        let mut bad_label = None;
         n_traces += for_each_trace(spec, |t| {
+            if let Err((k, m)) = t.check_labels() {
+                bad_label.get_or_insert(format!("trace {:?}: field `labels.{k}`: {m}", t.id));
+            }
             if let Some(&first) = seen.get(&t.id) {
                 duplicate.get_or_insert((t.id.clone(), first));
             } else {
@@ -261,6 +265,9 @@ pub async fn run_monitor(args: MonitorArgs, printer: Printer) -> anyhow::Result<
             }
             Ok(())
         })?;
+        if let Some(m) = bad_label {
+            return Err(bad_input(format!("--traces {spec}: {m}")));
+        }
         if let Some((id, first)) = duplicate {
             return Err(bad_input(format!(
                 "--traces {spec}: trace id {id:?} is also in --traces {}; ids must be unique across inputs",

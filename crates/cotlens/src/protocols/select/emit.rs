@@ -23,12 +23,37 @@ pub enum SftFormat {
 pub fn read_samples(dir: &Path) -> anyhow::Result<Vec<(usize, SampleRecord)>> {
     let path = dir.join(crate::store::RECORDS);
     let mut out = Vec::new();
+    let mut keys = HashMap::new();
     cotlens_core::read::for_each_line(&path, |n, line| {
         if !line.trim().is_empty() {
-            out.push((
-                n,
-                cotlens_core::read::json_line::<SampleRecord>(&path, n, line)?,
-            ));
+            let r = cotlens_core::read::json_line::<SampleRecord>(&path, n, line)?;
+            if let Some(first) = keys.insert(r.key.clone(), n) {
+                return Err(DatasetError::new(
+                    &path,
+                    Some(n),
+                    Some("key"),
+                    format!(
+                        "key {:?} is recorded twice (first on line {first}): a damaged or hand-edited run",
+                        r.key
+                    ),
+                ));
+            }
+            // The verbatim guarantee, checked before anything is written: a sample whose CoT
+            // or answer no longer matches what the model sampled is refused up front.
+            if let (Some(c), Some(text), Some(hash)) = (&r.completion, &r.text, &r.content_hash) {
+                verify(c, r.request.assistant_prefix.as_deref(), hash, text).map_err(|e| {
+                    DatasetError::new(
+                        &path,
+                        Some(n),
+                        Some("completion"),
+                        format!(
+                            "sample {}: {e}; refusing to select from a rewritten run",
+                            r.key
+                        ),
+                    )
+                })?;
+            }
+            out.push((n, r));
         }
         Ok(())
     })?;
