@@ -567,11 +567,11 @@ pub fn parse_pipeline(text: &str, origin: &Path) -> Result<Pipeline, DatasetErro
             let bits =
                 |v: &Option<Spanned<f64>>, field: &str| -> Result<Option<f64>, DatasetError> {
                     match v {
-                        Some(x) if x.get_ref().is_nan() || *x.get_ref() < 0.0 => Err(err(
+                        Some(x) if !x.get_ref().is_finite() || *x.get_ref() < 0.0 => Err(err(
                             x.span(),
                             field,
                             format!(
-                                "{} is not a budget: bits are a number of at least 0",
+                                "{} is not a budget: bits are a finite number of at least 0 (leave the key out for no limit)",
                                 x.get_ref()
                             ),
                         )),
