@@ -54,6 +54,19 @@ pub(super) fn load_bbh_file(path: &Path) -> Result<Vec<Item>, DatasetError> {
             .as_str()
             .ok_or_else(|| field_err("target", "missing or not a string".into()))?;
         let Some((question, choices)) = parse_bbh_input(input) else {
+            // Free-form tasks have no options; an `Options:` block with lettered lines that do
+            // not parse (letters out of order) is a malformed item, not a free-form one.
+            let lettered = input.rfind("Options:").is_some_and(|at| {
+                input[at..].lines().any(|l| {
+                    l.trim_start().starts_with('(') && l.trim_start().get(2..3) == Some(")")
+                })
+            });
+            if lettered {
+                return Err(field_err(
+                    "input",
+                    "the options after `Options:` are not lettered (A), (B), (C)… in order".into(),
+                ));
+            }
             continue;
         };
         let answer = if target.trim().starts_with('(') {
@@ -181,8 +194,11 @@ fn load_turpin_file(path: &Path) -> Result<Vec<Item>, DatasetError> {
                 .map(|n| n as usize)
                 .ok_or_else(|| field_err("idx", &format!("{v} is not a non-negative integer")))?,
         };
+        // Ids are row positions: Turpin et al.'s own causal_judgment file repeats `idx` for
+        // different questions (32, 34, 37, …), so `idx` cannot key items; it is only checked.
+        let _ = idx;
         let item = Item {
-            id: format!("turpin-bbh/{task}/{idx}"),
+            id: format!("turpin-bbh/{task}/{i}"),
             question,
             choices,
             answer,

@@ -225,3 +225,19 @@ fn tempfile_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("mkdir");
     dir
 }
+
+#[test]
+fn turpin_rows_with_a_repeated_idx_are_distinct_items() {
+    // Turpin et al.'s causal_judgment val_data.json repeats idx for different questions.
+    let dir = tempfile_dir();
+    let row = |idx: u64, q: &str| serde_json::json!({"idx": idx, "parsed_inputs": format!("Q: {q}\n\nAnswer choices:\n(A) yes\n(B) no"), "multiple_choice_scores": [1, 0]});
+    let text = serde_json::json!({"data": [row(32, "one"), row(32, "two")]}).to_string();
+    let p = write(&dir, "val_data.json", &text);
+    let items = load(&format!("turpin-bbh:{}", p.display())).expect("load");
+    assert_eq!(items.len(), 2);
+    assert_ne!(items[0].id, items[1].id);
+    let bad = serde_json::json!({"data": [{"idx": "x", "parsed_inputs": "Q: q\n\nAnswer choices:\n(A) a\n(B) b", "multiple_choice_scores": [0, 1]}]}).to_string();
+    let p = write(&dir, "val_data.json", &bad);
+    let err = load(&format!("turpin-bbh:{}", p.display())).expect_err("idx");
+    assert_eq!(err.field.as_deref(), Some("data[0].idx"), "{err}");
+}

@@ -564,9 +564,10 @@ pub fn parse_pipeline(text: &str, origin: &Path) -> Result<Pipeline, DatasetErro
                     ));
                 }
             }
-            let bits =
-                |v: &Option<Spanned<f64>>, field: &str| -> Result<Option<f64>, DatasetError> {
-                    match v {
+            let bits = |v: &Option<Spanned<f64>>,
+                        field: &str|
+             -> Result<Option<f64>, DatasetError> {
+                match v {
                         Some(x) if !x.get_ref().is_finite() || *x.get_ref() < 0.0 => Err(err(
                             x.span(),
                             field,
@@ -578,7 +579,7 @@ pub fn parse_pipeline(text: &str, origin: &Path) -> Result<Pipeline, DatasetErro
                         Some(x) => Ok(Some(*x.get_ref())),
                         None => Ok(None),
                     }
-                };
+            };
             let mut domains = BTreeMap::new();
             for (name, l) in &b.domain {
                 domains.insert(

@@ -248,6 +248,22 @@ async fn measure(args: LegibilityArgs, printer: Printer) -> anyhow::Result<()> {
         None => Lexicon::builtin(),
         Some(p) => {
             let text = cotlens_core::read::read_text(p)?;
+            // A word listed twice has two frequencies: which one holds?
+            let mut words = std::collections::HashMap::new();
+            for (i, line) in text.lines().enumerate() {
+                if let Some((w, _)) = line.split_once('\t') {
+                    let w = w.trim().to_lowercase();
+                    if !w.is_empty() && !w.starts_with('#') {
+                        if let Some(first) = words.insert(w.clone(), i + 1) {
+                            return Err(bad_input(format!(
+                                "{}:{}: field `word`: {w:?} is listed twice (first on line {first})",
+                                p.display(),
+                                i + 1
+                            )));
+                        }
+                    }
+                }
+            }
             owned = Lexicon::parse(&text, &p.display().to_string()).map_err(|(line, m)| {
                 bad_input(format!(
                     "{}:{line}: field `word`/`per_million`: {m}",
