@@ -251,12 +251,48 @@ pub fn open_bounded(path: &Path) -> Result<impl Read, DatasetError> {
             "is a folder, not a file",
         ));
     }
-    let mut reader = std::io::BufReader::new(file.take(max_file_bytes().saturating_add(1)));
+    let limited = LineLimited {
+        inner: file.take(max_file_bytes().saturating_add(1)),
+        limit: max_line_bytes(),
+        run: 0,
+    };
+    let mut reader = std::io::BufReader::new(limited);
     let start = reader.fill_buf().map_err(|e| io_error(path, e))?;
     if start.starts_with(BOM) {
         reader.consume(BOM.len());
     }
     Ok(reader)
+}
+
+/// A reader that fails once a line (bytes between newlines) grows past `limit`: record-based
+/// parsers (CSV) then stop at the limit instead of buffering an endless record.
+struct LineLimited<R> {
+    inner: R,
+    limit: u64,
+    run: u64,
+}
+
+impl<R: Read> Read for LineLimited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                self.run = 0;
+            } else {
+                self.run += 1;
+            }
+        }
+        if self.run > self.limit {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a line longer than {} MiB (the limit; --max-line-mb raises it)",
+                    self.limit >> 20
+                ),
+            ));
+        }
+        Ok(n)
+    }
 }
 
 /// Refuse a reader of [`open_bounded`] that has read past the limit (`position`: the byte

@@ -67,7 +67,17 @@ pub(crate) fn api_key(variable: &str, required: bool) -> Result<Option<Secret>, 
 /// `url` with any credentials (`user:KEY@`) replaced by `***@`, for messages and logs.
 pub(crate) fn redact_userinfo(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_string();
+        // Not a well-formed URL (`http:/user:KEY@host`, `user:KEY@host`): it is refused, but
+        // its message must not carry the key either. Whatever precedes the first `@`, back to
+        // the `/` before it, is taken for credentials.
+        return match url.find('@') {
+            Some(at) => {
+                let start = url[..at].rfind('/').map_or(0, |i| i + 1);
+                // boundary: after the ASCII `/` and at the ASCII `@` found here
+                format!("{}***{}", &url[..start], &url[at..])
+            }
+            None => url.to_string(),
+        };
     };
     let rest = &url[scheme_end..];
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -273,6 +283,14 @@ mod tests {
         }
         assert_eq!(redact_userinfo("http://a:b@h/x@y"), "http://***@h/x@y");
         assert_eq!(redact_userinfo("http://h/v1"), "http://h/v1");
+        for bad in [
+            "http:/user:KEY@h/v1",
+            "http//user:KEY@h",
+            "user:KEY@h:80/v1",
+        ] {
+            let r = redact_userinfo(bad);
+            assert!(!r.contains("KEY") && r.contains("***@h"), "{bad} -> {r}");
+        }
     }
 
     #[test]

@@ -99,6 +99,7 @@ pub struct RunStart {
     printer: Printer,
     resumed: Option<(RunStore, serde_json::Value)>,
     command_line: CommandLine,
+    retry_failed: bool,
 }
 
 impl RunStart {
@@ -117,13 +118,7 @@ impl RunStart {
                     )));
                 }
                 check_flags(dir, &stored, &run.command_line, printer)?;
-                let (store, manifest, retried) = RunStore::resume(dir, !run.no_retry_failed)?;
-                if retried > 0 {
-                    printer.note(format!(
-                        "{retried} units recorded as failed will be asked again (--no-retry-failed keeps them)"
-                    ));
-                }
-                Some((store, manifest))
+                Some(RunStore::resume(dir)?)
             }
             None => {
                 // Refused before the model loads or anything is written.
@@ -140,6 +135,7 @@ impl RunStart {
             printer,
             resumed,
             command_line: run.command_line.clone(),
+            retry_failed: !run.no_retry_failed,
         })
     }
 
@@ -152,6 +148,7 @@ impl RunStart {
             printer,
             resumed: None,
             command_line: CommandLine::default(),
+            retry_failed: false,
         }
     }
 
@@ -243,8 +240,17 @@ impl RunStart {
     pub fn begin(self, manifest: impl FnOnce() -> Manifest) -> anyhow::Result<RunSession> {
         let now = manifest().with("command_line", &self.command_line);
         let store = match self.resumed {
-            Some((store, stored)) => {
+            Some((mut store, stored)) => {
                 check_same_run(store.dir(), &stored, &now.to_value()?, self.printer)?;
+                // Only now, with the resume allowed, do failed units move out to be asked again.
+                if self.retry_failed {
+                    let n = store.retry_failed()?;
+                    if n > 0 {
+                        self.printer.note(format!(
+                            "{n} units recorded as failed will be asked again (--no-retry-failed keeps them)"
+                        ));
+                    }
+                }
                 store
             }
             None => {
@@ -349,6 +355,24 @@ impl RunSession {
     }
 }
 
+/// The base URLs a select run's manifest records for its judges (`judges`: key → backend).
+pub fn judges_base_urls(manifest: &serde_json::Value) -> Vec<String> {
+    let mut urls: Vec<String> = manifest["judges"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+        .flat_map(|j| {
+            j["details"]["base_urls"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|u| u.as_str().map(str::to_string))
+        .collect();
+    urls.dedup();
+    urls
+}
+
 /// The base URLs a run's manifest records for its model.
 fn stored_base_urls(manifest: &serde_json::Value) -> Vec<String> {
     manifest["model"]["details"]["base_urls"]
@@ -426,6 +450,32 @@ fn check_same_run(
             "its prompt templates or answer reading (this cotlens words or reads them differently)"
                 .to_string(),
         );
+    }
+    // Judges keyed by name (select runs): each must be the same backend.
+    if let (Some(before), Some(current)) = (stored["judges"].as_object(), now["judges"].as_object())
+    {
+        let scope =
+            serde_json::from_value(stored["engine"]["cache_scope"].clone()).unwrap_or_default();
+        let id = |v: &serde_json::Value| {
+            serde_json::from_value::<cotlens_core::BackendInfo>(v.clone())
+                .ok()
+                .map(|i| crate::cache::backend_identity(&i, scope))
+        };
+        let names: std::collections::BTreeSet<&String> =
+            before.keys().chain(current.keys()).collect();
+        for name in names {
+            let (a, b) = (
+                before.get(name).and_then(id),
+                current.get(name).and_then(id),
+            );
+            if a != b {
+                differs.push(format!(
+                    "the judge {name} (the run: {}; now: {})",
+                    a.map_or("none".into(), |v| v.to_string()),
+                    b.map_or("none".into(), |v| v.to_string())
+                ));
+            }
+        }
     }
     if let (Ok(before), Ok(current)) = (
         serde_json::from_value::<cotlens_core::BackendInfo>(stored["model"].clone()),

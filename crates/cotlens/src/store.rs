@@ -95,6 +95,8 @@ pub struct RunStore {
     dir: PathBuf,
     records: Mutex<File>,
     done: HashSet<String>,
+    /// Units recorded as failed (counted as done until [`RunStore::retry_failed`]).
+    failed: HashSet<String>,
     _lock: File,
 }
 
@@ -108,14 +110,10 @@ impl RunStore {
         Self::open_records(dir, lock, HashSet::new())
     }
 
-    /// Reopen a run to continue it. Returns the store, the stored manifest, and how many units
-    /// recorded as failed will run again: with `retry_failed` their records are moved to
-    /// [`RETRIED`] (appended and synced first, then `records.jsonl` is rewritten atomically
-    /// without them), so each unit keeps one record.
-    pub fn resume(
-        dir: &Path,
-        retry_failed: bool,
-    ) -> anyhow::Result<(Self, serde_json::Value, usize)> {
+    /// Reopen a run to continue it. Returns the store and the stored manifest. Units recorded
+    /// as failed count as done until [`RunStore::retry_failed`] (called only once the resume is
+    /// known to be allowed: a refused resume changes nothing).
+    pub fn resume(dir: &Path) -> anyhow::Result<(Self, serde_json::Value)> {
         let manifest_path = dir.join(MANIFEST);
         let text = std::fs::read_to_string(&manifest_path).map_err(|_| {
             crate::error::bad_input(format!(
@@ -133,14 +131,34 @@ impl RunStore {
         let lock = lock(dir)?;
         let (mut done, failed) = repair_and_read_keys(&dir.join(RECORDS))?;
         let failed: HashSet<String> = failed.into_iter().filter(|k| !done.contains(k)).collect();
-        let retried = if retry_failed && !failed.is_empty() {
-            move_failed(dir, &failed)?;
-            failed.len()
-        } else {
-            done.extend(failed);
-            0
-        };
-        Ok((Self::open_records(dir, lock, done)?, manifest, retried))
+        done.extend(failed.iter().cloned());
+        let mut store = Self::open_records(dir, lock, done)?;
+        store.failed = failed;
+        Ok((store, manifest))
+    }
+
+    /// Ask the units recorded as failed again: their records move to [`RETRIED`] (appended and
+    /// synced first, then `records.jsonl` is rewritten atomically without them and reopened),
+    /// so each unit keeps one record. Returns how many.
+    pub fn retry_failed(&mut self) -> anyhow::Result<usize> {
+        if self.failed.is_empty() {
+            return Ok(0);
+        }
+        move_failed(&self.dir, &self.failed)?;
+        let path = self.dir.join(RECORDS);
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        *self
+            .records
+            .lock()
+            .map_err(|_| anyhow::anyhow!("records lock poisoned"))? = file;
+        let n = self.failed.len();
+        for k in self.failed.drain() {
+            self.done.remove(&k);
+        }
+        Ok(n)
     }
 
     fn open_records(dir: &Path, lock: File, done: HashSet<String>) -> anyhow::Result<Self> {
@@ -154,6 +172,7 @@ impl RunStore {
             dir: dir.to_path_buf(),
             records: Mutex::new(file),
             done,
+            failed: HashSet::new(),
             _lock: lock,
         })
     }
@@ -394,7 +413,7 @@ mod tests {
             .expect("open");
         f.write_all(b"{\"key\": \"c\", \"trunc").expect("write");
         drop(f);
-        let (store, manifest, _) = RunStore::resume(&run, true).expect("resume");
+        let (store, manifest) = RunStore::resume(&run).expect("resume");
         assert_eq!(manifest, json!({"v": 1}));
         assert!(store.is_done("a") && store.is_done("b") && !store.is_done("c"));
         store.append(&json!({"key": "c"})).expect("append");
@@ -426,12 +445,16 @@ mod tests {
             store.append(&json!({"key": "c"})).expect("append");
         }
         {
-            let (store, _, retried) = RunStore::resume(&run, false).expect("resume");
-            assert_eq!(retried, 0);
+            let (store, _) = RunStore::resume(&run).expect("resume");
             assert!(store.is_done("b"), "--no-retry-failed keeps the failure");
         }
-        let (store, _, retried) = RunStore::resume(&run, true).expect("resume");
-        assert_eq!(retried, 1);
+        let (mut store, _) = RunStore::resume(&run).expect("resume");
+        assert!(
+            store.is_done("b"),
+            "nothing moves until the resume is allowed"
+        );
+        assert!(!run.join(RETRIED).exists());
+        assert_eq!(store.retry_failed().expect("retry"), 1);
         assert!(store.is_done("a") && store.is_done("c") && !store.is_done("b"));
         store
             .append(&json!({"key": "b", "status": "ok"}))
@@ -451,7 +474,7 @@ mod tests {
     fn second_writer_is_refused() {
         let dir = tempfile::tempdir().expect("tmp");
         let _a = RunStore::create(dir.path(), &json!({})).expect("create");
-        let err = RunStore::resume(dir.path(), true).err().expect("locked");
+        let err = RunStore::resume(dir.path()).err().expect("locked");
         assert!(err.to_string().contains("in use"), "{err}");
     }
 }

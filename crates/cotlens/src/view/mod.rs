@@ -26,7 +26,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 /// Files a run directory may serve, by exact name.
 pub const SERVABLE: &[(&str, &str)] = &[
@@ -44,7 +44,27 @@ pub struct Run {
     pub name: String,
     pub protocol: Protocol,
     pub manifest: serde_json::Value,
-    index: Arc<OnceLock<index::RecordIndex>>,
+    index: Arc<Mutex<Option<(FileStamp, Arc<index::RecordIndex>)>>>,
+}
+
+/// What tells a records file changed under the viewer (a resume appends, a retry rewrites).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(path: &std::path::Path) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::symlink_metadata(path).ok()?;
+        Some(Self {
+            len: m.len(),
+            modified: m.modified().ok(),
+            inode: m.ino(),
+        })
+    }
 }
 
 impl Run {
@@ -57,10 +77,25 @@ impl Run {
         }
     }
 
-    /// The record index, built on first use (a blocking scan: call it off the async threads).
-    pub fn index(&self) -> &index::RecordIndex {
-        self.index
-            .get_or_init(|| index::RecordIndex::build(&self.records_file()))
+    /// The record index, built on first use and again whenever the records file changed (a
+    /// blocking scan: call it off the async threads).
+    pub fn index(&self) -> Arc<index::RecordIndex> {
+        let path = self.records_file();
+        let stamp = FileStamp::of(&path);
+        let mut slot = match self.index.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let (Some((built, idx)), Some(now)) = (slot.as_ref(), stamp.as_ref()) {
+            if built == now {
+                return idx.clone();
+            }
+        }
+        let idx = Arc::new(index::RecordIndex::build(&path));
+        if let Some(now) = stamp {
+            *slot = Some((now, idx.clone()));
+        }
+        idx
     }
 }
 
@@ -87,7 +122,7 @@ pub fn open_runs(dirs: &[PathBuf]) -> anyhow::Result<Vec<Run>> {
                     .unwrap_or_else(|| d.display().to_string()),
                 protocol,
                 manifest,
-                index: Arc::new(OnceLock::new()),
+                index: Arc::new(Mutex::new(None)),
             })
         })
         .collect()

@@ -153,6 +153,32 @@ async fn viewer_routes_filter_and_serve_nothing_outside_the_runs() {
     .await;
     let v: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(v["total"], 2, "{v}");
+    // Records appended while the viewer runs (a resume) are seen: the index is rebuilt when
+    // the file changes.
+    let (_, body) = get(&app, "/api/run/0/records").await;
+    let before = serde_json::from_str::<serde_json::Value>(&body).expect("json")["total"]
+        .as_u64()
+        .expect("total");
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(a.join("records.jsonl"))
+            .expect("open");
+        writeln!(
+            f,
+            "{}",
+            serde_json::json!({"key": "late|plain", "item_id": "late", "condition": "plain"})
+        )
+        .expect("append");
+    }
+    let (_, body) = get(&app, "/api/run/0/records").await;
+    let after = serde_json::from_str::<serde_json::Value>(&body).expect("json")["total"]
+        .as_u64()
+        .expect("total");
+    assert_eq!(after, before + 1);
+    let (s, _) = get(&app, "/run/0/item/late").await;
+    assert_eq!(s, StatusCode::OK);
     let (_, body) = get(&app, "/api/run/0/records?followed=yes&limit=1").await;
     let v: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(

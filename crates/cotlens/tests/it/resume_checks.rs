@@ -164,6 +164,16 @@ async fn resume_retries_failed_units_once_each() {
     let failed_before = failed(&out);
     assert!(failed_before > 3, "{failed_before}");
     let asked = srv.requests.load(Ordering::SeqCst);
+    // A resume refused for another server changes nothing, failed units included.
+    let other = server::start(config(0)).await;
+    let o = run(tmp.path(), &resume(out_s, &["--base-url", &other.url]), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        failed(&out),
+        failed_before,
+        "a refused resume moved failed records"
+    );
+    assert!(!out.join("retried.jsonl").exists());
     let o = run(tmp.path(), &resume(out_s, &["--no-retry-failed"]), &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(

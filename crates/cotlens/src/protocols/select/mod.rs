@@ -231,8 +231,15 @@ fn select_and_write(
     })
 }
 
-pub async fn run(args: SelectArgs, printer: Printer) -> anyhow::Result<()> {
+pub async fn run(mut args: SelectArgs, printer: Printer) -> anyhow::Result<()> {
     let start = RunStart::new(Protocol::Select, &args.run, printer)?;
+    // A resumed run's judges talk to the servers it was started with unless told otherwise
+    // (and `begin` checks that they are the same).
+    if let Some(m) = start.stored_manifest() {
+        if args.model.base_url.is_empty() {
+            args.model.base_url = crate::session::judges_base_urls(m);
+        }
+    }
     let settings = match start.stored_settings::<Settings>()? {
         Some(settings) => settings,
         None => resolve_settings(&args)?,
@@ -240,6 +247,13 @@ pub async fn run(args: SelectArgs, printer: Printer) -> anyhow::Result<()> {
     let pipeline = parse_pipeline(&settings.pipeline_text, &settings.pipeline)?;
     let sample_manifest = read_sample_manifest(&settings.samples)?;
     let samples = read_samples(&settings.samples)?;
+    // The sample run must be the one this run started from: the same samples, unchanged.
+    let sample_ids: Vec<(&str, Option<&str>)> = samples
+        .iter()
+        .map(|(_, r)| (r.key.as_str(), r.content_hash.as_deref()))
+        .collect();
+    let inputs = RunStart::inputs_identity(&sample_ids, |s| s.0);
+    start.check_inputs(&inputs)?;
     let spec = sample_manifest["settings"]["spec"]
         .as_str()
         .map(str::to_string);
@@ -262,6 +276,7 @@ pub async fn run(args: SelectArgs, printer: Printer) -> anyhow::Result<()> {
             .settings(&settings)
             .with("pipeline", &pipeline)
             .with("pipeline_hash", cotlens_core::prompts::template_hash(&settings.pipeline_text))
+            .with("items", &inputs)
             .with("sample_run", serde_json::json!({"dir": settings.samples, "model": sample_manifest["model"], "settings": sample_manifest["settings"]}))
             .with("judges", engines.iter().map(|(k, e)| (k.clone(), serde_json::to_value(e.backend().info()).unwrap_or_default())).collect::<BTreeMap<_, _>>())
             .with("templates", serde_json::json!({
