@@ -44,8 +44,11 @@ pub struct Run {
     pub name: String,
     pub protocol: Protocol,
     pub manifest: serde_json::Value,
-    index: Arc<Mutex<Option<(FileStamp, Arc<index::RecordIndex>)>>>,
+    index: Arc<Mutex<Option<Indexed>>>,
 }
+
+/// A run's record index and the state of the records file it was built from.
+type Indexed = (FileStamp, Arc<index::RecordIndex>);
 
 /// What tells a records file changed under the viewer (a resume appends, a retry rewrites).
 #[derive(Debug, Clone, PartialEq, Eq)]
