@@ -60,15 +60,7 @@ pub fn for_each_line(
     path: &Path,
     mut each: impl FnMut(usize, &str) -> Result<(), DatasetError>,
 ) -> Result<usize, DatasetError> {
-    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(DatasetError::new(
-            path,
-            None,
-            None,
-            "is a folder, not a file",
-        ));
-    }
+    let file = open_file(path)?;
     let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
     let limit = max_line_bytes();
     let mut buf = Vec::new();
@@ -194,15 +186,7 @@ pub fn toml_text<T: DeserializeOwned>(origin: &Path, text: &str) -> Result<T, Da
 
 /// The whole file at `path` as text, within [`max_file_bytes`], without a BOM.
 pub fn read_text(path: &Path) -> Result<String, DatasetError> {
-    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(DatasetError::new(
-            path,
-            None,
-            None,
-            "is a folder, not a file",
-        ));
-    }
+    let file = open_file(path)?;
     let bytes = read_bounded(file, path)?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
@@ -242,15 +226,7 @@ pub fn read_bounded(reader: impl Read, what: &Path) -> Result<Vec<u8>, DatasetEr
 /// that [`check_position`] can tell a file at the limit from a larger one). A UTF-8 BOM at its
 /// start is skipped.
 pub fn open_bounded(path: &Path) -> Result<impl Read, DatasetError> {
-    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(DatasetError::new(
-            path,
-            None,
-            None,
-            "is a folder, not a file",
-        ));
-    }
+    let file = open_file(path)?;
     let limited = LineLimited {
         inner: file.take(max_file_bytes().saturating_add(1)),
         limit: max_line_bytes(),
@@ -310,6 +286,20 @@ pub fn check_position(path: &Path, position: u64) -> Result<(), DatasetError> {
         ));
     }
     Ok(())
+}
+
+/// The file at `path`, open for reading; a folder is refused by name.
+fn open_file(path: &Path) -> Result<std::fs::File, DatasetError> {
+    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(DatasetError::new(
+            path,
+            None,
+            None,
+            "is a folder, not a file",
+        ));
+    }
+    Ok(file)
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> DatasetError {
