@@ -187,6 +187,17 @@ pub fn load(dir: &Path) -> Result<Vec<Trace>, DatasetError> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| file.to_string());
         let mut trace = convert_transcript(&id, &text);
+        if trace.messages.is_empty() && trace.reasoning.is_none() && trace.actions.is_empty() {
+            return Err(DatasetError::new(
+                &path,
+                None,
+                None,
+                format!(
+                    "no transcript sections (`### USER / HARNESS`, `### ASSISTANT`, `### TOOL CALL: …`) in this file, which {} line {n} labels",
+                    labels_path.display()
+                ),
+            ));
+        }
         trace
             .labels
             .insert("misbehaved".into(), v["cheated"].clone());
