@@ -1,0 +1,27 @@
+//! Answer extraction: any text, any number of options; the answer is always one of them.
+#![no_main]
+use cotlens_core::extract::{extract_after_open_bracket, extract_answer, extract_answer_in};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&n, rest)) = data.split_first() else {
+        return;
+    };
+    let n = 2 + (n as usize) % 25;
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    if let Some(i) = extract_answer(text, n).index() {
+        assert!(i < n, "answer {i} of {n} options");
+    }
+    if let Some(i) = extract_after_open_bracket(text, n).index() {
+        assert!(i < n, "answer {i} of {n} options");
+    }
+    // The options are the text's first lines, the rest is the completion.
+    let mut lines = text.splitn(5, '\n');
+    let choices: Vec<&str> = lines.by_ref().take(4).collect();
+    let completion = lines.next().unwrap_or("");
+    if let Some(i) = extract_answer_in(completion, &choices).index() {
+        assert!(i < choices.len(), "answer {i} of {} options", choices.len());
+    }
+});
