@@ -262,11 +262,12 @@ fn an_edited_trace_is_refused_at_emission() {
     let o = select(tmp.path(), &samples, &pipe, &out, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
+    // Refused when the samples are read, before anything of the selection is written.
     assert!(
-        err.contains("records.jsonl:3") && err.contains("p0#2") && err.contains("refusing to emit"),
+        err.contains("records.jsonl:3") && err.contains("p0#2") && err.contains("rewritten"),
         "{err}"
     );
-    assert!(!out.join("sft.jsonl").exists(), "nothing half-written");
+    assert!(!out.exists(), "nothing half-written");
 }
 
 #[test]
