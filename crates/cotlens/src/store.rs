@@ -348,7 +348,7 @@ pub fn read_typed<T: serde::de::DeserializeOwned>(
             e
         })?;
         if let Ok(Key { key: Some(k) }) = serde_json::from_str::<Key>(line) {
-            check_key(&path, n, &serde_json::json!({ "key": k }), &mut keys)?;
+            check_key(&path, n, &k, &mut keys)?;
         }
         out.push(record);
         Ok(())
@@ -359,18 +359,16 @@ pub fn read_typed<T: serde::de::DeserializeOwned>(
 fn check_key(
     path: &Path,
     n: usize,
-    v: &serde_json::Value,
+    key: &str,
     keys: &mut HashSet<String>,
 ) -> Result<(), cotlens_core::datasets::DatasetError> {
-    if let Some(k) = v.get("key").and_then(|k| k.as_str()) {
-        if !keys.insert(k.to_string()) {
-            return Err(cotlens_core::datasets::DatasetError::new(
-                path,
-                Some(n),
-                Some("key"),
-                format!("key {k:?} is recorded twice (a damaged or hand-edited run)"),
-            ));
-        }
+    if !keys.insert(key.to_string()) {
+        return Err(cotlens_core::datasets::DatasetError::new(
+            path,
+            Some(n),
+            Some("key"),
+            format!("key {key:?} is recorded twice (a damaged or hand-edited run)"),
+        ));
     }
     Ok(())
 }
@@ -381,10 +379,12 @@ pub fn read_records(dir: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
     let mut keys = HashSet::new();
     cotlens_core::read::for_each_line(&path, |n, line| {
         if !line.trim().is_empty() {
-            let v = serde_json::from_str(line).map_err(|e| {
+            let v: serde_json::Value = serde_json::from_str(line).map_err(|e| {
                 cotlens_core::datasets::DatasetError::new(&path, Some(n), None, e.to_string())
             })?;
-            check_key(&path, n, &v, &mut keys)?;
+            if let Some(k) = v.get("key").and_then(|k| k.as_str()) {
+                check_key(&path, n, k, &mut keys)?;
+            }
             out.push(v);
         }
         Ok(())
