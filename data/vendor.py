@@ -49,4 +49,20 @@ for task in ["temporal_sequences", "logical_deduction_five_objects", "disambigua
         json.dump(out, f, indent=2, ensure_ascii=False)
         f.write("\n")
 shutil.copyfile(f"{src}/bbh/LICENSE", "data/bbh/LICENSE")
-print("vendored", sum(quota.values()), "MMLU test questions and 100 BBH examples")
+
+# GSM8K: 100 test problems (free-response, for `cotlens clues`), lines copied byte for byte in
+# their published order; their line numbers in the published file go in PROVENANCE.txt.
+gsm_rng = random.Random(20261202)
+lines = open(f"{src}/gsm8k/test.jsonl", encoding="utf-8").read().splitlines(keepends=True)
+keep = sorted(gsm_rng.sample(range(len(lines)), 100))
+os.makedirs("data/gsm8k", exist_ok=True)
+with open("data/gsm8k/test.jsonl", "w", encoding="utf-8", newline="") as f:
+    f.write("".join(lines[i] if lines[i].endswith("\n") else lines[i] + "\n" for i in keep))
+shutil.copyfile(f"{src}/gsm8k/LICENSE", "data/gsm8k/LICENSE")
+with open("data/gsm8k/PROVENANCE.txt", "w", encoding="utf-8") as f:
+    f.write(open(f"{src}/gsm8k/PROVENANCE.txt", encoding="utf-8").read().rstrip("\n") + "\n\n")
+    f.write("Bundled subset: 100 of its 1,319 lines, chosen by data/vendor.py (random.Random(20261202)),\n")
+    f.write("copied verbatim in their published order. Line k of test.jsonl here (the id gsm8k/test/k)\n")
+    f.write("is line N of the published file, in order:\n")
+    f.write(" ".join(str(i + 1) for i in keep) + "\n")
+print("vendored", sum(quota.values()), "MMLU test questions, 100 BBH examples and 100 GSM8K problems")

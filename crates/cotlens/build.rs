@@ -1,4 +1,4 @@
-//! Embeds the bundled default sample (data/mmlu, data/bbh) into the binary, so that
+//! Embeds the bundled default sample (data/mmlu, data/bbh, data/gsm8k) into the binary, so that
 //! `cotlens faithfulness` works from any directory with no download.
 
 use std::fmt::Write;
@@ -28,7 +28,7 @@ fn main() {
         .expect("the repository's data/ folder");
     println!("cargo:rerun-if-changed={}", data.display());
     let mut files = Vec::new();
-    for sub in ["mmlu", "bbh"] {
+    for sub in ["mmlu", "bbh", "gsm8k"] {
         collect(&data.join(sub), &mut files);
     }
     let mut code = String::from("pub(crate) static BUNDLED_FILES: &[(&str, &[u8])] = &[\n");

@@ -24,7 +24,9 @@ pub mod types;
 
 pub use backend::{Backend, BackendError, BackendInfo, Capability, Missing};
 pub use types::*;
+pub mod clues;
 pub mod datasets;
+pub mod free_response;
 pub mod hints;
 pub mod judge;
 pub mod legibility;

@@ -33,6 +33,14 @@ pub fn root() -> anyhow::Result<PathBuf> {
     Ok(root)
 }
 
+/// The `--dataset` spec of the bundled GSM8K test subset (free-response problems).
+pub fn default_gsm8k() -> anyhow::Result<String> {
+    Ok(format!(
+        "gsm8k:{}",
+        root()?.join("gsm8k/test.jsonl").display()
+    ))
+}
+
 /// The `--dataset` specs of the bundled sample.
 pub fn default_datasets() -> anyhow::Result<Vec<String>> {
     let root = root()?;

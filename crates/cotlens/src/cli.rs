@@ -5,6 +5,7 @@ use crate::commands::{
     generate::GenerateArgs, merge::MergeArgs, models::ModelsCommand, report::ReportArgs,
 };
 use crate::protocols::{
+    clues::CluesArgs,
     faithfulness::FaithfulnessArgs,
     legibility::LegibilityArgs,
     monitor::{MonitorArgs, MonitorEvalArgs},
@@ -59,6 +60,8 @@ pub enum Command {
     /// Is the CoT load-bearing? Early answering (AOC), filler tokens and the no-CoT baseline (Lanham et al. 2023).
     #[command(after_help = "Example:\n  cotlens necessity --limit 5 --out runs/necessity")]
     Necessity(Box<NecessityArgs>),
+    /// Is the CoT faithful when it is necessary? Clues that need computation to use (METR 2025).
+    Clues(Box<CluesArgs>),
     /// Send one prompt to a model and print the completion.
     #[command(
         after_help = "Example:\n  cotlens generate --max-tokens 64 --seed 1 \"Name three primary colours.\""
@@ -112,6 +115,7 @@ impl Command {
         match self {
             Command::Faithfulness(a) => Some(&mut a.run),
             Command::Necessity(a) => Some(&mut a.run),
+            Command::Clues(a) => Some(&mut a.run),
             Command::Sample(a) => Some(&mut a.run),
             Command::Select(a) => Some(&mut a.run),
             _ => None,

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
             Command::Report(args) => commands::report::run(args, printer),
             Command::View(args) => view::run(args, printer).await,
             Command::Legibility(args) => protocols::legibility::run(*args, printer).await,
+            Command::Clues(args) => protocols::clues::run(*args, printer).await,
         }
     });
     match result {

@@ -14,6 +14,7 @@ pub enum Protocol {
     Select,
     Sample,
     Legibility,
+    Clues,
 }
 
 impl Protocol {
@@ -25,6 +26,7 @@ impl Protocol {
         Protocol::Select,
         Protocol::Sample,
         Protocol::Legibility,
+        Protocol::Clues,
     ];
 
     /// The name in manifests, default run directories and the command line.
@@ -36,6 +38,7 @@ impl Protocol {
             Protocol::Select => "select",
             Protocol::Sample => "sample",
             Protocol::Legibility => "legibility",
+            Protocol::Clues => "clues",
         }
     }
 

@@ -2,6 +2,7 @@
 //! ([`crate::session`]). Each has its own folder; this file lists them and holds the report's
 //! section table (see design/adding-a-protocol.md).
 
+pub mod clues;
 pub mod faithfulness;
 pub mod legibility;
 pub mod monitor;
@@ -21,5 +22,6 @@ pub fn report_section(protocol: Protocol) -> Section {
         Protocol::Select => sections::select,
         Protocol::Sample => sections::sample,
         Protocol::Legibility => sections::legibility,
+        Protocol::Clues => clues::section,
     }
 }

@@ -310,3 +310,84 @@ fn empty_inputs_are_refused() {
     );
     assert!(!out.exists(), "nothing written");
 }
+
+/// A clue file with an unknown encoder, level, placement or placeholder: the file, line and
+/// field, exit 2, and no run directory.
+#[test]
+fn clue_file_errors_name_file_line_field() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    let out = d.join("run");
+    let out_s = out.to_str().expect("utf8");
+    let items = d.join("items.jsonl");
+    std::fs::write(
+        &items,
+        "{\"id\": \"a\", \"question\": \"1+1?\", \"answer\": 2}\n",
+    )
+    .expect("write");
+    let spec = format!("jsonl:{}", items.display());
+    let head = "[[clue]]\nname = \"mine\"\n";
+    for (body, line, field) in [
+        (
+            "family = \"rot13\"\nplacement = \"system\"\nsetting = \"{clue}\"\n",
+            3,
+            "family",
+        ),
+        (
+            "family = \"arithmetic\"\nlevel = 12\nplacement = \"system\"\nsetting = \"{clue}\"\n",
+            4,
+            "level",
+        ),
+        (
+            "family = \"hex\"\nplacement = \"margin\"\nsetting = \"{clue}\"\n",
+            4,
+            "placement",
+        ),
+        (
+            "family = \"hex\"\nplacement = \"system\"\nsetting = \"{clue} {gold}\"\n",
+            5,
+            "setting",
+        ),
+    ] {
+        let file = d.join("clues.toml");
+        std::fs::write(&file, format!("{head}{body}")).expect("write");
+        let file_s = file.to_str().expect("utf8");
+        expect_bad(
+            d,
+            &[
+                "clues",
+                "--model",
+                "openai:m",
+                "--base-url",
+                "http://127.0.0.1:9/v1",
+                "--dataset",
+                &spec,
+                "--clues-file",
+                file_s,
+                "--out",
+                out_s,
+            ],
+            &[],
+            &[&format!("{file_s}:{line}: field `{field}`")],
+        );
+        assert!(!out.exists(), "nothing written");
+    }
+    // A multiple-choice format is not a free-response dataset.
+    expect_bad(
+        d,
+        &[
+            "clues",
+            "--model",
+            "openai:m",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--dataset",
+            "mmlu:x",
+            "--out",
+            out_s,
+        ],
+        &[],
+        &["--dataset", "free-response"],
+    );
+    assert!(!out.exists());
+}

@@ -208,3 +208,42 @@ fn sample_then_select_on_the_embedded_model() {
     assert_eq!(ledger["stages"][0]["cot_visible"], true);
     assert_eq!(ledger["base_policy"]["n"], 3);
 }
+
+/// `cotlens clues` on the embedded model and the bundled GSM8K subset, small: one item, two
+/// clues (a smoke run; bench/RESULTS.md has the `--limit 5` figures).
+#[test]
+fn clues_on_the_embedded_model() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("run");
+    let out_s = out.to_str().expect("utf8");
+    let args = [
+        "clues",
+        "--limit",
+        "1",
+        "--clues",
+        "plain-colleague,arithmetic-2",
+        "--max-tokens",
+        "48",
+        "--threads",
+        "1",
+        "--out",
+        out_s,
+        "--quiet",
+        "--no-cache",
+        "--json",
+    ];
+    let o = run(&home(), &args, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(summary["n_items"], 1, "{summary}");
+    assert_eq!(summary["clues"].as_array().map(Vec::len), Some(2));
+    let manifest = read_json(&out.join("manifest.json"));
+    assert_eq!(manifest["no_cot_method"], "prefill");
+    assert!(manifest["settings"]["datasets"][0]
+        .as_str()
+        .expect("spec")
+        .starts_with("gsm8k:"));
+    // 1 control + 2 clues × (no-CoT, CoT).
+    assert_eq!(record_keys(&out).len(), 5);
+    assert!(out.join("report.html").exists() && out.join("clues.svg").exists());
+}

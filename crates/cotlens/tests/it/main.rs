@@ -6,6 +6,7 @@ mod common;
 mod bad_input;
 mod bad_input_corpus;
 mod browser;
+mod clues_loopback;
 mod embedded_model;
 mod engine_loopback;
 mod faithfulness_loopback;
