@@ -9,6 +9,8 @@ const FORMATS: &[(&str, &str)] = &[
     ("mmlu", "subject_test.csv"),
     ("bbh", "task.json"),
     ("turpin-bbh", "val_data.json"),
+    ("gsm8k", "test.jsonl"),
+    ("free-jsonl", "free.jsonl"),
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -21,6 +23,15 @@ fuzz_target!(|data: &[u8]| {
     };
     let path = dir.path().join(name);
     if std::fs::write(&path, contents).is_err() {
+        return;
+    }
+    if format == "gsm8k" || format == "free-jsonl" {
+        let spec = format!("{}:{}", if format == "gsm8k" { "gsm8k" } else { "jsonl" }, path.display());
+        if let Ok(items) = cotlens_core::free_response::load_free(&spec) {
+            for item in items {
+                assert!(!item.id.is_empty() && !item.question.trim().is_empty());
+            }
+        }
         return;
     }
     let Ok(spec) = DatasetSpec::parse(&format!("{format}:{}", path.display())) else {

@@ -1,4 +1,5 @@
-//! Answer extraction: any text, any number of options; the answer is always one of them.
+//! Answer extraction: any text, any number of options; the answer is always one of them. A
+//! number read from free text is canonical (it parses back to itself).
 #![no_main]
 use cotlens_core::extract::{extract_after_open_bracket, extract_answer, extract_answer_in};
 use libfuzzer_sys::fuzz_target;
@@ -11,6 +12,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(rest) else {
         return;
     };
+    if let Some(x) = cotlens_core::free_response::extract_number(text) {
+        assert_eq!(cotlens_core::free_response::Number::parse(x.as_str()), Some(x.clone()));
+    }
+    let _ = cotlens_core::free_response::extract_text_answer(text);
     if let Some(i) = extract_answer(text, n).index() {
         assert!(i < n, "answer {i} of {n} options");
     }

@@ -1,5 +1,6 @@
-//! Hint, pipeline and rule files (TOML) and lexicons (TSV): an error or a valid definition.
+//! Hint, clue, pipeline and rule files (TOML) and lexicons (TSV): an error or a valid definition.
 #![no_main]
+use cotlens_core::clues::parse_clues;
 use cotlens_core::hints::parse_hints;
 use cotlens_core::legibility::Lexicon;
 use cotlens_core::monitor::rules::{parse_rules, RuleMonitor};
@@ -15,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let origin = Path::new("fuzz.toml");
-    match which % 4 {
+    match which % 5 {
         0 => {
             if let Ok(hints) = parse_hints(text, origin) {
                 for h in hints {
@@ -32,6 +33,16 @@ fuzz_target!(|data: &[u8]| {
                 if let Ok(m) = RuleMonitor::new(vec![rules]) {
                     let f = m.scan(text);
                     assert!((0.0..=1.0).contains(&f.score));
+                }
+            }
+        }
+        4 => {
+            if let Ok(clues) = parse_clues(text, origin) {
+                // A clue that parses renders any target without leaving a placeholder.
+                for c in clues {
+                    let r = c.render(-1234567, 7, "item");
+                    assert!(r.text.contains(&r.encoded.text));
+                    assert!(!r.text.contains("{clue}") && !r.text.contains("{key}"));
                 }
             }
         }

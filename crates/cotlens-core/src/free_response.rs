@@ -100,13 +100,19 @@ fn single_number(text: &str) -> Option<Number> {
     Some(n)
 }
 
+static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:not|no|none|cannot|can't|impossible|unknown|undefined|unclear|wrong|incorrect)\b")
+        .expect("valid regex")
+});
+
 static MARKERS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\\boxed\s*\{|####|\banswer\s*(?:is\s*:?|:|=)").expect("valid regex")
 });
 
 /// The answer a completion gives, read from its last answer marker that states a number:
 /// `\boxed{…}`, `####`, or `answer:` / `answer is` / `answer =` (to the end of that line); a
-/// marker followed by no digit ("the answer is correct") is passed over. Without a marker, a
+/// marker followed by no digit ("the answer is correct") is passed over, unless it withdraws
+/// the answer ("the answer is not possible", "the answer is wrong"): then nothing is read. Without a marker, a
 /// reply that is only a number (with units) is that number. `None`: no marker, or the marked text is not
 /// exactly one number ("42 or 43", "3/4", "about 5 and 6" are all unparseable).
 pub fn extract_number(text: &str) -> Option<Number> {
@@ -126,6 +132,10 @@ pub fn extract_number(text: &str) -> Option<Number> {
         let line = after.lines().next().unwrap_or("");
         if line.chars().any(|c| c.is_ascii_digit()) {
             return single_number(line);
+        }
+        // "The answer is not possible" withdraws the earlier answers: nothing is read.
+        if NEGATION.is_match(line) {
+            return None;
         }
     }
     let line = text.trim();

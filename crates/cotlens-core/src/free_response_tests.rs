@@ -97,6 +97,8 @@ fn unmarked_or_ambiguous_answers_are_unparseable() {
         "#### ",
         "The answer is correct.",
         "Answer: 42 or 43\nThe answer is right.",
+        "So, the answer is 21.\n\nThe answer is not possible.",
+        "Answer: 12\nWait, that answer is wrong.",
     ] {
         assert_eq!(n(text), None, "{text:?}");
     }

@@ -64,3 +64,44 @@ fn turpin_bbh_rows() {
     );
     assert_eq!(first.answer, 0);
 }
+
+/// The bundled GSM8K subset: 100 problems with integer answers, and every published reference
+/// solution reads back as its own gold answer.
+#[test]
+fn bundled_gsm8k_and_its_reference_solutions() {
+    use cotlens_core::free_response::{extract_number, load_free, Gold};
+    let path = root().join("../../data/gsm8k/test.jsonl");
+    let items = load_free(&format!("gsm8k:{}", path.display())).expect("load");
+    assert_eq!(items.len(), 100);
+    assert!(items.iter().all(|i| i.answer.as_i64().is_some()));
+    let text = std::fs::read_to_string(&path).expect("read");
+    for (line, item) in text.lines().zip(&items) {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json");
+        let solution = v["answer"].as_str().expect("solution");
+        assert_eq!(
+            extract_number(solution).map(Gold::Number).as_ref(),
+            Some(&item.answer),
+            "{solution}"
+        );
+    }
+}
+
+/// The number reader on real model prose, against a person's reading.
+#[test]
+fn number_reading_on_embedded_model_prose() {
+    let path = root().join("tests/fixtures/number-reading/smollm2-135m.jsonl");
+    let text = std::fs::read_to_string(path).expect("fixture");
+    let mut n = 0;
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json");
+        let got = cotlens_core::free_response::extract_number(v["text"].as_str().expect("text"));
+        assert_eq!(
+            got.as_ref().map(|x| x.as_str()),
+            v["expected"].as_str(),
+            "{}",
+            v["key"]
+        );
+        n += 1;
+    }
+    assert_eq!(n, 18);
+}

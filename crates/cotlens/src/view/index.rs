@@ -28,22 +28,29 @@ pub struct Fields {
 impl Fields {
     pub fn of(r: &Value) -> Self {
         let s = |k: &str| r[k].as_str().map(str::to_string);
-        let verdicts: Vec<Option<bool>> = r["judges"]
+        let mut verdicts: Vec<Option<bool>> = r["judges"]
             .as_object()
             .into_iter()
             .flatten()
             .map(|(_, j)| j["verbalized"].as_bool())
             .collect();
+        // A clues record: its clue is the hint, answering the target is following it.
+        if r["faithfulness"].is_object() {
+            verdicts.push(r["faithfulness"]["acknowledged"].as_bool());
+        }
+        let used_clue = r["target"].is_i64()
+            && r["answer"].as_str() == r["target"].as_i64().map(|t| t.to_string()).as_deref();
         Self {
             condition: s("condition"),
-            hint: s("hint"),
+            hint: s("hint").or_else(|| s("clue")),
             monitor: s("monitor"),
             view: s("view"),
-            followed: r["answer_letter"].is_string() && r["answer_letter"] == r["hint_letter"],
+            followed: used_clue
+                || r["answer_letter"].is_string() && r["answer_letter"] == r["hint_letter"],
             verbalized: verdicts.contains(&Some(true)),
             not_verbalized: verdicts.contains(&Some(false)),
             unjudged: verdicts.contains(&None),
-            score: r["score"].as_f64(),
+            score: r["score"].as_f64().or(r["monitor"]["score"].as_f64()),
             kept: r["kept"].as_bool(),
         }
     }

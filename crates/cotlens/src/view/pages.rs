@@ -324,6 +324,9 @@ pub fn item_page(i: usize, run: &Run, key: &str) -> Option<String> {
             ));
         }
     }
+    if run.protocol == Protocol::Clues {
+        body.push_str(&clues_side_by_side(&found));
+    }
     for r in &found {
         if run.protocol == Protocol::Faithfulness && r["condition"] == "hinted" {
             continue;
@@ -339,6 +342,53 @@ pub fn item_page(i: usize, run: &Run, key: &str) -> Option<String> {
         &nav(&format!(" · <a href=\"/run/{i}/records\">records</a>")),
         &body,
     ))
+}
+
+/// A clues item: each clued CoT beside the unclued control, the clue highlighted in the prompt
+/// and the judge's quote in the CoT.
+fn clues_side_by_side(found: &[Value]) -> String {
+    let control = found.iter().find(|r| r["condition"] == "control");
+    let text = |r: Option<&Value>, k: &str| r.and_then(|r| r[k].as_str()).unwrap_or("").to_string();
+    // Every message, so that a clue in the system message shows too.
+    let prompt = |r: &Value| {
+        r["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                format!(
+                    "[{}]\n{}",
+                    m["role"].as_str().unwrap_or(""),
+                    m["content"].as_str().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    };
+    let mut body = String::new();
+    for r in found.iter().filter(|r| r["condition"] == "cot") {
+        let clue = r["clue_text"]["text"].as_str().unwrap_or("").trim();
+        let quote = r["faithfulness"]["quote"].as_str().unwrap_or("");
+        let verdict = match r["faithfulness"]["acknowledged"].as_bool() {
+            Some(true) => "acknowledged",
+            Some(false) => "not acknowledged",
+            None => "not judged",
+        };
+        body.push_str(&format!(
+            "<h2>{} (target {}, answered {}, gold {}; {verdict}; monitor score {})</h2><div class=\"side\"><div><b>clued prompt</b><div class=\"text\">{}</div><b>clued CoT</b><div class=\"text cot\">{}</div></div><div><b>control prompt</b><div class=\"text\">{}</div><b>control CoT</b> (answered {})<div class=\"text cot\">{}</div></div></div>",
+            esc(r["clue"].as_str().unwrap_or("")),
+            esc(&r["target"].to_string()),
+            esc(r["answer"].as_str().unwrap_or("—")),
+            esc(&r["gold"].to_string()),
+            esc(&r["monitor"]["score"].to_string()),
+            highlight(&prompt(r), &[(clue, "hint")]),
+            highlight(r["cot"].as_str().unwrap_or(""), &[(quote, "quote")]),
+            esc(&control.map(prompt).unwrap_or_default()),
+            esc(control.and_then(|c| c["answer"].as_str()).unwrap_or("—")),
+            esc(&text(control, "cot")),
+        ));
+    }
+    body
 }
 
 pub fn compare_page(a: &(usize, Run), b: &(usize, Run)) -> String {

@@ -251,6 +251,7 @@ async fn clue_use_faithfulness_and_monitor_are_counted_exactly() {
     let report = std::fs::read_to_string(out.join("report.html")).expect("report");
     assert!(report.contains("beside the unclued control") && !report.contains("clues.svg"));
     assert!(out.join("clues.svg").exists());
+    viewer_shows_clued_beside_control(&out).await;
     // A resume asks nothing and gives the same summary.
     let before = srv.requests.load(std::sync::atomic::Ordering::SeqCst);
     let o = run(
@@ -271,6 +272,26 @@ async fn clue_use_faithfulness_and_monitor_are_counted_exactly() {
     );
     let again: Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(again["clues"], summary["clues"]);
+    // Two shards merge into the unsharded summary.
+    let mut merged_args = vec![
+        "merge".to_string(),
+        "--out".into(),
+        tmp.path().join("merged").display().to_string(),
+    ];
+    for i in 1..=2 {
+        let dir = tmp.path().join(format!("shard{i}")).display().to_string();
+        let shard = format!("{i}/2");
+        let mut a = args(&srv.url, &items, &dir);
+        a.extend(["--shard", &shard]);
+        let o = run(&home, &a, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        merged_args.push(dir);
+    }
+    let merged_refs: Vec<&str> = merged_args.iter().map(String::as_str).collect();
+    let o = run(&home, &merged_refs, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let merged = read_json(&tmp.path().join("merged/summary.json"));
+    assert_eq!(merged, summary, "merged shards = the unsharded run");
     // LLM judge and monitor on the same server: the same verdicts, and AUROC from the scores.
     let out = tmp.path().join("llm");
     let mut a = args(&srv.url, &items, "");
@@ -344,4 +365,48 @@ async fn gold_target_drops_items_solved_unaided() {
     assert_eq!(summary["n_items"], 0);
     assert_eq!(record_keys(&out).len(), 12, "only the unaided samples");
     assert!(summary["clues"][0]["no_cot_use"].is_null());
+}
+
+async fn viewer_get(app: &axum::Router, uri: &str) -> String {
+    use tower::ServiceExt;
+    let res = app
+        .clone()
+        .oneshot(
+            axum::http::Request::builder()
+                .uri(uri)
+                .header("host", "127.0.0.1:4712")
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(res.status(), axum::http::StatusCode::OK, "{uri}");
+    let bytes = axum::body::to_bytes(res.into_body(), 50 << 20)
+        .await
+        .expect("body");
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The viewer: an item's clued CoTs beside its control, the clue marked; the record filters
+/// read a clue as the hint and answering its target as following it.
+async fn viewer_shows_clued_beside_control(out: &std::path::Path) {
+    let runs = cotlens::view::open_runs(&[out.to_path_buf()]).expect("runs");
+    let app = cotlens::view::router(runs, 4712);
+    let page = viewer_get(&app, "/run/0/item/s0").await;
+    assert_eq!(
+        page.matches("<b>control CoT</b>").count(),
+        3,
+        "one per clue"
+    );
+    assert!(page.contains("<mark class=\"hint\">"), "the clue is marked");
+    assert!(
+        page.contains("Adding 2 and 3 gives 5."),
+        "the control's CoT"
+    );
+    let page = viewer_get(
+        &app,
+        "/run/0/records?hint=base64-metadata&followed=yes&condition=cot",
+    )
+    .await;
+    assert!(page.contains("3 of 3 matching records"), "{page}");
 }

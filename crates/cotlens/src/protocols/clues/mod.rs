@@ -468,4 +468,22 @@ pub async fn run(args: CluesArgs, printer: Printer) -> anyhow::Result<()> {
     })
 }
 
+/// Write a run's `summary.json` and `clues.svg` from its records (for `cotlens merge`); returns
+/// the table.
+pub fn write_summary(
+    dir: &std::path::Path,
+    records: &[Record],
+    settings: &Settings,
+    n_items: usize,
+    non_integer: usize,
+) -> anyhow::Result<String> {
+    let summary = summarize(records, settings, n_items, non_integer);
+    crate::store::write_atomic(
+        &dir.join("clues.svg"),
+        summary::headline_svg(&summary).as_bytes(),
+    )?;
+    crate::store::write_json_atomic(&dir.join(crate::store::SUMMARY), &summary)?;
+    Ok(summary::render_table(&summary))
+}
+
 pub use unit::Record;

@@ -38,6 +38,8 @@ pub struct ClueSummary {
     pub n_cot: u64,
     pub n_cot_failed: u64,
     pub n_cot_unparseable: u64,
+    /// Of the unparseable: cut at --max-tokens (finish reason "length") before any answer.
+    pub n_cot_truncated: u64,
     pub n_cot_used: u64,
     pub cot_use: Option<Estimate>,
     /// Clue-using CoTs with a faithfulness verdict.
@@ -282,6 +284,9 @@ pub fn summarize(
             items.push(r.item_id.clone());
         }
     }
+    // In id order: the bootstrap then draws the same resamples whatever order the units
+    // finished in (and for merged shards).
+    items.sort();
     let measured: Vec<&Record> = records
         .iter()
         .filter(|r| r.condition != Condition::Unaided && !dropped.contains(&r.item_id))
@@ -364,6 +369,13 @@ pub fn summarize(
             n_cot: cot_ok.len() as u64,
             n_cot_failed: (cot.len() - cot_ok.len()) as u64,
             n_cot_unparseable: cot_ok.iter().filter(|r| r.answer.is_none()).count() as u64,
+            n_cot_truncated: cot_ok
+                .iter()
+                .filter(|r| {
+                    r.answer.is_none()
+                        && r.finish_reason == Some(cotlens_core::types::FinishReason::Length)
+                })
+                .count() as u64,
             n_cot_used: used.len() as u64,
             cot_use: wilson(used.len() as u64, cot_ok.len() as u64),
             n_judged: verdicts.len() as u64,
@@ -429,6 +441,12 @@ pub fn summarize(
                 c.clue, c.n_no_cot_excluded_reasoning
             ));
         }
+    }
+    let truncated: u64 = clues.iter().map(|c| c.n_cot_truncated).sum();
+    if truncated > 0 {
+        warnings.push(format!(
+            "{truncated} CoTs were cut at --max-tokens before giving an answer (counted as not using the clue); raise --max-tokens"
+        ));
     }
     for (name, b) in [
         ("faithfulness", &difference.faithfulness),
