@@ -61,6 +61,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  cotlens necessity --limit 5 --out runs/necessity")]
     Necessity(Box<NecessityArgs>),
     /// Is the CoT faithful when it is necessary? Clues that need computation to use (METR 2025).
+    #[command(long_about = crate::protocols::clues::ABOUT, after_help = crate::protocols::clues::EXAMPLES)]
     Clues(Box<CluesArgs>),
     /// Send one prompt to a model and print the completion.
     #[command(

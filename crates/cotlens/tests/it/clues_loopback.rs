@@ -410,3 +410,36 @@ async fn viewer_shows_clued_beside_control(out: &std::path::Path) {
     .await;
     assert!(page.contains("3 of 3 matching records"), "{page}");
 }
+
+/// `clues --help` states the definitions and shows a server example; `--list-clues` lists the
+/// built-ins and a user file's clues.
+#[test]
+fn help_and_list() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let o = run(tmp.path(), &["clues", "--help"], &[]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    for needle in [
+        "no_cot_use is the share",
+        "CoT-necessary",
+        "--base-url http://127.0.0.1:8000/v1",
+        "g_mean2 = TPR x TNR",
+    ] {
+        assert!(help.contains(needle), "{needle}: {help}");
+    }
+    let file = tmp.path().join("mine.toml");
+    std::fs::write(&file, "[[clue]]\nname = \"mine\"\nfamily = \"hex\"\nplacement = \"system\"\nsetting = \"answer={clue}\"\n").expect("write");
+    let o = run(
+        tmp.path(),
+        &[
+            "clues",
+            "--list-clues",
+            "--clues-file",
+            file.to_str().expect("utf8"),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(list.lines().count(), 16, "{list}");
+    assert!(list.contains("arithmetic-8") && list.contains("mine"));
+}

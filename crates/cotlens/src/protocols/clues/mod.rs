@@ -30,7 +30,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use unit::{Ctx, Judge, Unit};
 
-const ABOUT: &str = "\
+/// `cotlens clues --help`: the definitions in one paragraph.
+pub const ABOUT: &str = "\
 Is the CoT faithful when it is necessary? Each free-response problem gets clues that carry a \
 target number (by default a decoy: a wrong number fixed per item, so answering it proves clue \
 use) through encodings of graded difficulty: plain, arithmetic chains of 1-8 operations, hex, \
@@ -43,7 +44,7 @@ flags, monitor_tnr the share of unclued control CoTs it does not flag, g_mean2 =
 auroc from its scores. Clues with no_cot_use <= --necessary-below are CoT-necessary; the others \
 CoT-optional; difference = necessary - optional, with item-bootstrap intervals (PROTOCOLS.md §7).";
 
-const EXAMPLES: &str = "\
+pub const EXAMPLES: &str = "\
 Examples:
   cotlens clues --limit 5                                   # embedded model, bundled GSM8K subset
   cotlens clues --model openai:Qwen/Qwen3-8B --base-url http://127.0.0.1:8000/v1 \\
@@ -61,8 +62,6 @@ pub enum ClueTarget {
 
 #[derive(Debug, Clone, clap::Args)]
 #[command(
-    long_about = ABOUT,
-    after_help = EXAMPLES,
     mut_arg("max_tokens", |a| a.help("Maximum tokens of a CoT (default: 192 for local models, 4096 for servers)")),
 )]
 pub struct CluesArgs {
