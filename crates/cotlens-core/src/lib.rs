@@ -15,6 +15,8 @@
 //! - [`selection`]: pipelines, selectors, the pressure ledger and the verbatim guarantee (§4).
 //! - [`markup`]: HTML escaping and highlighting for reports.
 //! - [`legibility`]: the legibility and drift measurements (§5).
+//! - [`free_response`], [`clues`]: free-response items, the number reader, clues (§7).
+//! - [`horizon`]: tasks of controlled serial depth, conditions and the horizon fit (§8).
 
 pub mod backend;
 pub mod extract;
@@ -28,6 +30,7 @@ pub mod clues;
 pub mod datasets;
 pub mod free_response;
 pub mod hints;
+pub mod horizon;
 pub mod judge;
 pub mod legibility;
 pub mod markup;

@@ -178,6 +178,45 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
+/// The paired difference of two proportions, mean(x) − mean(y) over pairs `(x, y)` of outcomes
+/// on the same units, with Newcombe's (1998, "Improved confidence intervals for the difference
+/// between binomial proportions based on paired data", method 10) hybrid score interval: the
+/// two Wilson intervals combined with the pairs' correlation φ (taken as 0 when a margin is
+/// empty). Unlike a bootstrap it does not collapse to a point when every pair agrees. `None`
+/// for no pairs.
+pub fn paired_difference(pairs: &[(bool, bool)]) -> Option<Estimate> {
+    let n = pairs.len() as u64;
+    let count = |f: &dyn Fn(&(bool, bool)) -> bool| pairs.iter().filter(|p| f(p)).count() as f64;
+    let a = count(&|p| p.0 && p.1);
+    let b = count(&|p| p.0 && !p.1);
+    let c = count(&|p| !p.0 && p.1);
+    let d = count(&|p| !p.0 && !p.1);
+    let x = wilson((a + b) as u64, n)?;
+    let y = wilson((a + c) as u64, n)?;
+    let margins = (a + b) * (c + d) * (a + c) * (b + d);
+    let phi = if margins > 0.0 {
+        (a * d - b * c) / margins.sqrt()
+    } else {
+        0.0
+    };
+    let theta = x.value - y.value;
+    let delta = ((x.value - x.ci_low).powi(2)
+        - 2.0 * phi * (x.value - x.ci_low) * (y.ci_high - y.value)
+        + (y.ci_high - y.value).powi(2))
+    .max(0.0)
+    .sqrt();
+    let epsilon = ((x.ci_high - x.value).powi(2)
+        - 2.0 * phi * (x.ci_high - x.value) * (y.value - y.ci_low)
+        + (y.value - y.ci_low).powi(2))
+    .max(0.0)
+    .sqrt();
+    Some(Estimate {
+        value: theta,
+        ci_low: (theta - delta).clamp(-1.0, theta),
+        ci_high: (theta + epsilon).clamp(theta, 1.0),
+    })
+}
+
 /// Cohen's κ for two raters' binary verdicts on the same units. `None` when there are no units or
 /// chance agreement is 1 (both raters constant and equal), where κ is undefined.
 pub fn cohens_kappa(pairs: &[(bool, bool)]) -> Option<f64> {
@@ -296,5 +335,44 @@ mod tests {
         assert!((d.value - 0.5).abs() < 1e-12);
         assert!((d.ci_high - 0.5 - Z95 * 0.5).abs() < 1e-12);
         assert!((0.5 - d.ci_low - Z95 * 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn paired_difference_by_hand() {
+        // All 10 pairs fail both: no margin, φ = 0, the interval is ± the Wilson upper bound
+        // of 0/10, not a point.
+        let none = vec![(false, false); 10];
+        let w = wilson(0, 10).expect("some").ci_high;
+        let e = paired_difference(&none).expect("some");
+        assert_eq!(e.value, 0.0);
+        assert!((e.ci_high - w).abs() < 1e-12 && (e.ci_low + w).abs() < 1e-12);
+        // Independent halves (a = b = c = d = 5, φ = 0): the interval of Newcombe's method 10
+        // for independent samples, from the two Wilson intervals of 10/20.
+        let mut mixed = Vec::new();
+        for (x, y) in [(true, true), (true, false), (false, true), (false, false)] {
+            mixed.extend(std::iter::repeat_n((x, y), 5));
+        }
+        let h = wilson(10, 20).expect("some");
+        let half = ((h.value - h.ci_low).powi(2) + (h.ci_high - h.value).powi(2)).sqrt();
+        let e = paired_difference(&mixed).expect("some");
+        assert_eq!(e.value, 0.0);
+        assert!((e.ci_low + half).abs() < 1e-12 && (e.ci_high - half).abs() < 1e-12);
+        // Positive correlation narrows the interval against the independent case.
+        let mut correlated = vec![(true, true); 8];
+        correlated.extend([(true, false), (false, false), (false, false), (false, true)]);
+        let e = paired_difference(&correlated).expect("some");
+        assert_eq!(e.value, 0.0);
+        assert!(e.ci_high - e.ci_low < 2.0 * half);
+        assert_eq!(paired_difference(&[]), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn paired_difference_contains_its_point(pairs in proptest::collection::vec((proptest::bool::ANY, proptest::bool::ANY), 1..60)) {
+            let e = paired_difference(&pairs).expect("some");
+            let mean = |f: fn(&(bool, bool)) -> bool| pairs.iter().filter(|p| f(p)).count() as f64 / pairs.len() as f64;
+            proptest::prop_assert!((e.value - (mean(|p| p.0) - mean(|p| p.1))).abs() < 1e-12);
+            proptest::prop_assert!(-1.0 <= e.ci_low && e.ci_low <= e.value && e.value <= e.ci_high && e.ci_high <= 1.0);
+        }
     }
 }
