@@ -215,6 +215,22 @@ pub struct FreeItem {
     pub depth: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minutes: Option<f64>,
+    /// The line of the file it came from (1-based), for error messages; not part of its
+    /// identity.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// How reasoning was kept out of an answer that must come at once (clues' no-CoT condition,
+/// the horizon's no-CoT, filler and repeat conditions). Recorded per record and in manifests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoCotMethod {
+    /// The model's turn was started with "Answer:" and cut at a few tokens.
+    Prefill,
+    /// The backend cannot continue a turn: the instruction asks for the number only, and the
+    /// answer is cut at a few tokens.
+    Instruction,
 }
 
 /// A free-response `--dataset` spec.
@@ -314,6 +330,9 @@ fn load_jsonl(path: &Path) -> Result<Vec<FreeItem>, DatasetError> {
             },
             _ => return Err(err("answer", "must be a number or a string".into())),
         };
+        if raw.depth == Some(0) {
+            return Err(err("depth", "must be at least 1".into()));
+        }
         if let Some(m) = raw.minutes {
             if !(m.is_finite() && m > 0.0) {
                 return Err(err("minutes", format!("{m} is not a positive number")));
@@ -326,6 +345,7 @@ fn load_jsonl(path: &Path) -> Result<Vec<FreeItem>, DatasetError> {
             answer,
             depth: raw.depth,
             minutes: raw.minutes,
+            line: n,
         });
         Ok(())
     })?;
@@ -370,6 +390,7 @@ fn load_gsm8k(path: &Path) -> Result<Vec<FreeItem>, DatasetError> {
             answer: Gold::Number(gold),
             depth: None,
             minutes: None,
+            line: n,
         });
         Ok(())
     })?;

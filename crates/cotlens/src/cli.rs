@@ -7,6 +7,7 @@ use crate::commands::{
 use crate::protocols::{
     clues::CluesArgs,
     faithfulness::FaithfulnessArgs,
+    horizon::HorizonArgs,
     legibility::LegibilityArgs,
     monitor::{MonitorArgs, MonitorEvalArgs},
     necessity::NecessityArgs,
@@ -63,6 +64,9 @@ pub enum Command {
     /// Is the CoT faithful when it is necessary? Clues that need computation to use (METR 2025).
     #[command(long_about = crate::protocols::clues::ABOUT, after_help = crate::protocols::clues::EXAMPLES)]
     Clues(Box<CluesArgs>),
+    /// How far can the model reason without a visible CoT? The no-CoT horizon, with filler and repeats (PROTOCOLS §8).
+    #[command(long_about = crate::protocols::horizon::ABOUT, after_help = crate::protocols::horizon::EXAMPLES)]
+    Horizon(Box<HorizonArgs>),
     /// Send one prompt to a model and print the completion.
     #[command(
         after_help = "Example:\n  cotlens generate --max-tokens 64 --seed 1 \"Name three primary colours.\""
@@ -117,6 +121,7 @@ impl Command {
             Command::Faithfulness(a) => Some(&mut a.run),
             Command::Necessity(a) => Some(&mut a.run),
             Command::Clues(a) => Some(&mut a.run),
+            Command::Horizon(a) => Some(&mut a.run),
             Command::Sample(a) => Some(&mut a.run),
             Command::Select(a) => Some(&mut a.run),
             _ => None,

@@ -51,6 +51,7 @@ fn main() -> ExitCode {
             Command::View(args) => view::run(args, printer).await,
             Command::Legibility(args) => protocols::legibility::run(*args, printer).await,
             Command::Clues(args) => protocols::clues::run(*args, printer).await,
+            Command::Horizon(args) => protocols::horizon::run(*args, printer).await,
         }
     });
     match result {

@@ -15,6 +15,7 @@ pub enum Protocol {
     Sample,
     Legibility,
     Clues,
+    Horizon,
 }
 
 impl Protocol {
@@ -27,6 +28,7 @@ impl Protocol {
         Protocol::Sample,
         Protocol::Legibility,
         Protocol::Clues,
+        Protocol::Horizon,
     ];
 
     /// The name in manifests, default run directories and the command line.
@@ -39,6 +41,7 @@ impl Protocol {
             Protocol::Sample => "sample",
             Protocol::Legibility => "legibility",
             Protocol::Clues => "clues",
+            Protocol::Horizon => "horizon",
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod clues;
 pub mod faithfulness;
+pub mod horizon;
 pub mod legibility;
 pub mod monitor;
 pub mod necessity;
@@ -23,5 +24,6 @@ pub fn report_section(protocol: Protocol) -> Section {
         Protocol::Sample => sections::sample,
         Protocol::Legibility => sections::legibility,
         Protocol::Clues => clues::section,
+        Protocol::Horizon => horizon::section,
     }
 }

@@ -164,6 +164,7 @@ impl Filter {
         };
         [
             &r["cot"],
+            &r["output"],
             &r["quote"],
             &r["reason"],
             &r["key"],
@@ -183,9 +184,13 @@ const COLUMNS: &[&str] = &[
     "key",
     "item_id",
     "condition",
+    "depth",
+    "minutes",
     "hint",
     "hint_letter",
     "answer_letter",
+    "answer",
+    "correct",
     "status",
     "trace_id",
     "monitor",

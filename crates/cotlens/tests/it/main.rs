@@ -10,6 +10,7 @@ mod clues_loopback;
 mod embedded_model;
 mod engine_loopback;
 mod faithfulness_loopback;
+mod horizon_loopback;
 mod legibility_cli;
 mod monitor_cli;
 mod necessity_loopback;

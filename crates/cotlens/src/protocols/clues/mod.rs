@@ -22,7 +22,7 @@ use crate::protocol::Protocol;
 use crate::session::{Manifest, RunStart};
 use cotlens_core::clues::{builtin_clues, parse_clues, Clue};
 use cotlens_core::datasets::subset;
-use cotlens_core::free_response::{load_free, FreeItem};
+use cotlens_core::free_response::{load_free, FreeItem, NoCotMethod};
 use cotlens_core::stats::BootstrapSpec;
 use cotlens_core::Capability;
 use serde::{Deserialize, Serialize};
@@ -363,9 +363,9 @@ pub async fn run(args: CluesArgs, printer: Printer) -> anyhow::Result<()> {
         reasoning_prefix = None;
     }
     let no_cot_method = if continues {
-        unit::NoCotMethod::Prefill
+        NoCotMethod::Prefill
     } else {
-        unit::NoCotMethod::Instruction
+        NoCotMethod::Instruction
     };
     let engine = model.engine_for(backend.clone())?;
     let judge = open_judge(&settings.judge, &settings, &model, &engine).await?;

@@ -6,6 +6,7 @@ use cotlens_core::clues::judge as cj;
 use cotlens_core::clues::{
     decoy, render_prompt, Clue, RenderedClue, COT_INSTRUCTION, NO_COT_INSTRUCTION,
 };
+use cotlens_core::free_response::NoCotMethod;
 use cotlens_core::free_response::{extract_number, FreeItem, Number};
 use cotlens_core::types::{ChatRequest, Completion, FinishReason, Message, Sampling};
 use serde::{Deserialize, Serialize};
@@ -23,17 +24,6 @@ pub enum Condition {
     NoCot,
     /// CoT with the clue.
     Cot,
-}
-
-/// How reasoning was kept out of a no-CoT answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoCotMethod {
-    /// The model's turn was started with "Answer:" and cut at a few tokens.
-    Prefill,
-    /// The backend cannot continue a turn: the instruction asks for the number only, and the
-    /// answer is cut at a few tokens.
-    Instruction,
 }
 
 /// A judge or monitor.
