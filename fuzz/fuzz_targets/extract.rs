@@ -1,5 +1,6 @@
 //! Answer extraction: any text, any number of options; the answer is always one of them. A
-//! number read from free text is canonical (it parses back to itself).
+//! number read from free text is canonical (it parses back to itself); a horizon condition
+//! round-trips through its printed form.
 #![no_main]
 use cotlens_core::extract::{extract_after_open_bracket, extract_answer, extract_answer_in};
 use libfuzzer_sys::fuzz_target;
@@ -16,6 +17,10 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(cotlens_core::free_response::Number::parse(x.as_str()), Some(x.clone()));
     }
     let _ = cotlens_core::free_response::extract_text_answer(text);
+    // A horizon condition (`--conditions`) prints back to what parses to itself.
+    if let Ok(c) = cotlens_core::horizon::Condition::parse(text) {
+        assert_eq!(cotlens_core::horizon::Condition::parse(&c.to_string()), Ok(c));
+    }
     if let Some(i) = extract_answer(text, n).index() {
         assert!(i < n, "answer {i} of {n} options");
     }

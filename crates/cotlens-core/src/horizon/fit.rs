@@ -5,7 +5,9 @@
 //! Undefined, with the reason, when the maximum-likelihood curve does not cross: every outcome
 //! a success or every one a failure, one depth only, success that does not fall with depth
 //! (b ≥ 0), or outcomes perfectly separated by depth (the likelihood has no maximum; the
-//! crossing lies somewhere between the two depths that separate them).
+//! crossing lies somewhere between the two depths that separate them). A crossing outside the
+//! depths tried is an extrapolation: reported (and marked) within a factor `max_extrapolation`
+//! of them, undefined beyond, where the curve never crosses 50% where it was measured.
 
 use crate::stats::{bootstrap, BootstrapSpec};
 use serde::{Deserialize, Serialize};
@@ -43,6 +45,16 @@ pub enum Undefined {
     OneDepth(f64),
     #[error("success does not fall with depth (fitted slope {0:.3} ≥ 0), so there is no crossing from above")]
     NoDecline(f64),
+    #[error("success rises with depth: every failure at depth ≤ {below}, every success at depth ≥ {above}")]
+    Rising { below: f64, above: f64 },
+    #[error("the fitted curve crosses 50% at {crossing:.3}, outside the depths tried ({t_min}..{t_max}) by more than a factor {factor}: accuracy {side} 50% at every depth tried")]
+    OutsideRange {
+        crossing: f64,
+        t_min: f64,
+        t_max: f64,
+        factor: f64,
+        side: &'static str,
+    },
     #[error("outcomes are perfectly separated: every success at depth ≤ {below}, every failure at depth ≥ {above}; the crossing lies between them and the fit has no maximum")]
     Separated { below: f64, above: f64 },
     #[error("the fit did not converge")]
@@ -132,7 +144,10 @@ pub fn fit_logistic(outcomes: &[(f64, bool)]) -> Result<LogisticFit, Undefined> 
         });
     }
     if min_success >= max_failure {
-        return Err(Undefined::NoDecline(f64::INFINITY));
+        return Err(Undefined::Rising {
+            below: max_failure,
+            above: min_success,
+        });
     }
     let points: Vec<(f64, bool)> = outcomes.iter().map(|&(t, y)| (t.ln(), y)).collect();
     // Start from the intercept-only fit.
@@ -187,8 +202,13 @@ pub fn fit_logistic(outcomes: &[(f64, bool)]) -> Result<LogisticFit, Undefined> 
 /// The depth (or minutes) where the fitted curve crosses 50%.
 pub fn horizon_point(outcomes: &[(f64, bool)]) -> Result<(f64, LogisticFit), Undefined> {
     let fit = fit_logistic(outcomes)?;
-    if fit.slope >= 0.0 {
-        return Err(Undefined::NoDecline(fit.slope));
+    // A slope within rounding of 0 is a flat curve (its "crossing" would be rounding noise).
+    if fit.slope >= -1e-9 {
+        return Err(Undefined::NoDecline(if fit.slope.abs() <= 1e-9 {
+            0.0
+        } else {
+            fit.slope
+        }));
     }
     let t = (-fit.intercept / fit.slope).exp();
     if !t.is_finite() {
@@ -215,19 +235,38 @@ pub struct Horizon {
 }
 
 /// The horizon of `(t, success)` outcomes (one per item) with a percentile bootstrap interval
-/// over items.
-pub fn horizon(outcomes: &[(f64, bool)], spec: BootstrapSpec) -> Result<Horizon, Undefined> {
+/// over items; undefined when the crossing lies beyond the depths tried by more than a factor
+/// `max_extrapolation` (≥ 1).
+pub fn horizon(
+    outcomes: &[(f64, bool)],
+    spec: BootstrapSpec,
+    max_extrapolation: f64,
+) -> Result<Horizon, Undefined> {
     let (value, fit) = horizon_point(outcomes)?;
-    let boot = bootstrap(outcomes, spec, |it| {
-        let sample: Vec<(f64, bool)> = it.copied().collect();
-        horizon_point(&sample).ok().map(|(t, _)| t)
-    })
-    .ok_or(Undefined::NoData)?;
     let (t_min, t_max) = outcomes
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (t, _)| {
             (lo.min(*t), hi.max(*t))
         });
+    let factor = max_extrapolation.max(1.0);
+    if value < t_min / factor || value > t_max * factor {
+        return Err(Undefined::OutsideRange {
+            crossing: value,
+            t_min,
+            t_max,
+            factor,
+            side: if value < t_min {
+                "is below"
+            } else {
+                "is above"
+            },
+        });
+    }
+    let boot = bootstrap(outcomes, spec, |it| {
+        let sample: Vec<(f64, bool)> = it.copied().collect();
+        horizon_point(&sample).ok().map(|(t, _)| t)
+    })
+    .ok_or(Undefined::NoData)?;
     Ok(Horizon {
         value,
         // A percentile interval can, rarely, miss the point on a skewed distribution; it is

@@ -308,6 +308,7 @@ fn the_fit_equals_statsmodels() {
                 resamples: 400,
                 seed: 3,
             },
+            2.0,
         )
         .expect("horizon");
         assert!(h.ci_low <= h.value && h.value <= h.ci_high, "{h:?}");
@@ -331,6 +332,16 @@ fn undefined_horizons_say_why() {
             above: 2.0
         })
     );
+    assert_eq!(
+        fit_logistic(&outcomes(&[(1.0, 0, 5), (2.0, 5, 5)])),
+        Err(Undefined::Rising {
+            below: 1.0,
+            above: 2.0
+        })
+    );
+    // Exactly flat (20%, 10%, 20%): the slope is 0 up to rounding, never a crossing.
+    let flat = outcomes(&[(1.0, 2, 10), (2.0, 1, 10), (4.0, 2, 10)]);
+    assert!(matches!(horizon_point(&flat), Err(Undefined::NoDecline(b)) if b == 0.0));
     let rising = outcomes(&[(1.0, 1, 5), (2.0, 2, 5), (4.0, 4, 5)]);
     assert!(matches!(horizon_point(&rising), Err(Undefined::NoDecline(b)) if b > 0.0));
     assert_eq!(fit_logistic(&[]), Err(Undefined::NoData));
@@ -350,26 +361,39 @@ fn undefined_horizons_say_why() {
 }
 
 #[test]
-fn a_crossing_outside_the_depths_is_marked_extrapolated() {
-    let o = outcomes(&[(1.0, 9, 10), (2.0, 8, 10), (4.0, 7, 10)]);
-    let h = horizon(
-        &o,
-        BootstrapSpec {
-            resamples: 200,
-            seed: 1,
-        },
-    )
-    .expect("horizon");
-    assert!(h.extrapolated && h.value > 4.0, "{h:?}");
+fn crossings_outside_the_depths_are_marked_or_undefined() {
+    let spec = BootstrapSpec {
+        resamples: 200,
+        seed: 1,
+    };
+    // Flat and low, as the embedded model's curves are: the fitted curve crosses far below the
+    // smallest depth; accuracy never reaches 50% where it was measured.
+    let flat = outcomes(&[(1.0, 3, 10), (2.0, 2, 10), (4.0, 2, 10)]);
+    match horizon(&flat, spec, 2.0) {
+        Err(Undefined::OutsideRange { crossing, side, .. }) => {
+            assert!(crossing < 0.5 && side == "is below", "{crossing} {side}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // High and slowly falling: the crossing is past the largest depth; within the factor it is
+    // reported as extrapolated, beyond it undefined.
+    let high = outcomes(&[(1.0, 9, 10), (2.0, 8, 10), (4.0, 7, 10)]);
+    let (t, _) = horizon_point(&high).expect("point");
+    assert!(t > 8.0, "{t}");
+    assert!(matches!(
+        horizon(&high, spec, 2.0),
+        Err(Undefined::OutsideRange {
+            side: "is above",
+            ..
+        })
+    ));
+    let h = horizon(&high, spec, t / 4.0 + 1.0).expect("within the factor");
+    assert!(
+        h.extrapolated && h.ci_low <= h.value && h.value <= h.ci_high,
+        "{h:?}"
+    );
     let o = outcomes(&[(1.0, 9, 10), (2.0, 5, 10), (4.0, 1, 10)]);
-    let h = horizon(
-        &o,
-        BootstrapSpec {
-            resamples: 200,
-            seed: 1,
-        },
-    )
-    .expect("horizon");
+    let h = horizon(&o, spec, 2.0).expect("horizon");
     assert!(!h.extrapolated && (h.value - 2.0).abs() < 0.05, "{h:?}");
 }
 

@@ -247,3 +247,46 @@ fn clues_on_the_embedded_model() {
     assert_eq!(record_keys(&out).len(), 5);
     assert!(out.join("report.html").exists() && out.join("clues.svg").exists());
 }
+
+/// `cotlens horizon` on the embedded model, small: one family, two depths, two items each, two
+/// at-once conditions (bench/RESULTS.md has the `--depths 1,2,4 --limit 10` figures).
+#[test]
+fn horizon_on_the_embedded_model() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("run");
+    let out_s = out.to_str().expect("utf8");
+    let args = [
+        "horizon",
+        "--families",
+        "pointers",
+        "--depths",
+        "1,2",
+        "--limit",
+        "2",
+        "--conditions",
+        "no-cot,filler:8",
+        "--threads",
+        "1",
+        "--out",
+        out_s,
+        "--quiet",
+        "--no-cache",
+        "--json",
+    ];
+    let o = run(&home(), &args, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(summary["n_items"], 4, "{summary}");
+    let families = summary["families"].as_array().expect("families");
+    assert_eq!(families.len(), 2);
+    for f in families {
+        // Every answer is counted (possibly unparseable), none failed.
+        assert_eq!(f["n"], 4, "{f}");
+        assert_eq!(f["n_failed"], 0, "{f}");
+        assert!(f["horizon"].is_object() || f["undefined_reason"].is_string());
+    }
+    let manifest = read_json(&out.join("manifest.json"));
+    assert_eq!(manifest["no_cot_method"], "prefill");
+    assert_eq!(record_keys(&out).len(), 8);
+    assert!(out.join("report.html").exists() && out.join("horizon.svg").exists());
+}

@@ -360,3 +360,94 @@ fn a_dataset_without_depth_or_minutes_names_file_line_and_field() {
     assert!(stderr(&o).contains("depth"), "{}", stderr(&o));
     assert!(!out.exists());
 }
+
+/// A dataset with human minutes: the curve is drawn against minutes, and the horizon is in
+/// minutes. The scripted model solves "What is A plus B?" when A + B is even or the task takes
+/// under 4 minutes, so success falls with minutes without being separated by them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_minutes_dataset_gives_a_horizon_in_minutes() {
+    let srv = server::start(Config {
+        fault_every: 0,
+        faults: Vec::new(),
+        unauthorized: false,
+        delay: Duration::ZERO,
+        script: Arc::new(|req: &Value| {
+            let user = req["messages"][0]["content"].as_str().unwrap_or("");
+            let nums: Vec<i64> = user
+                .trim_start_matches("What is ")
+                .split(['?', ' ', '(', ')'])
+                .filter_map(|t| t.parse().ok())
+                .collect();
+            let (a, b, minutes) = (nums[0], nums[1], nums[2]);
+            let answer = if (a + b) % 2 == 0 || minutes < 4 {
+                a + b
+            } else {
+                a + b + 1
+            };
+            server::chat_response("scripted", &format!(" {answer}"), None)
+        }),
+    })
+    .await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let home = tmp.path().join("home");
+    let path = tmp.path().join("timed.jsonl");
+    let mut lines = Vec::new();
+    for (i, minutes) in [1, 2, 2, 3, 4, 6, 8, 8, 16, 30, 30, 60].iter().enumerate() {
+        for j in 0..4i64 {
+            let (a, b) = (i as i64 + 1, j);
+            lines.push(
+                serde_json::json!({
+                    "id": format!("t{i}-{j}"),
+                    "question": format!("What is {a} plus {b}? (tag {minutes})"),
+                    "answer": a + b,
+                    "minutes": minutes,
+                })
+                .to_string(),
+            );
+        }
+    }
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+    let out = tmp.path().join("run");
+    let spec = format!("jsonl:{}", path.display());
+    let o = run(
+        &home,
+        &[
+            "horizon",
+            "--model",
+            "openai:scripted",
+            "--base-url",
+            &srv.url,
+            "--dataset",
+            &spec,
+            "--limit",
+            "100",
+            "--conditions",
+            "no-cot",
+            "--out",
+            &out.display().to_string(),
+            "--quiet",
+            "--no-cache",
+            "--json",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: Value = serde_json::from_slice(&o.stdout).expect("json");
+    let f = &summary["families"][0];
+    assert_eq!(f["family"], "jsonl/timed");
+    assert_eq!(f["axis"], "minutes");
+    let points = f["points"].as_array().expect("points");
+    assert_eq!(points.len(), 9, "distinct minutes");
+    assert_eq!(points[0]["minutes"], 1.0);
+    assert!(points[0]["depth"].is_null());
+    assert_eq!(f["n"], 48);
+    // Under 4 minutes all 4 of each are solved; from 4 on, only the even sums (2 of 4).
+    let solved: u64 = points
+        .iter()
+        .map(|p| p["n_correct"].as_u64().expect("n"))
+        .sum();
+    assert_eq!(solved, 4 * 4 + 8 * 2);
+    let (v, lo, hi) = est(&f["horizon"]);
+    assert!(lo <= v && v <= hi && v > 4.0, "{}", f["horizon"]);
+    assert!(summary["gains"].as_array().expect("gains").is_empty());
+}

@@ -89,6 +89,9 @@ pub struct HorizonArgs {
     /// Sampling temperature (0 = greedy).
     #[arg(long, default_value_t = 0.0)]
     pub temperature: f64,
+    /// A crossing outside the depths tried is reported (marked extrapolated) within this factor of them, undefined beyond.
+    #[arg(long, default_value_t = 2.0)]
+    pub max_extrapolation: f64,
     /// Bootstrap resamples for the horizon intervals.
     #[arg(long, default_value_t = 1000)]
     pub bootstrap: u32,
@@ -110,7 +113,13 @@ pub struct Settings {
     pub no_cot_max_tokens: u32,
     pub temperature: f64,
     pub reasoning_prefix: Option<String>,
+    #[serde(default = "default_max_extrapolation")]
+    pub max_extrapolation: f64,
     pub bootstrap: BootstrapSpec,
+}
+
+fn default_max_extrapolation() -> f64 {
+    2.0
 }
 
 pub const EMBEDDED_DEFAULT_LIMIT: usize = 5;
@@ -172,6 +181,11 @@ fn resolve_settings(args: &HorizonArgs, local: bool) -> anyhow::Result<Settings>
     if limit == 0 {
         return Err(bad_input("--limit must be at least 1"));
     }
+    if !(args.max_extrapolation.is_finite() && args.max_extrapolation >= 1.0) {
+        return Err(bad_input(
+            "--max-extrapolation must be a factor of at least 1",
+        ));
+    }
     if args.bootstrap == 0 {
         return Err(bad_input("--bootstrap must be at least 1"));
     }
@@ -190,6 +204,7 @@ fn resolve_settings(args: &HorizonArgs, local: bool) -> anyhow::Result<Settings>
         no_cot_max_tokens: args.no_cot_max_tokens.max(1),
         temperature: args.temperature,
         reasoning_prefix: args.prompt.reasoning_prefix(local),
+        max_extrapolation: args.max_extrapolation,
         bootstrap: BootstrapSpec {
             resamples: args.bootstrap,
             seed: args.seed,

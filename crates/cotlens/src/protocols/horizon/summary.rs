@@ -161,10 +161,11 @@ pub fn summarize(
                 .iter()
                 .filter_map(|r| Some((x_of(r, axis)?, r.counted()?)))
                 .collect();
-            let (h, undefined_reason) = match horizon(&outcomes, settings.bootstrap) {
-                Ok(h) => (Some(h), None),
-                Err(e) => (None, Some(e.to_string())),
-            };
+            let (h, undefined_reason) =
+                match horizon(&outcomes, settings.bootstrap, settings.max_extrapolation) {
+                    Ok(h) => (Some(h), None),
+                    Err(e) => (None, Some(e.to_string())),
+                };
             let sum = |f: fn(&Point) -> u64| points.iter().map(f).sum::<u64>();
             let n_truncated = rs
                 .iter()
@@ -191,8 +192,13 @@ pub fn summarize(
                 ));
             }
             if s.n_truncated > 0 {
+                let flag = if condition.answers_at_once() {
+                    "--no-cot-max-tokens"
+                } else {
+                    "--max-tokens"
+                };
                 warnings.push(format!(
-                    "{family} {condition}: {} answers were cut at the token limit before an answer (scored as failures); raise --max-tokens",
+                    "{family} {condition}: {} answers were cut at {flag} before a number could be read (scored as failures)",
                     s.n_truncated
                 ));
             }
