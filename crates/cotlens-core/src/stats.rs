@@ -179,41 +179,62 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// The paired difference of two proportions, mean(x) − mean(y) over pairs `(x, y)` of outcomes
-/// on the same units, with Newcombe's (1998, "Improved confidence intervals for the difference
-/// between binomial proportions based on paired data", method 10) hybrid score interval: the
-/// two Wilson intervals combined with the pairs' correlation φ (taken as 0 when a margin is
-/// empty). Unlike a bootstrap it does not collapse to a point when every pair agrees. `None`
-/// for no pairs.
+/// on the same units, with Tango's (1998) asymptotic score interval: the Δ whose score statistic
+/// T(Δ) = (b − c − nΔ) / √(n(2q̃ + Δ(1 − Δ))) lies within ±z, where b counts pairs (true,
+/// false), c pairs (false, true) and q̃ is the restricted maximum-likelihood estimate of c/n
+/// under Δ. Unlike a bootstrap, or Newcombe's hybrid interval when every pair agrees, it keeps a
+/// width when there are no discordant pairs. `None` for no pairs.
 pub fn paired_difference(pairs: &[(bool, bool)]) -> Option<Estimate> {
-    let n = pairs.len() as u64;
-    let count = |f: &dyn Fn(&(bool, bool)) -> bool| pairs.iter().filter(|p| f(p)).count() as f64;
-    let a = count(&|p| p.0 && p.1);
-    let b = count(&|p| p.0 && !p.1);
-    let c = count(&|p| !p.0 && p.1);
-    let d = count(&|p| !p.0 && !p.1);
-    let x = wilson((a + b) as u64, n)?;
-    let y = wilson((a + c) as u64, n)?;
-    let margins = (a + b) * (c + d) * (a + c) * (b + d);
-    let phi = if margins > 0.0 {
-        (a * d - b * c) / margins.sqrt()
-    } else {
-        0.0
+    if pairs.is_empty() {
+        return None;
+    }
+    let n = pairs.len() as f64;
+    let b = pairs.iter().filter(|p| p.0 && !p.1).count() as f64;
+    let c = pairs.iter().filter(|p| !p.0 && p.1).count() as f64;
+    let theta = (b - c) / n;
+    let score = |delta: f64| -> f64 {
+        let a2 = 2.0 * n;
+        let bq = -b - c + (2.0 * n - b + c) * delta;
+        let cq = -c * delta * (1.0 - delta);
+        let q = ((bq * bq - 4.0 * a2 * cq).max(0.0).sqrt() - bq) / (2.0 * a2);
+        let var = n * (2.0 * q + delta * (1.0 - delta));
+        let num = b - c - n * delta;
+        if var > 0.0 {
+            num / var.sqrt()
+        } else if num > 0.0 {
+            f64::INFINITY
+        } else if num < 0.0 {
+            f64::NEG_INFINITY
+        } else {
+            0.0
+        }
     };
-    let theta = x.value - y.value;
-    let delta = ((x.value - x.ci_low).powi(2)
-        - 2.0 * phi * (x.value - x.ci_low) * (y.ci_high - y.value)
-        + (y.ci_high - y.value).powi(2))
-    .max(0.0)
-    .sqrt();
-    let epsilon = ((x.ci_high - x.value).powi(2)
-        - 2.0 * phi * (x.ci_high - x.value) * (y.value - y.ci_low)
-        + (y.value - y.ci_low).powi(2))
-    .max(0.0)
-    .sqrt();
+    // T falls as Δ rises: the limits solve T(L) = z and T(U) = −z, found by bisection.
+    let solve = |target: f64, mut lo: f64, mut hi: f64| -> f64 {
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if score(mid) > target {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        0.5 * (lo + hi)
+    };
+    let ci_low = if theta <= -1.0 {
+        -1.0
+    } else {
+        solve(Z95, -1.0, theta)
+    };
+    let ci_high = if theta >= 1.0 {
+        1.0
+    } else {
+        solve(-Z95, theta, 1.0)
+    };
     Some(Estimate {
         value: theta,
-        ci_low: (theta - delta).clamp(-1.0, theta),
-        ci_high: (theta + epsilon).clamp(theta, 1.0),
+        ci_low: ci_low.clamp(-1.0, theta),
+        ci_high: ci_high.clamp(theta, 1.0),
     })
 }
 
@@ -337,32 +358,64 @@ mod tests {
         assert!((0.5 - d.ci_low - Z95 * 0.5).abs() < 1e-12);
     }
 
+    /// Tango's score statistic at Δ, written out again for the tests.
+    fn tango_t(b: f64, c: f64, n: f64, delta: f64) -> f64 {
+        let (a2, bq, cq) = (
+            2.0 * n,
+            -b - c + (2.0 * n - b + c) * delta,
+            -c * delta * (1.0 - delta),
+        );
+        let q = ((bq * bq - 4.0 * a2 * cq).sqrt() - bq) / (2.0 * a2);
+        (b - c - n * delta) / (n * (2.0 * q + delta * (1.0 - delta))).sqrt()
+    }
+
+    fn pairs(both: usize, b: usize, c: usize, neither: usize) -> Vec<(bool, bool)> {
+        let mut p = vec![(true, true); both];
+        p.extend(std::iter::repeat_n((true, false), b));
+        p.extend(std::iter::repeat_n((false, true), c));
+        p.extend(std::iter::repeat_n((false, false), neither));
+        p
+    }
+
     #[test]
-    fn paired_difference_by_hand() {
-        // All 10 pairs fail both: no margin, φ = 0, the interval is ± the Wilson upper bound
-        // of 0/10, not a point.
-        let none = vec![(false, false); 10];
-        let w = wilson(0, 10).expect("some").ci_high;
-        let e = paired_difference(&none).expect("some");
-        assert_eq!(e.value, 0.0);
-        assert!((e.ci_high - w).abs() < 1e-12 && (e.ci_low + w).abs() < 1e-12);
-        // Independent halves (a = b = c = d = 5, φ = 0): the interval of Newcombe's method 10
-        // for independent samples, from the two Wilson intervals of 10/20.
-        let mut mixed = Vec::new();
-        for (x, y) in [(true, true), (true, false), (false, true), (false, false)] {
-            mixed.extend(std::iter::repeat_n((x, y), 5));
+    fn paired_difference_solves_the_score_equations() {
+        for (both, b, c, neither) in [
+            (36, 12, 2, 0),
+            (1, 1, 7, 12),
+            (59, 6, 16, 80),
+            (3, 4, 1, 12),
+        ] {
+            let n = (both + b + c + neither) as f64;
+            let e = paired_difference(&pairs(both, b, c, neither)).expect("some");
+            assert!((e.value - (b as f64 - c as f64) / n).abs() < 1e-12);
+            assert!(
+                (tango_t(b as f64, c as f64, n, e.ci_low) - Z95).abs() < 1e-6,
+                "{e:?}"
+            );
+            assert!(
+                (tango_t(b as f64, c as f64, n, e.ci_high) + Z95).abs() < 1e-6,
+                "{e:?}"
+            );
         }
-        let h = wilson(10, 20).expect("some");
-        let half = ((h.value - h.ci_low).powi(2) + (h.ci_high - h.value).powi(2)).sqrt();
-        let e = paired_difference(&mixed).expect("some");
-        assert_eq!(e.value, 0.0);
-        assert!((e.ci_low + half).abs() < 1e-12 && (e.ci_high - half).abs() < 1e-12);
-        // Positive correlation narrows the interval against the independent case.
-        let mut correlated = vec![(true, true); 8];
-        correlated.extend([(true, false), (false, false), (false, false), (false, true)]);
-        let e = paired_difference(&correlated).expect("some");
-        assert_eq!(e.value, 0.0);
-        assert!(e.ci_high - e.ci_low < 2.0 * half);
+    }
+
+    #[test]
+    fn paired_difference_keeps_a_width_when_every_pair_agrees() {
+        // 6 of 12 correct under both conditions, no discordant pair: Newcombe's hybrid interval
+        // collapses to [0, 0] here; the score interval does not.
+        for (both, neither) in [(6, 6), (12, 0), (0, 12), (9, 1)] {
+            let e = paired_difference(&pairs(both, 0, 0, neither)).expect("some");
+            assert_eq!(e.value, 0.0);
+            assert!(
+                e.ci_low < -0.1 && e.ci_high > 0.1,
+                "{both}/{neither}: {e:?}"
+            );
+            assert!((e.ci_low + e.ci_high).abs() < 1e-9, "symmetric: {e:?}");
+        }
+        // All discordant one way: the point is at the bound.
+        let e = paired_difference(&pairs(0, 5, 0, 0)).expect("some");
+        assert_eq!((e.value, e.ci_high), (1.0, 1.0));
+        assert!(e.ci_low < 1.0 && e.ci_low > 0.0);
         assert_eq!(paired_difference(&[]), None);
     }
 

@@ -13,7 +13,7 @@ use crate::stats::{bootstrap, BootstrapSpec};
 use serde::{Deserialize, Serialize};
 
 /// Recorded in manifests; bump when the fit or its conventions change.
-pub const FIT_VERSION: &str = "horizon-fit/1";
+pub const FIT_VERSION: &str = "horizon-fit/2";
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LogisticFit {
@@ -45,7 +45,7 @@ pub enum Undefined {
     OneDepth(f64),
     #[error("success does not fall with depth (fitted slope {0:.3} ≥ 0), so there is no crossing from above")]
     NoDecline(f64),
-    #[error("success rises with depth: every failure at depth ≤ {below}, every success at depth ≥ {above}")]
+    #[error("success rises with depth: accuracy is below 50% up to depth {below} and at least 50% from depth {above} on, with outcomes separated by depth")]
     Rising { below: f64, above: f64 },
     #[error("the fitted curve crosses 50% at {crossing:.3}, outside the depths tried ({t_min}..{t_max}) by more than a factor {factor}: accuracy {side} 50% at every depth tried")]
     OutsideRange {
@@ -55,10 +55,24 @@ pub enum Undefined {
         factor: f64,
         side: &'static str,
     },
-    #[error("outcomes are perfectly separated: every success at depth ≤ {below}, every failure at depth ≥ {above}; the crossing lies between them and the fit has no maximum")]
+    #[error("accuracy is at least 50% up to depth {below} and below 50% from depth {above} on, with outcomes separated by depth: the fit has no maximum, and the crossing lies between {below} and {above}")]
     Separated { below: f64, above: f64 },
+    #[error("accuracy is below 50% at every depth tried, and the outcomes are separated by depth, so the fit has no maximum")]
+    AlwaysBelow,
+    #[error("accuracy is at least 50% at every depth tried, and the outcomes are separated by depth, so the fit has no maximum")]
+    AlwaysAbove,
     #[error("the fit did not converge")]
     NotConverged,
+}
+
+impl Undefined {
+    /// The two depths a separated falling curve crosses 50% between.
+    pub fn bracket(&self) -> Option<[f64; 2]> {
+        match self {
+            Undefined::Separated { below, above } => Some([*below, *above]),
+            _ => None,
+        }
+    }
 }
 
 fn sigmoid(z: f64) -> f64 {
@@ -137,17 +151,8 @@ pub fn fit_logistic(outcomes: &[(f64, bool)]) -> Result<LogisticFit, Undefined> 
         .map(|(t, _)| *t)
         .fold(f64::NEG_INFINITY, f64::max);
     // Complete or quasi-complete separation: the likelihood rises without bound as b → ∓∞.
-    if max_success <= min_failure {
-        return Err(Undefined::Separated {
-            below: max_success,
-            above: min_failure,
-        });
-    }
-    if min_success >= max_failure {
-        return Err(Undefined::Rising {
-            below: max_failure,
-            above: min_success,
-        });
+    if max_success <= min_failure || min_success >= max_failure {
+        return Err(separation(outcomes, max_success <= min_failure));
     }
     let points: Vec<(f64, bool)> = outcomes.iter().map(|&(t, y)| (t.ln(), y)).collect();
     // Start from the intercept-only fit.
@@ -197,6 +202,41 @@ pub fn fit_logistic(outcomes: &[(f64, bool)]) -> Result<LogisticFit, Undefined> 
         }
     }
     Err(Undefined::NotConverged)
+}
+
+/// Why separated outcomes have no horizon, in terms of the accuracy at each depth: below 50%
+/// everywhere, at least 50% everywhere, or the two depths the crossing lies between.
+fn separation(outcomes: &[(f64, bool)], falling: bool) -> Undefined {
+    let mut by_t: Vec<(f64, usize, usize)> = Vec::new();
+    let mut sorted = outcomes.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (t, y) in sorted {
+        match by_t.last_mut() {
+            Some(last) if last.0 == t => {
+                last.1 += usize::from(y);
+                last.2 += 1;
+            }
+            _ => by_t.push((t, usize::from(y), 1)),
+        }
+    }
+    let high: Vec<bool> = by_t.iter().map(|&(_, k, n)| 2 * k >= n).collect();
+    if high.iter().all(|h| !h) {
+        return Undefined::AlwaysBelow;
+    }
+    if high.iter().all(|h| *h) {
+        return Undefined::AlwaysAbove;
+    }
+    // The first change between a depth at or above 50% and the next one below it (or the
+    // reverse when success rises).
+    let k = (1..high.len())
+        .find(|&i| high[i] != high[i - 1])
+        .unwrap_or(1);
+    let (below, above) = (by_t[k - 1].0, by_t[k].0);
+    if falling {
+        Undefined::Separated { below, above }
+    } else {
+        Undefined::Rising { below, above }
+    }
 }
 
 /// The depth (or minutes) where the fitted curve crosses 50%.
@@ -262,9 +302,15 @@ pub fn horizon(
             },
         });
     }
+    // A resample's crossing counts under the same rule as the point's: beyond the factor it is
+    // undefined, and skipped.
+    let (lo_t, hi_t) = (t_min / factor, t_max * factor);
     let boot = bootstrap(outcomes, spec, |it| {
         let sample: Vec<(f64, bool)> = it.copied().collect();
-        horizon_point(&sample).ok().map(|(t, _)| t)
+        horizon_point(&sample)
+            .ok()
+            .map(|(t, _)| t)
+            .filter(|t| (lo_t..=hi_t).contains(t))
     })
     .ok_or(Undefined::NoData)?;
     Ok(Horizon {

@@ -9,6 +9,10 @@
 //!   the locker number of "the mentor of the mentor of … X": d lookups.
 //! - `pointers`: a numbered list where each position points to another; follow d links.
 //!
+//! In `hops` and `pointers` the links form one random cycle through everyone: each person is
+//! the mentor of exactly one other, each position the target of exactly one pointer. So no
+//! answer can be guessed from how often it is pointed to; it takes the d lookups.
+//!
 //! Values stay within 0..=999, so every answer is a small non-negative integer.
 
 use super::{Family, HorizonItem};
@@ -18,7 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::HashSet;
 
 /// Recorded in manifests; bump when a generator's output for a seed changes.
-pub const GENERATOR_VERSION: &str = "horizon-tasks/1";
+pub const GENERATOR_VERSION: &str = "horizon-tasks/2";
 
 /// The largest depth a generator accepts.
 pub const MAX_DEPTH: u32 = 256;
@@ -144,6 +148,7 @@ fn names(r: &mut ChaCha8Rng, n: usize) -> Vec<String> {
             .collect()
     };
     pool.shuffle(r);
+    // boundary: a Vec of names, not a string.
     pool.truncate(n);
     pool
 }
@@ -190,12 +195,16 @@ fn people(r: &mut ChaCha8Rng, n: usize) -> Vec<String> {
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
         let k = r.random_range(2..=3);
-        let mut name: String = (0..k)
+        let lower: String = (0..k)
             .map(|_| SYLLABLES[r.random_range(0..SYLLABLES.len())])
             .collect();
-        if let Some(first) = name.get(..1) {
-            name = first.to_uppercase() + &name[1..];
-        }
+        let mut chars = lower.chars();
+        let name: String = chars
+            .next()
+            .map(|c| c.to_ascii_uppercase())
+            .into_iter()
+            .chain(chars)
+            .collect();
         if seen.insert(name.clone()) {
             out.push(name);
         }
@@ -203,25 +212,29 @@ fn people(r: &mut ChaCha8Rng, n: usize) -> Vec<String> {
     out
 }
 
+/// A random cycle through 0..n: `next[i]` is the one after i, every index the next of exactly
+/// one other.
+fn cycle(r: &mut ChaCha8Rng, n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(r);
+    let mut next = vec![0usize; n];
+    for (k, &i) in order.iter().enumerate() {
+        next[i] = order[(k + 1) % n];
+    }
+    next
+}
+
 fn hops(r: &mut ChaCha8Rng, depth: u32) -> (String, i64) {
     let d = depth as usize;
     let n = d + 4;
     let who = people(r, n);
-    // The chain who[0] → who[1] → … → who[d-1]; the others have random mentors.
-    let mut mentor = vec![0usize; n];
-    for (i, m) in mentor.iter_mut().enumerate() {
-        *m = if i + 1 < d {
-            i + 1
-        } else {
-            loop {
-                let j = r.random_range(0..n);
-                if j != i {
-                    break j;
-                }
-            }
-        };
+    // Everyone's mentor is the next person on one cycle; the question starts at who[0].
+    let mentor = cycle(r, n);
+    let mut at = 0;
+    for _ in 1..d {
+        at = mentor[at];
     }
-    let mut lockers: Vec<i64> = (10..=99).collect();
+    let mut lockers: Vec<i64> = (10..=999).collect();
     lockers.shuffle(r);
     let mut facts = Vec::with_capacity(2 * n);
     for i in 0..n {
@@ -235,36 +248,28 @@ fn hops(r: &mut ChaCha8Rng, depth: u32) -> (String, i64) {
         facts.join("\n"),
         who[0]
     );
-    (text, lockers[d - 1])
+    (text, lockers[at])
 }
 
 fn pointers(r: &mut ChaCha8Rng, depth: u32) -> (String, i64) {
     let d = depth as usize;
     let len = (2 * d + 2).max(10);
-    // A path of d + 1 distinct positions, then random pointers (never to itself) elsewhere.
-    let mut order: Vec<usize> = (1..=len).collect();
-    order.shuffle(r);
-    let path = &order[..=d];
-    let mut next = vec![0usize; len + 1];
-    for w in path.windows(2) {
-        next[w[0]] = w[1];
+    // One cycle through every position (0-based here, 1-based in the text): longer than d, so
+    // the d links never come back to the start.
+    let next = cycle(r, len);
+    let start = r.random_range(0..len);
+    let mut at = start;
+    for _ in 0..d {
+        at = next[at];
     }
-    for (p, slot) in next.iter_mut().enumerate().skip(1) {
-        if *slot == 0 {
-            *slot = loop {
-                let j = r.random_range(1..=len);
-                if j != p {
-                    break j;
-                }
-            };
-        }
-    }
-    let lines: Vec<String> = (1..=len).map(|p| format!("{p} -> {}", next[p])).collect();
+    let lines: Vec<String> = (0..len)
+        .map(|p| format!("{} -> {}", p + 1, next[p] + 1))
+        .collect();
     let text = format!(
         "Each line \"A -> B\" means that position A points to position B.\n{}\nStart at position {} and follow the pointers {d} time{}. At which position do you end?",
         lines.join("\n"),
-        path[0],
+        start + 1,
         if d == 1 { "" } else { "s" }
     );
-    (text, path[d] as i64)
+    (text, at as i64 + 1)
 }

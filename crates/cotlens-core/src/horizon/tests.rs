@@ -113,6 +113,20 @@ fn evaluate(family: Family, text: &str) -> Option<i64> {
     }
 }
 
+/// Every person is someone's mentor, every position some pointer's target, exactly once.
+fn in_degrees_are_one(family: Family, text: &str) -> Option<bool> {
+    let re = match family {
+        Family::Hops => Regex::new(r"(?m)^\w+'s mentor is (\w+)\.$").ok()?,
+        _ => Regex::new(r"(?m)^\d+ -> (\d+)$").ok()?,
+    };
+    let targets: Vec<&str> = re
+        .captures_iter(text)
+        .filter_map(|c| c.get(1).map(|m| m.as_str()))
+        .collect();
+    let distinct: std::collections::HashSet<&&str> = targets.iter().collect();
+    Some(!targets.is_empty() && distinct.len() == targets.len())
+}
+
 fn gold(item: &HorizonItem) -> i64 {
     match &item.answer {
         Gold::Number(n) => n.as_i64().expect("integer"),
@@ -123,9 +137,10 @@ fn gold(item: &HorizonItem) -> i64 {
 #[test]
 fn every_family_and_depth_reads_back_as_its_answer() {
     for family in Family::ALL {
-        for depth in [1, 2, 3, 4, 8, 16, 32] {
-            let items = generate(family, depth, 12, 5).expect("generate");
-            assert_eq!(items.len(), 12);
+        for depth in [1, 2, 3, 4, 8, 16, 32, 87, tasks::MAX_DEPTH] {
+            let count = if depth > 32 { 2 } else { 12 };
+            let items = generate(family, depth, count, 5).expect("generate");
+            assert_eq!(items.len(), count);
             for item in &items {
                 assert_eq!(
                     evaluate(family, &item.question),
@@ -136,6 +151,14 @@ fn every_family_and_depth_reads_back_as_its_answer() {
                 );
                 assert_eq!(item.depth, Some(depth));
                 assert!((0..=999).contains(&gold(item)));
+                if matches!(family, Family::Hops | Family::Pointers) {
+                    assert_eq!(
+                        in_degrees_are_one(family, &item.question),
+                        Some(true),
+                        "{}",
+                        item.id
+                    );
+                }
             }
             let distinct: std::collections::HashSet<&str> =
                 items.iter().map(|i| i.question.as_str()).collect();
@@ -329,7 +352,7 @@ fn undefined_horizons_say_why() {
         fit_logistic(&separated),
         Err(Undefined::Separated {
             below: 2.0,
-            above: 2.0
+            above: 4.0
         })
     );
     assert_eq!(
@@ -337,6 +360,37 @@ fn undefined_horizons_say_why() {
         Err(Undefined::Rising {
             below: 1.0,
             above: 2.0
+        })
+    );
+    // One success at depth 1 and nothing else: below 50% everywhere, not "separated at 1".
+    assert_eq!(
+        fit_logistic(&outcomes(&[(1.0, 1, 10), (2.0, 0, 10), (4.0, 0, 10)])),
+        Err(Undefined::AlwaysBelow)
+    );
+    assert_eq!(
+        fit_logistic(&outcomes(&[
+            (1.0, 10, 10),
+            (2.0, 10, 10),
+            (4.0, 9, 10),
+            (16.0, 0, 1)
+        ])),
+        Err(Undefined::Separated {
+            below: 4.0,
+            above: 16.0
+        })
+    );
+    // A sharp clean curve, 100/100/60/0/0%: the crossing lies between 4 and 8.
+    assert_eq!(
+        fit_logistic(&outcomes(&[
+            (1.0, 5, 5),
+            (2.0, 5, 5),
+            (4.0, 3, 5),
+            (8.0, 0, 5),
+            (16.0, 0, 5)
+        ])),
+        Err(Undefined::Separated {
+            below: 4.0,
+            above: 8.0
         })
     );
     // Exactly flat (20%, 10%, 20%): the slope is 0 up to rounding, never a crossing.

@@ -191,6 +191,7 @@ const COLUMNS: &[&str] = &[
     "answer_letter",
     "answer",
     "correct",
+    "reasoning_seen",
     "status",
     "trace_id",
     "monitor",

@@ -237,6 +237,10 @@ async fn a_scripted_law_gives_exact_counts_and_its_horizon() {
     let records = std::fs::read_to_string(out.join("records.jsonl")).expect("records");
     for line in records.lines() {
         let r: Value = serde_json::from_str(line).expect("record");
+        if r["reasoning_seen"] == true {
+            // Left out of the accuracy, so no verdict either.
+            assert!(r["correct"].is_null(), "{r}");
+        }
         if r["condition"] == "cot" {
             assert!(r["no_cot_method"].is_null());
         } else {
@@ -339,6 +343,27 @@ fn a_dataset_without_depth_or_minutes_names_file_line_and_field() {
         "{e}"
     );
     assert!(!out.exists());
+    // The whole file is checked before --limit picks a subset: no seed lets it through.
+    for seed in ["0", "1", "2", "3"] {
+        let o = run(
+            &home,
+            &[
+                "horizon",
+                "--dataset",
+                &spec,
+                "--limit",
+                "1",
+                "--seed",
+                seed,
+                "--out",
+                &out.display().to_string(),
+                "--quiet",
+            ],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(2), "seed {seed}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
     std::fs::write(
         &path,
         "{\"id\":\"a\",\"question\":\"Q\",\"answer\":4,\"depth\":0}\n",

@@ -305,7 +305,11 @@ fn read_completion(record: &mut Record, c: &Completion, prefix: Option<&str>) {
     record.finish_reason = Some(c.finish_reason);
     record.output = Some(c.output.clone());
     record.reasoning_seen = reasoning.is_some();
-    let visible = format!("{}{}", prefix.unwrap_or(""), c.output);
+    // After a prefix the continuation is joined on one line, so that "Answer:" + "\n42" reads 42.
+    let visible = match prefix {
+        Some(p) => format!("{p} {}", c.output.trim_start()),
+        None => c.output.clone(),
+    };
     record.answer = extract_number(&visible);
     record.cot = Some(match &reasoning {
         Some(r) => format!("{r}\n\n{visible}"),

@@ -5,7 +5,7 @@
 //! tokens, with the problem repeated R times, and with a CoT. One unit per item × condition,
 //! cached and resumable. The summary gives per family × condition the accuracy at each depth
 //! (Wilson), the depth where a logistic fit in log depth crosses 50% (item-bootstrap interval),
-//! and the filler and repeat gains over no-CoT per depth (paired, Newcombe intervals).
+//! and the filler and repeat gains over no-CoT per depth (paired, Tango score intervals).
 
 mod report;
 mod summary;
@@ -40,7 +40,7 @@ counting tokens \"1 2 3 ...\" after the problem, then the answer at once), repea
 stated R times, then the answer at once), cot. Per family and condition: accuracy at each depth \
 (Wilson), and the horizon, the depth where a logistic fit of success against log depth crosses \
 50% (item-bootstrap interval; undefined, with the reason, when the fit does not cross). Filler \
-and repeat gains over no-cot per depth are paired differences with Newcombe intervals \
+and repeat gains over no-cot per depth are paired differences with Tango score intervals \
 (PROTOCOLS.md §8).";
 
 pub const EXAMPLES: &str = "\
@@ -181,6 +181,9 @@ fn resolve_settings(args: &HorizonArgs, local: bool) -> anyhow::Result<Settings>
     if limit == 0 {
         return Err(bad_input("--limit must be at least 1"));
     }
+    if args.no_cot_max_tokens == 0 {
+        return Err(bad_input("--no-cot-max-tokens must be at least 1"));
+    }
     if !(args.max_extrapolation.is_finite() && args.max_extrapolation >= 1.0) {
         return Err(bad_input(
             "--max-extrapolation must be a factor of at least 1",
@@ -247,10 +250,13 @@ fn load_items(settings: &Settings) -> anyhow::Result<(Vec<HorizonItem>, Axes)> {
         axes.push((family.name().to_string(), Axis::Depth));
     }
     for spec in &settings.datasets {
-        let loaded = subset(load_free(spec)?, Some(settings.limit), settings.seed);
-        let lines: Vec<usize> = loaded.iter().map(|i| i.line).collect();
-        let loaded: Vec<HorizonItem> = loaded.into_iter().map(HorizonItem::from_free).collect();
-        let axis = dataset_axis(spec, &loaded, &lines)?;
+        // The whole file is checked, and its axis chosen, before the subset: the seed must not
+        // decide whether a file is accepted or which unit its horizon is in.
+        let all = load_free(spec)?;
+        let lines: Vec<usize> = all.iter().map(|i| i.line).collect();
+        let all: Vec<HorizonItem> = all.into_iter().map(HorizonItem::from_free).collect();
+        let axis = dataset_axis(spec, &all, &lines)?;
+        let loaded = subset(all, Some(settings.limit), settings.seed);
         let family = loaded.first().map(|i| i.family.clone()).unwrap_or_default();
         if axes.iter().any(|(f, _)| *f == family) {
             return Err(bad_input(format!(
@@ -260,12 +266,12 @@ fn load_items(settings: &Settings) -> anyhow::Result<(Vec<HorizonItem>, Axes)> {
         axes.push((family, axis));
         items.extend(loaded);
     }
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = std::collections::HashMap::new();
     for i in &items {
-        if !seen.insert(i.id.as_str()) {
+        if let Some(first) = seen.insert(i.id.as_str(), i.family.as_str()) {
             return Err(bad_input(format!(
-                "item id {:?} appears twice in the run's inputs; ids must be unique",
-                i.id
+                "item id {:?} is in both {first} and {}; ids must be unique across --dataset files and generated families",
+                i.id, i.family
             )));
         }
     }

@@ -9,8 +9,8 @@ fn card(label: &str, value: String) -> String {
     format!("<div class=\"card\">{}<b>{value}</b></div>", esc(label))
 }
 
-/// Answers shown per condition.
-const EXAMPLES: usize = 4;
+/// Answers shown per family and condition.
+const EXAMPLES: usize = 1;
 
 fn horizon_text(f: &Value) -> String {
     if f["horizon"].is_object() {
@@ -19,7 +19,14 @@ fn horizon_text(f: &Value) -> String {
         } else {
             ""
         };
-        format!("{}{extrapolated}", est(&f["horizon"]))
+        match f["horizon"]["interval_withheld"].as_str() {
+            Some(why) => format!(
+                "{} (interval withheld: {}){extrapolated}",
+                num(&f["horizon"]["value"]),
+                esc(why)
+            ),
+            None => format!("{}{extrapolated}", est(&f["horizon"])),
+        }
     } else {
         format!(
             "undefined: {}",
@@ -50,7 +57,7 @@ pub fn section(dir: &Path, summary: &Value) -> String {
     }
     s.push_str("</div>");
     s.push_str(&format!(
-        "<p class=\"muted\">{} items · answers at once by {} · an unparseable answer counts as a failure · horizon: where a logistic fit of success against log depth crosses 50%, with an item-bootstrap interval</p>",
+        "<p class=\"muted\">{} items · answers at once by {} · an unparseable answer counts as a failure · horizon: where a logistic fit of success against log depth (or log minutes) crosses 50%, with an item-bootstrap interval</p>",
         num(&summary["n_items"]),
         esc(summary["no_cot_method"].as_str().unwrap_or("")),
     ));
@@ -126,11 +133,12 @@ pub fn section(dir: &Path, summary: &Value) -> String {
 
 /// A few answers of each condition, with the question.
 fn examples(dir: &Path) -> String {
-    let mut shown: std::collections::HashMap<String, usize> = Default::default();
+    let mut shown: std::collections::HashMap<(String, String), usize> = Default::default();
     let mut rows = Vec::new();
     crate::report::sections::for_each_record(dir, |r| {
         let c = r["condition"].as_str().unwrap_or("").to_string();
-        let k = shown.entry(c.clone()).or_default();
+        let family = r["family"].as_str().unwrap_or("").to_string();
+        let k = shown.entry((family, c.clone())).or_default();
         if *k < EXAMPLES && r["status"] == "ok" {
             *k += 1;
             let question = r["messages"][0]["content"].as_str().unwrap_or("");
@@ -143,8 +151,8 @@ fn examples(dir: &Path) -> String {
                     esc(r["assistant_prefix"].as_str().unwrap_or("")),
                     esc(r["output"].as_str().unwrap_or(""))
                 ),
-                num(&r["answer"]),
-                esc(&r["gold"]["value"].to_string()),
+                esc(r["answer"].as_str().unwrap_or("—")),
+                esc(r["gold"]["value"].as_str().unwrap_or("")),
                 match r["correct"].as_bool() {
                     Some(true) => "yes".into(),
                     Some(false) => "no".into(),

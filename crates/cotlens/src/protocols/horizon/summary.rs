@@ -1,6 +1,6 @@
 //! The statistics of a horizon run (PROTOCOLS §8): per family × condition the accuracy at each
 //! depth (Wilson) and the horizon (logistic fit in log depth, item bootstrap); the filler and
-//! repeat gains over no-CoT per depth and over all depths (paired, Newcombe).
+//! repeat gains over no-CoT per depth and over all depths (paired, Tango score intervals).
 //!
 //! An unparseable answer counts as a failure (the model did not give the answer) and is counted
 //! in `n_unparseable`; a failed request, or an at-once answer that came with reasoning, is left
@@ -47,6 +47,10 @@ pub struct FamilySummary {
     pub points: Vec<Point>,
     pub horizon: Option<Horizon>,
     pub undefined_reason: Option<String>,
+    /// For a curve whose outcomes are separated by depth: the two depths it crosses 50%
+    /// between (no point estimate exists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crossing_between: Option<[f64; 2]>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -161,10 +165,10 @@ pub fn summarize(
                 .iter()
                 .filter_map(|r| Some((x_of(r, axis)?, r.counted()?)))
                 .collect();
-            let (h, undefined_reason) =
+            let (h, undefined_reason, crossing_between) =
                 match horizon(&outcomes, settings.bootstrap, settings.max_extrapolation) {
-                    Ok(h) => (Some(h), None),
-                    Err(e) => (None, Some(e.to_string())),
+                    Ok(h) => (Some(h), None, None),
+                    Err(e) => (None, Some(e.to_string()), e.bracket()),
                 };
             let sum = |f: fn(&Point) -> u64| points.iter().map(f).sum::<u64>();
             let n_truncated = rs
@@ -184,6 +188,7 @@ pub fn summarize(
                 points,
                 horizon: h,
                 undefined_reason,
+                crossing_between,
             };
             if s.n_excluded_reasoning > 0 {
                 warnings.push(format!(
@@ -341,10 +346,12 @@ pub(super) fn render_table(s: &Summary) -> String {
             .collect();
         let h = match (&f.horizon, &f.undefined_reason) {
             (Some(h), _) => format!(
-                "horizon {:.2} [{:.2}, {:.2}]{}",
+                "horizon {:.2} {}{}",
                 h.value,
-                h.ci_low,
-                h.ci_high,
+                match &h.interval_withheld {
+                    Some(_) => "(interval withheld)".to_string(),
+                    None => format!("[{:.2}, {:.2}]", h.ci_low, h.ci_high),
+                },
                 if h.extrapolated {
                     " (extrapolated)"
                 } else {

@@ -76,7 +76,7 @@ pub struct Record {
     /// For a text gold answer: the marked answer text, normalized.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_answer: Option<String>,
-    /// Answer = gold (None: the request failed).
+    /// Answer = gold (None: the request failed, or an at-once answer came with reasoning).
     #[serde(default)]
     pub correct: Option<bool>,
     /// An answer that should have come at once but came with reasoning: left out of the
@@ -179,14 +179,17 @@ fn read_completion(record: &mut Record, c: &Completion, prefix: Option<&str>) {
     record.output = Some(c.output.clone());
     record.reasoning_seen = reasoning.is_some();
     record.reasoning = reasoning;
-    let visible = format!("{}{}", prefix.unwrap_or(""), c.output);
+    // After a prefill the continuation is joined on one line, so that "Answer:" + "\n7" reads 7.
+    let visible = match prefix {
+        Some(p) => format!("{p} {}", c.output.trim_start()),
+        None => c.output.clone(),
+    };
     record.answer = extract_number(&visible);
     if matches!(record.gold, Gold::Text(_)) {
         record.text_answer = extract_text_answer(&visible);
     }
-    record.correct = Some(matches_gold(
-        &record.answer,
-        &record.text_answer,
-        &record.gold,
-    ));
+    // An at-once answer that came with reasoning is not an at-once answer: no verdict.
+    let excluded = record.condition.answers_at_once() && record.reasoning_seen;
+    record.correct =
+        (!excluded).then(|| matches_gold(&record.answer, &record.text_answer, &record.gold));
 }
