@@ -27,3 +27,26 @@ pub fn report_section(protocol: Protocol) -> Section {
         Protocol::Horizon => horizon::section,
     }
 }
+
+/// How the protocols that ask for an answer at once (clues, horizon) keep reasoning out, and the
+/// reasoning prefix their CoT conditions can use: a prefill of "Answer:" where the backend
+/// continues a turn, else an instruction; a default prefix is dropped without continuation, one
+/// the user asked for (`asked`) is refused (exit 2).
+pub fn answers_at_once(
+    backend: &dyn cotlens_core::Backend,
+    prefix: Option<String>,
+    asked: bool,
+) -> anyhow::Result<(cotlens_core::free_response::NoCotMethod, Option<String>)> {
+    use cotlens_core::free_response::NoCotMethod;
+    use cotlens_core::Capability;
+    let continues = backend.supports(Capability::PrefixContinuation);
+    if prefix.is_some() && !continues && asked {
+        backend.require(Capability::PrefixContinuation, "--reasoning-prefix")?;
+    }
+    let method = if continues {
+        NoCotMethod::Prefill
+    } else {
+        NoCotMethod::Instruction
+    };
+    Ok((method, prefix.filter(|_| continues)))
+}

@@ -22,9 +22,8 @@ use crate::protocol::Protocol;
 use crate::session::{Manifest, RunStart};
 use cotlens_core::clues::{builtin_clues, parse_clues, Clue};
 use cotlens_core::datasets::subset;
-use cotlens_core::free_response::{load_free, FreeItem, NoCotMethod};
+use cotlens_core::free_response::{load_free, FreeItem};
 use cotlens_core::stats::BootstrapSpec;
-use cotlens_core::Capability;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -354,19 +353,11 @@ pub async fn run(args: CluesArgs, printer: Printer) -> anyhow::Result<()> {
     let inputs = RunStart::inputs_identity(&items, |i| i.id.as_str());
     start.check_inputs(&inputs)?;
     let backend = model.open_backend().await?;
-    let continues = backend.supports(Capability::PrefixContinuation);
-    let mut reasoning_prefix = settings.reasoning_prefix.clone();
-    if reasoning_prefix.is_some() && !continues {
-        if args.prompt.reasoning_prefix.is_some() {
-            backend.require(Capability::PrefixContinuation, "--reasoning-prefix")?;
-        }
-        reasoning_prefix = None;
-    }
-    let no_cot_method = if continues {
-        NoCotMethod::Prefill
-    } else {
-        NoCotMethod::Instruction
-    };
+    let (no_cot_method, reasoning_prefix) = super::answers_at_once(
+        backend.as_ref(),
+        settings.reasoning_prefix.clone(),
+        args.prompt.reasoning_prefix.is_some(),
+    )?;
     let engine = model.engine_for(backend.clone())?;
     let judge = open_judge(&settings.judge, &settings, &model, &engine).await?;
     let monitor = open_judge(&settings.monitor, &settings, &model, &engine).await?;

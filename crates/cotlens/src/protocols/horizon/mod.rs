@@ -21,10 +21,9 @@ use crate::printer::Printer;
 use crate::protocol::Protocol;
 use crate::session::{Manifest, RunStart};
 use cotlens_core::datasets::subset;
-use cotlens_core::free_response::{load_free, NoCotMethod};
+use cotlens_core::free_response::load_free;
 use cotlens_core::horizon::{tasks, Axis, Condition, Family, HorizonItem};
 use cotlens_core::stats::BootstrapSpec;
-use cotlens_core::Capability;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use unit::{Ctx, Unit};
@@ -291,19 +290,11 @@ pub async fn run(args: HorizonArgs, printer: Printer) -> anyhow::Result<()> {
     let inputs = RunStart::inputs_identity(&items, |i| i.id.as_str());
     start.check_inputs(&inputs)?;
     let backend = model.open_backend().await?;
-    let continues = backend.supports(Capability::PrefixContinuation);
-    let mut reasoning_prefix = settings.reasoning_prefix.clone();
-    if reasoning_prefix.is_some() && !continues {
-        if args.prompt.reasoning_prefix.is_some() {
-            backend.require(Capability::PrefixContinuation, "--reasoning-prefix")?;
-        }
-        reasoning_prefix = None;
-    }
-    let no_cot_method = if continues {
-        NoCotMethod::Prefill
-    } else {
-        NoCotMethod::Instruction
-    };
+    let (no_cot_method, reasoning_prefix) = super::answers_at_once(
+        backend.as_ref(),
+        settings.reasoning_prefix.clone(),
+        args.prompt.reasoning_prefix.is_some(),
+    )?;
     let engine = model.engine_for(backend.clone())?;
     let session = start.begin(|| {
         Manifest::new(Protocol::Horizon)
