@@ -167,6 +167,16 @@ pub fn summarize(
                 .collect();
             let (h, undefined_reason, crossing_between) =
                 match horizon(&outcomes, settings.bootstrap, settings.max_extrapolation) {
+                    // No task has less than one serial step: a crossing below depth 1 only
+                    // says that accuracy is below 50% at every depth tried.
+                    Ok(h) if axis == Axis::Depth && h.value < 1.0 => (
+                        None,
+                        Some(format!(
+                            "the fitted curve crosses 50% at depth {:.2}, below 1: accuracy is below 50% at every depth tried",
+                            h.value
+                        )),
+                        None,
+                    ),
                     Ok(h) => (Some(h), None, None),
                     Err(e) => (None, Some(e.to_string()), e.bracket()),
                 };
