@@ -29,7 +29,9 @@ pub const NUMBER_EXTRACTOR_VERSION: &str = "number-extraction/1";
 pub struct Number(String);
 
 static NUMBER_AT_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\$?\s*([-−]?)\s*\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?").expect("valid regex")
+    // ASCII digits only: "١٢٣" is not read as a number it could never equal.
+    Regex::new(r"^\$?\s*([-−]?)\s*\$?\s*([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))?")
+        .expect("valid regex")
 });
 
 impl Number {
@@ -97,8 +99,17 @@ fn single_number(text: &str) -> Option<Number> {
     if rest.starts_with(char::is_alphabetic) || rest.chars().any(|c| c.is_ascii_digit()) {
         return None;
     }
+    // "1.5 million" is not 1.5: a scale word multiplies the number.
+    if SCALE.is_match(rest) {
+        return None;
+    }
     Some(n)
 }
+
+static SCALE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:hundred|thousand|million|billion|trillion|k|bn)\b")
+        .expect("valid regex")
+});
 
 static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:not|no|none|cannot|can't|impossible|unknown|undefined|unclear|wrong|incorrect)\b")
@@ -398,6 +409,13 @@ fn load_gsm8k(path: &Path) -> Result<Vec<FreeItem>, DatasetError> {
         return Err(DatasetError::new(path, None, None, "no items in the file"));
     }
     Ok(items)
+}
+
+/// A completion cut at its token limit right after a digit may have lost the number's last
+/// digits ("922" of "9223"): its number is not read.
+pub fn number_may_be_cut(output: &str, finish: crate::types::FinishReason) -> bool {
+    finish == crate::types::FinishReason::Length
+        && output.trim_end().ends_with(|c: char| c.is_ascii_digit())
 }
 
 /// Does a read answer equal the gold answer? (A text gold answer compares with the whole reply's

@@ -232,3 +232,15 @@ proptest! {
         prop_assert_eq!(extract_number(&text), None);
     }
 }
+
+#[test]
+fn scale_words_and_non_ascii_digits_are_not_read() {
+    assert_eq!(extract_number("The answer is $1.5 million."), None);
+    assert_eq!(extract_number("Answer: 3 thousand"), None);
+    assert_eq!(extract_number("Answer: 12k"), None);
+    assert_eq!(extract_number("Answer: 42 m"), Some(Number::from_i64(42)));
+    assert_eq!(extract_number("Answer: 5 km"), Some(Number::from_i64(5)));
+    assert_eq!(extract_number("١٢٣"), None);
+    assert_eq!(extract_number("Answer: ١٢٣"), None);
+    assert_eq!(Number::parse("١٢٣"), None);
+}

@@ -119,16 +119,24 @@ pub fn item_rng(seed: u64, item_id: &str, purpose: &str) -> ChaCha8Rng {
 
 /// The decoy of an item: a wrong number fixed by (seed, item), within half the gold answer's
 /// size of it (at least ±10), never negative when the gold answer is not.
+///
+/// Near the ends of `i64` the decoy steps away from the end it would cross, so it is never the
+/// gold answer and never wraps.
 pub fn decoy(gold: i64, seed: u64, item_id: &str) -> i64 {
     let mut rng = item_rng(seed, item_id, "decoy");
     let span = (gold.unsigned_abs() / 2).clamp(10, 1 << 40) as i64;
-    let offset = rng.random_range(1..=span);
-    let down = rng.random_bool(0.5) && (gold < 0 || gold - offset >= 0);
-    if down {
-        gold - offset
+    let offset = i128::from(rng.random_range(1..=span));
+    let g = i128::from(gold);
+    let fits = |v: i128| i64::try_from(v).is_ok();
+    let want_down = rng.random_bool(0.5) && (gold < 0 || g - offset >= 0);
+    let down = if want_down {
+        fits(g - offset)
     } else {
-        gold.saturating_add(offset)
-    }
+        !fits(g + offset)
+    };
+    let d = if down { g - offset } else { g + offset };
+    // offset ≤ 2^40 and |gold| ≤ 2^63, so one of the two directions always fits.
+    i64::try_from(d).unwrap_or(gold.wrapping_sub(1))
 }
 
 /// The messages of a prompt: the problem, the clue (if any) at its placement, the instruction.

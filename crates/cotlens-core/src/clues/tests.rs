@@ -241,3 +241,29 @@ fn judge_prompts_fill_in_one_pass() {
     let m = judge::monitor_prompt("Q?", "work", "91");
     assert!(!m.contains("0x5b") && m.contains("final answer: 91"));
 }
+
+#[test]
+fn decoys_near_the_ends_of_i64_never_wrap_or_equal_gold() {
+    for gold in [
+        i64::MAX,
+        i64::MAX - 1,
+        i64::MIN,
+        i64::MIN + 1,
+        i64::MAX - (1 << 39),
+        i64::MIN + (1 << 39),
+    ] {
+        for seed in 0..40 {
+            let d = decoy(gold, seed, "edge");
+            assert_ne!(d, gold, "gold {gold} seed {seed}");
+            assert!(
+                (i128::from(d) - i128::from(gold)).abs() <= 1 << 40,
+                "gold {gold} decoy {d}"
+            );
+            assert_eq!(
+                d < 0,
+                gold < 0,
+                "gold {gold} decoy {d}: the decoy keeps the sign near the ends"
+            );
+        }
+    }
+}

@@ -48,6 +48,18 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 
 /// `value [ci_low, ci_high]` of an estimate object (or a bare number), escaped.
 pub fn est(v: &Value) -> String {
+    // A bootstrap estimate with too few defined resamples, or one marked withheld, shows its
+    // point only (docs/protocols.md §1).
+    let withheld = v["interval_withheld"].is_string()
+        || match (v["resamples"].as_f64(), v["defined_resamples"].as_f64()) {
+            (Some(r), Some(d)) if r > 0.0 => d / r < cotlens_core::stats::MIN_DEFINED_SHARE,
+            _ => false,
+        };
+    if withheld {
+        if let Some(x) = v["value"].as_f64() {
+            return format!("{x:.3} (interval withheld)");
+        }
+    }
     match (
         v["value"].as_f64(),
         v["ci_low"].as_f64(),

@@ -224,6 +224,9 @@ fn resolve_settings(args: &CluesArgs, local: bool) -> anyhow::Result<Settings> {
             "--unaided-samples must be at least 1 with --clue-target gold",
         ));
     }
+    if args.no_cot_max_tokens == 0 {
+        return Err(bad_input("--no-cot-max-tokens must be at least 1"));
+    }
     if args.bootstrap == 0 {
         return Err(bad_input("--bootstrap must be at least 1"));
     }
@@ -277,6 +280,19 @@ fn load_items(settings: &Settings) -> anyhow::Result<(Vec<FreeItem>, usize)> {
             )));
         }
     }
+    // Items without an integer answer are set aside before --limit picks its subset, so that
+    // --limit N measures N items when the file has them.
+    let before = items.len();
+    let items: Vec<FreeItem> = items
+        .into_iter()
+        .filter(|i| i.answer.as_i64().is_some())
+        .collect();
+    let non_integer = before - items.len();
+    if items.is_empty() {
+        return Err(bad_input(format!(
+            "--dataset: none of the {before} items has an integer answer, and clues encode integers"
+        )));
+    }
     let items = subset(items, settings.limit, settings.seed);
     let items: Vec<FreeItem> = match settings.shard {
         Some((i, n)) => items
@@ -287,12 +303,6 @@ fn load_items(settings: &Settings) -> anyhow::Result<(Vec<FreeItem>, usize)> {
             .collect(),
         None => items,
     };
-    let before = items.len();
-    let items: Vec<FreeItem> = items
-        .into_iter()
-        .filter(|i| i.answer.as_i64().is_some())
-        .collect();
-    let non_integer = before - items.len();
     let items = crate::bundled::nonempty(
         items,
         "--dataset (items with integer answers, with --limit and --shard)",

@@ -310,7 +310,11 @@ fn read_completion(record: &mut Record, c: &Completion, prefix: Option<&str>) {
         Some(p) => format!("{p} {}", c.output.trim_start()),
         None => c.output.clone(),
     };
-    record.answer = extract_number(&visible);
+    record.answer = if cotlens_core::free_response::number_may_be_cut(&c.output, c.finish_reason) {
+        None
+    } else {
+        extract_number(&visible)
+    };
     record.cot = Some(match &reasoning {
         Some(r) => format!("{r}\n\n{visible}"),
         None => visible,

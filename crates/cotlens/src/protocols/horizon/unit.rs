@@ -184,7 +184,11 @@ fn read_completion(record: &mut Record, c: &Completion, prefix: Option<&str>) {
         Some(p) => format!("{p} {}", c.output.trim_start()),
         None => c.output.clone(),
     };
-    record.answer = extract_number(&visible);
+    record.answer = if cotlens_core::free_response::number_may_be_cut(&c.output, c.finish_reason) {
+        None
+    } else {
+        extract_number(&visible)
+    };
     if matches!(record.gold, Gold::Text(_)) {
         record.text_answer = extract_text_answer(&visible);
     }
