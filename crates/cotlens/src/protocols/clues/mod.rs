@@ -10,6 +10,7 @@
 
 mod report;
 mod summary;
+mod table;
 mod unit;
 
 pub use report::section;
@@ -457,12 +458,12 @@ pub async fn run(args: CluesArgs, printer: Printer) -> anyhow::Result<()> {
     session.run(pending, limit, &engine.counters, work).await?;
     let records: Vec<unit::Record> = session.records("clues")?;
     let summary = summarize(&records, &settings, items.len(), non_integer);
-    let svg = summary::headline_svg(&summary);
+    let svg = table::headline_svg(&summary);
     crate::store::write_atomic(&session.dir().join("clues.svg"), svg.as_bytes())?;
     session.finish(&summary, section, || {
         format!(
             "{}run directory: {} (chart: clues.svg)\n",
-            summary::render_table(&summary),
+            table::render_table(&summary),
             session.dir().display()
         )
     })
@@ -480,10 +481,10 @@ pub fn write_summary(
     let summary = summarize(records, settings, n_items, non_integer);
     crate::store::write_atomic(
         &dir.join("clues.svg"),
-        summary::headline_svg(&summary).as_bytes(),
+        table::headline_svg(&summary).as_bytes(),
     )?;
     crate::store::write_json_atomic(&dir.join(crate::store::SUMMARY), &summary)?;
-    Ok(summary::render_table(&summary))
+    Ok(table::render_table(&summary))
 }
 
 pub use unit::Record;
