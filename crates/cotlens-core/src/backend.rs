@@ -36,10 +36,15 @@ impl std::fmt::Display for Capability {
 /// Why a request failed. [`BackendError::is_retryable`] tells the engine whether to try again.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
-    #[error("backend {backend} does not support {capability}")]
+    #[error(
+        "backend {backend} does not support {capability}{}",
+        .evidence.as_deref().map(|e| format!(" ({e}); fix: {}", crate::probe::fix(*.capability))).unwrap_or_default()
+    )]
     Unsupported {
         backend: String,
         capability: Capability,
+        /// The probe's evidence, when a probe found the capability missing.
+        evidence: Option<String>,
     },
     /// The server refused the request for a reason retrying cannot fix (400, 401, 403, 404).
     #[error("{status} from {endpoint}: {message}")]
@@ -126,6 +131,10 @@ pub struct BackendInfo {
     /// Backend-specific facts worth recording (threads, context size, endpoints without secrets).
     #[serde(default)]
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// How `capabilities` were established for a server: probed, or trusted on the user's word.
+    /// Absent where the backend's kind decides them (local models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capability_check: Option<crate::probe::CapabilityCheck>,
 }
 
 #[async_trait]
@@ -172,6 +181,11 @@ pub trait Backend: Send + Sync {
         BackendError::Unsupported {
             backend: self.info().spec.clone(),
             capability,
+            evidence: self
+                .info()
+                .capability_check
+                .as_ref()
+                .and_then(|c| c.evidence(capability)),
         }
     }
 }

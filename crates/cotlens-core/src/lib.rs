@@ -36,6 +36,7 @@ pub mod legibility;
 pub mod markup;
 pub mod monitor;
 pub mod necessity;
+pub mod probe;
 pub mod prompts;
 pub mod read;
 pub mod selection;

@@ -199,6 +199,20 @@ pub struct Completion {
 }
 
 impl Completion {
+    /// Everything the model generated in this turn, in order: the reasoning field's text, then
+    /// the visible output (a newline between them). For a continuation this is the continuation
+    /// even where a server's reasoning parser put it in the reasoning field (vLLM does when the
+    /// continued text holds no end-of-reasoning marker).
+    pub fn generated_text(&self) -> String {
+        match &self.reasoning {
+            Some(r) if !r.reasoning.is_empty() && !self.output.is_empty() => {
+                format!("{}\n{}", r.reasoning, self.output)
+            }
+            Some(r) if !r.reasoning.is_empty() => r.reasoning.clone(),
+            _ => self.output.clone(),
+        }
+    }
+
     /// The chain of thought: the reasoning field when present, else the visible output.
     pub fn cot(&self) -> &str {
         match &self.reasoning {
@@ -267,6 +281,29 @@ mod tests {
             split_think_tags("r1 style</think> Answer: A"),
             (Some("r1 style".into()), "Answer: A".into())
         );
+    }
+
+    #[test]
+    fn generated_text_keeps_a_continuation_in_the_reasoning_field() {
+        let mut c = Completion {
+            model: "m".into(),
+            reasoning: Some(Reasoning {
+                reasoning: " Step four.\nAnswer: B".into(),
+                ..Default::default()
+            }),
+            output: String::new(),
+            finish_reason: FinishReason::Stop,
+            usage: Usage::default(),
+            latency_ms: 0.0,
+        };
+        assert_eq!(c.generated_text(), " Step four.\nAnswer: B");
+        c.output = "Answer: B".into();
+        if let Some(r) = c.reasoning.as_mut() {
+            r.reasoning = " Step four.".into();
+        }
+        assert_eq!(c.generated_text(), " Step four.\nAnswer: B");
+        c.reasoning = None;
+        assert_eq!(c.generated_text(), "Answer: B");
     }
 
     #[test]

@@ -148,6 +148,7 @@ impl LocalBackend {
                 model_id: model_id.to_string(),
                 capabilities,
                 details,
+                capability_check: None,
             },
             loaded: LoadedInfo {
                 architecture: loaded.architecture,

@@ -41,6 +41,7 @@ impl AnthropicBackend {
                 model_id: model.to_string(),
                 capabilities: vec![Capability::Chat, Capability::PrefixContinuation],
                 details,
+                capability_check: None,
             },
             model: model.to_string(),
             replicas: Replicas::new(urls),
@@ -138,6 +139,7 @@ impl Backend for AnthropicBackend {
         }
         let endpoint = format!("{}/v1/messages", self.replicas.pick());
         let started = Instant::now();
+        http::log_request(&endpoint, &body);
         let req = self
             .client
             .post(&endpoint)

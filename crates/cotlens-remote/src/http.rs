@@ -158,6 +158,55 @@ pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, ConfigError> 
         .map_err(|e| ConfigError::Client(e.to_string()))
 }
 
+/// Whether a JSON key names a secret (its value is never logged).
+fn secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "key",
+        "token",
+        "secret",
+        "password",
+        "authorization",
+        "credential",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+        && !matches!(
+            k.as_str(),
+            "max_tokens" | "max_completion_tokens" | "budget_tokens" | "top_logprobs"
+        )
+        && !k.ends_with("_tokens")
+}
+
+/// `body` with the values of secret-looking keys replaced by `"[redacted]"`, at any depth.
+pub(crate) fn redacted(body: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match body {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if secret_key(k) {
+                        Value::String("[redacted]".into())
+                    } else {
+                        redacted(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redacted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// At `-vv` (debug), log a request body as sent, secrets redacted (keys travel in headers,
+/// which are never logged).
+pub(crate) fn log_request(endpoint: &str, body: &serde_json::Value) {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        tracing::debug!(endpoint, body = %redacted(body), "request");
+    }
+}
+
 /// Send a JSON POST and return the parsed JSON body, mapping every failure to a [`BackendError`].
 pub(crate) async fn post_json(
     request: reqwest::RequestBuilder,
@@ -248,6 +297,19 @@ fn error_message(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_redacted_and_token_counts_are_not() {
+        let body = serde_json::json!({"model": "m", "max_tokens": 5, "api_key": "sk-1",
+            "extra": [{"Authorization": "Bearer x", "top_logprobs": 5, "budget_tokens": 1024}]});
+        let r = redacted(&body).to_string();
+        assert!(!r.contains("sk-1") && !r.contains("Bearer x"), "{r}");
+        assert!(
+            r.contains("\"max_tokens\":5") && r.contains("\"budget_tokens\":1024"),
+            "{r}"
+        );
+        assert!(r.contains("\"top_logprobs\":5"));
+    }
 
     #[test]
     fn base_urls_are_checked() {

@@ -4,12 +4,13 @@
 //!   server, Ollama), several base URLs rotated as replicas.
 //! - [`AnthropicBackend`]: the Anthropic Messages API with thinking blocks.
 //!
-//! Retries are not done here: failures come back as typed `BackendError`s and the engine
+//! Retries are not done here (the capability probe's few requests aside): failures come back as typed `BackendError`s and the engine
 //! decides. API keys live in [`Secret`], which never prints.
 
 mod anthropic;
 mod http;
 mod openai;
+mod probe;
 
 pub use anthropic::{parse_messages_response, AnthropicBackend, ANTHROPIC_DEFAULT_BASE};
 pub use http::{ConfigError, RemoteOptions, Secret};

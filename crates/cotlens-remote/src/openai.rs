@@ -6,10 +6,16 @@
 //! - Prefix continuation sends the started assistant turn as the last message with vLLM's and
 //!   SGLang's `continue_final_message: true, add_generation_prompt: false`.
 //! - Candidate log-probabilities ask for one token with `logprobs` and `top_logprobs: 20` and read
-//!   the candidates among them; a candidate outside the top 20 gets −∞ (recorded as null).
+//!   the candidates among them, matched exactly (`' A'` ≠ `'A'`) unless the probe found that the
+//!   server's tokens never carry a leading space; a candidate outside the top 20 gets −∞
+//!   (recorded as null).
+//! - What the server honours is probed, not assumed ([`OpenAiBackend::probe`],
+//!   [`OpenAiBackend::apply_check`]): a continuation or log-probabilities the probe found missing
+//!   are refused before a request is sent.
 
 use crate::http::{self, api_key, parse_base_urls, ConfigError, RemoteOptions, Replicas, Secret};
 use async_trait::async_trait;
+use cotlens_core::probe::{candidate_matches, CapabilityCheck};
 use cotlens_core::types::{
     split_think_tags, CandidateLogprobs, ChatRequest, Completion, FinishReason, LogprobRequest,
     Message, Reasoning, Role, Usage,
@@ -29,6 +35,9 @@ pub struct OpenAiBackend {
     timeout: Duration,
     /// Set once the server has no usable `/tokenize` endpoint, so that it is asked only once.
     no_tokenizer: std::sync::atomic::AtomicBool,
+    /// Candidates match returned tokens without their leading space (the probe found that the
+    /// server's tokens never carry one); otherwise exactly.
+    lenient_space: bool,
 }
 
 impl OpenAiBackend {
@@ -56,6 +65,7 @@ impl OpenAiBackend {
                     Capability::CandidateLogprobs,
                 ],
                 details,
+                capability_check: None,
             },
             model: model.to_string(),
             replicas: Replicas::new(urls),
@@ -63,11 +73,28 @@ impl OpenAiBackend {
             client: http::client(options.timeout)?,
             timeout: options.timeout,
             no_tokenizer: std::sync::atomic::AtomicBool::new(false),
+            lenient_space: false,
         })
     }
 
     pub fn base_urls(&self) -> &[String] {
         self.replicas.all()
+    }
+
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// Keep only the capabilities `check` found on every replica, and record it. A capability
+    /// the probe found missing is refused before any request is sent for it.
+    pub fn apply_check(&mut self, check: CapabilityCheck) {
+        if let CapabilityCheck::Probed { reports, .. } = &check {
+            self.info
+                .capabilities
+                .retain(|c| reports.iter().all(|r| r.has(*c)));
+            self.lenient_space = !reports.is_empty() && reports.iter().all(|r| r.lenient_space());
+        }
+        self.info.capability_check = Some(check);
     }
 
     fn body(&self, messages: &[Message], prefix: Option<&str>) -> Value {
@@ -115,7 +142,12 @@ impl OpenAiBackend {
     }
 
     async fn post(&self, body: &Value) -> Result<Value, BackendError> {
-        let endpoint = format!("{}/chat/completions", self.replicas.pick());
+        self.post_to(self.replicas.pick(), body).await
+    }
+
+    pub(crate) async fn post_to(&self, base: &str, body: &Value) -> Result<Value, BackendError> {
+        let endpoint = format!("{base}/chat/completions");
+        http::log_request(&endpoint, body);
         let mut request = self.client.post(&endpoint).json(body);
         if let Some(key) = &self.key {
             request = request.bearer_auth(key.expose());
@@ -197,6 +229,9 @@ impl Backend for OpenAiBackend {
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<Completion, BackendError> {
+        if request.assistant_prefix.is_some() && !self.supports(Capability::PrefixContinuation) {
+            return Err(self.unsupported(Capability::PrefixContinuation));
+        }
         let s = &request.sampling;
         let mut body = self.body(&request.messages, request.assistant_prefix.as_deref());
         body["max_tokens"] = json!(s.max_tokens);
@@ -224,6 +259,12 @@ impl Backend for OpenAiBackend {
         &self,
         request: &LogprobRequest,
     ) -> Result<CandidateLogprobs, BackendError> {
+        if !self.supports(Capability::CandidateLogprobs) {
+            return Err(self.unsupported(Capability::CandidateLogprobs));
+        }
+        if request.assistant_prefix.is_some() && !self.supports(Capability::PrefixContinuation) {
+            return Err(self.unsupported(Capability::PrefixContinuation));
+        }
         let mut body = self.body(&request.messages, request.assistant_prefix.as_deref());
         body["max_tokens"] = json!(1);
         body["temperature"] = json!(0);
@@ -243,7 +284,7 @@ impl Backend for OpenAiBackend {
             .map(|c| {
                 listed
                     .iter()
-                    .filter(|(t, _)| *t == c.as_str() || t.trim() == c.trim())
+                    .filter(|(t, _)| candidate_matches(t, c, self.lenient_space))
                     .map(|(_, lp)| *lp)
                     .fold(f64::NEG_INFINITY, f64::max)
             })

@@ -33,6 +33,10 @@ pub struct ModelArgs {
     /// Local models: recompute shared prompt prefixes instead of reusing their KV cache.
     #[arg(long)]
     pub no_prefix_cache: bool,
+    /// openai: models: take the server's capabilities (continuation, logprobs) on your word
+    /// instead of probing them; recorded in the manifest.
+    #[arg(long)]
+    pub trust_capabilities: bool,
 }
 
 /// How requests are sent: concurrency, rate limits, retries and the response cache.

@@ -248,6 +248,7 @@ mod tests {
             model_id: "fake".into(),
             capabilities: Vec::new(),
             details,
+            capability_check: None,
         }
     }
 

@@ -2,7 +2,8 @@
 //! (its `Args`, next to its code); the groups they share are in [`crate::args`]. No I/O here.
 
 use crate::commands::{
-    generate::GenerateArgs, merge::MergeArgs, models::ModelsCommand, report::ReportArgs,
+    generate::GenerateArgs, merge::MergeArgs, models::ModelsCommand, probe::ProbeArgs,
+    report::ReportArgs,
 };
 use crate::protocols::{
     clues::CluesArgs,
@@ -72,6 +73,11 @@ pub enum Command {
         after_help = "Example:\n  cotlens generate --max-tokens 64 --seed 1 \"Name three primary colours.\""
     )]
     Generate(Box<GenerateArgs>),
+    /// Ask a server what it honours (turn continuation, logprobs, reasoning field, reasoning controls); JSON.
+    #[command(
+        after_help = "Example:\n  cotlens probe --model openai:Qwen/Qwen3-8B --base-url http://localhost:8000/v1"
+    )]
+    Probe(Box<ProbeArgs>),
     /// Fetch and inspect models (the embedded default comes from a PyPI wheel).
     #[command(subcommand)]
     Models(ModelsCommand),

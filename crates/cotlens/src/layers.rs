@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["runner", "model"],
     &["progress", "report"],
     &["engine", "bundled", "model_spec"],
-    &["hub", "cache"],
+    &["hub", "cache", "probe_cache"],
     &["store"],
     &["error", "printer", "args", "protocol"],
 ];

@@ -12,7 +12,7 @@
 //! | running | [`runner`], [`model`] | bounded concurrency into the run store; a `--model` resolved once |
 //! | output | [`progress`], [`report`] | the progress bar; the self-contained HTML report |
 //! | requests | [`engine`], [`bundled`], [`model_spec`] | retries, rate limits and the cache; the bundled data; opening a backend |
-//! | storage | [`hub`], [`cache`] | GGUF files from a model hub; the response cache |
+//! | storage | [`hub`], [`cache`], [`probe_cache`] | GGUF files from a model hub; the response cache; stored capability probe reports |
 //! | run store | [`store`] | the resumable run directory |
 //! | leaves | [`error`], [`printer`], [`args`], [`protocol`] | error kinds; what a person sees; shared flag groups; the `Protocol` enum |
 //!
@@ -31,6 +31,7 @@ pub mod hub;
 pub mod model;
 pub mod model_spec;
 pub mod printer;
+pub mod probe_cache;
 pub mod progress;
 pub mod protocol;
 pub mod protocols;

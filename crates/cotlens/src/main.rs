@@ -42,6 +42,7 @@ fn main() -> ExitCode {
             Command::Necessity(args) => protocols::necessity::run(*args, printer).await,
             Command::Generate(args) => commands::generate::run(*args, printer).await,
             Command::Models(cmd) => commands::models::run(cmd, printer).await,
+            Command::Probe(args) => commands::probe::run(*args, printer).await,
             Command::Merge(args) => commands::merge::run(args, printer).await,
             Command::Monitor(args) => protocols::monitor::run_monitor(*args, printer).await,
             Command::MonitorEval(args) => protocols::monitor::run_monitor_eval(args, printer),

@@ -221,6 +221,8 @@ fn backend_options(
         local,
         remote,
         printer,
+        trust_capabilities: args.trust_capabilities,
+        probe_dir: crate::probe_cache::default_dir(),
     })
 }
 

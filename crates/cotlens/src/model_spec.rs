@@ -9,6 +9,7 @@
 //! | `anthropic:NAME` | the Anthropic Messages API (key from `ANTHROPIC_API_KEY`) |
 
 use crate::error::bad_input;
+use cotlens_core::probe::CapabilityCheck;
 use cotlens_core::Backend;
 use cotlens_local::resolve::{self, EmbeddedModel};
 use cotlens_local::{LocalBackend, LocalConfig};
@@ -102,10 +103,58 @@ pub struct BackendOptions {
     pub remote: cotlens_remote::RemoteOptions,
     /// Where progress messages (model download) go.
     pub printer: crate::printer::Printer,
+    /// `--trust-capabilities`: take a server's capabilities on the user's word, unprobed.
+    pub trust_capabilities: bool,
+    /// Where probe reports are kept (`$COTLENS_HOME/probes`).
+    pub probe_dir: PathBuf,
 }
 
 /// Open the model behind `spec` (`spec_text` as the user wrote it). Local models load here
 /// (seconds); remote ones only check their configuration.
+/// What the server behind `backend` honours, one report per base URL: a fresh stored report
+/// unless `refresh`, else the probe's requests (stored for the next run).
+pub async fn probe_openai(
+    backend: &cotlens_remote::OpenAiBackend,
+    dir: &std::path::Path,
+    printer: crate::printer::Printer,
+    refresh: bool,
+) -> anyhow::Result<CapabilityCheck> {
+    use anyhow::Context;
+    const KIND: &str = "openai-chat-completions";
+    let mut reports = Vec::new();
+    let mut from_cache = true;
+    for url in backend.base_urls() {
+        let cached = (!refresh)
+            .then(|| crate::probe_cache::load(dir, KIND, url, backend.model()))
+            .flatten();
+        let report = match cached {
+            Some(r) => r,
+            None => {
+                from_cache = false;
+                printer.note(format!(
+                    "probing {url} for what it honours (a few one-token requests; --trust-capabilities skips this)"
+                ));
+                let report = backend
+                    .probe(url, crate::probe_cache::now_unix())
+                    .await
+                    .with_context(|| format!("probing the server at {url}"))?;
+                if let Err(e) = crate::probe_cache::store(dir, &report) {
+                    printer.warn(format!(
+                        "cannot store the probe report in {}: {e}",
+                        dir.display()
+                    ));
+                }
+                report
+            }
+        };
+        reports.push(report);
+    }
+    Ok(CapabilityCheck::Probed {
+        reports,
+        from_cache,
+    })
+}
+
 pub async fn open_backend(
     spec: &ModelSpec,
     spec_text: &str,
@@ -136,11 +185,14 @@ pub async fn open_backend(
             revision,
         } => crate::hub::fetch(repo, file, revision, &mut progress).await?,
         ModelSpec::OpenAi(name) => {
-            return Ok(Arc::new(cotlens_remote::OpenAiBackend::new(
-                spec_text,
-                name,
-                &options.remote,
-            )?));
+            let mut backend = cotlens_remote::OpenAiBackend::new(spec_text, name, &options.remote)?;
+            let check = if options.trust_capabilities {
+                CapabilityCheck::Trusted
+            } else {
+                probe_openai(&backend, &options.probe_dir, printer, false).await?
+            };
+            backend.apply_check(check);
+            return Ok(Arc::new(backend));
         }
         ModelSpec::Anthropic(name) => {
             return Ok(Arc::new(cotlens_remote::AnthropicBackend::new(

@@ -3,4 +3,5 @@
 pub mod generate;
 pub mod merge;
 pub mod models;
+pub mod probe;
 pub mod report;

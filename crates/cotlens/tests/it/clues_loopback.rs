@@ -71,7 +71,10 @@ fn script() -> Arc<dyn Fn(&Value) -> Value + Send + Sync> {
             .split(" plus ")
             .filter_map(|n| n.trim().parse().ok())
             .collect();
-        let (a, b) = (nums[0], nums[1]);
+        let [a, b] = nums[..] else {
+            // Not a question of the protocol (the capability probe's).
+            return server::chat_response("scripted", "One", None);
+        };
         let gold = a + b;
         let no_cot = messages.last().is_some_and(|m| m["role"] == "assistant");
         let (answer, cot) = if let Some(n) = capture(&user, "told me the answer is ", '.') {

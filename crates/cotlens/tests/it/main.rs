@@ -14,6 +14,7 @@ mod horizon_loopback;
 mod legibility_cli;
 mod monitor_cli;
 mod necessity_loopback;
+mod probe_loopback;
 mod report_view;
 mod resume_checks;
 mod select_cli;

@@ -87,28 +87,42 @@ async fn filler_length_without_usage() {
         let tmp = tempfile::tempdir().expect("tmp");
         let items = format!("jsonl:{}", write_items(tmp.path()).display());
         let out = tmp.path().join("run");
-        let o = run(
-            tmp.path(),
-            &[
-                "necessity",
-                "--model",
-                "openai:scripted",
-                "--base-url",
-                &srv.url,
-                "--dataset",
-                &items,
-                "--limit",
-                "3",
-                "--out",
-                out.to_str().expect("utf8"),
-                "--quiet",
-                "--no-cache",
-                "--bootstrap",
-                "50",
-            ],
-            &[],
+        let mut args = vec![
+            "necessity",
+            "--model",
+            "openai:scripted",
+            "--base-url",
+            &srv.url,
+            "--dataset",
+            &items,
+            "--limit",
+            "3",
+            "--out",
+            out.to_str().expect("utf8"),
+            "--quiet",
+            "--no-cache",
+            "--bootstrap",
+            "50",
+        ];
+        // Without usage the probe cannot tell a continued turn from a new one: necessity stops
+        // before any unit, naming the capability and the evidence, unless the user vouches.
+        let o = run(tmp.path(), &args, &[]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("prefix continuation")
+                && stderr(&o).contains("usage.prompt_tokens"),
+            "{}",
+            stderr(&o)
         );
+        assert!(!out.join("records.jsonl").exists());
+        args.push("--trust-capabilities");
+        let o = run(tmp.path(), &args, &[]);
         assert!(o.status.success(), "{}", stderr(&o));
+        let manifest = read_json(&out.join("manifest.json"));
+        assert_eq!(
+            manifest["model"]["capability_check"]["mode"], "trusted",
+            "{manifest}"
+        );
         let cot = "Step one. Step two. Step three. Step four.";
         let (tokens, source) = if tokenizer {
             (9, "tokenizer")

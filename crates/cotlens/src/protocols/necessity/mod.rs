@@ -288,6 +288,7 @@ mod tests {
             model_id: "m".into(),
             capabilities: vec![Capability::Chat],
             details: Default::default(),
+            capability_check: None,
         });
         let err = require_prefix_continuation(&b).expect_err("unsupported");
         let text = format!("{err:#}");

@@ -55,7 +55,7 @@ async fn answer_after(
             let outcome = ctx.engine.chat(&request).await?;
             Ok(outcome
                 .result
-                .map(|c| extract_after_open_bracket(&c.output, n).index()))
+                .map(|c| extract_after_open_bracket(&c.generated_text(), n).index()))
         }
     }
 }
@@ -103,8 +103,9 @@ async fn continue_and_answer(
         assistant_prefix: Some(prefix.to_string()),
         sampling,
     };
+    // A continuation's text may come back in the reasoning field: it is still the continuation.
     let continuation = match ctx.engine.chat(&request).await?.result {
-        Ok(c) => c.output,
+        Ok(c) => c.generated_text(),
         Err(_) => return Ok(None),
     };
     let full = format!("{prefix}{continuation}");

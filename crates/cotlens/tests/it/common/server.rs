@@ -2,6 +2,12 @@
 //! requests with a scripted model and injects faults on a deterministic schedule (429 with
 //! Retry-After, 500, 503, hangs past the client's timeout, garbled JSON, truncated bodies,
 //! connection resets, 401). Written on bare TCP so that every fault is a real one.
+//!
+//! It also plays one server's documented request rules ([`Emulate`]): it renders the chat
+//! template the way that server does, reports `usage.prompt_tokens` from the rendering, and
+//! refuses what that server refuses. The capability probe's requests (recognised by their
+//! question) are answered like any other, but neither counted nor faulted, so that the tests'
+//! request counts and fault schedules stay those of the protocols.
 
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +50,20 @@ pub struct Config {
     pub script: Arc<dyn Fn(&Value) -> Value + Send + Sync>,
 }
 
+/// Whose documented behaviour the server plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emulate {
+    /// vLLM/SGLang: `continue_final_message: true` with `add_generation_prompt: false` continues
+    /// the last assistant turn (both true is a 400, as vLLM answers it).
+    Vllm,
+    /// llama-cpp-python's `llama_cpp.server`: unknown fields are dropped, so a trailing assistant
+    /// turn is closed and a new one started.
+    LlamaCppPython,
+    /// The official OpenAI API: fields it does not know are a 400 "Unrecognized request
+    /// argument supplied".
+    OpenAi,
+}
+
 pub struct Server {
     pub url: String,
     pub requests: Arc<AtomicU64>,
@@ -52,6 +72,10 @@ pub struct Server {
 }
 
 pub async fn start(config: Config) -> Server {
+    start_as(config, Emulate::Vllm).await
+}
+
+pub async fn start_as(config: Config, emulate: Emulate) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
@@ -66,7 +90,7 @@ pub async fn start(config: Config) -> Server {
             };
             let (config, r, a) = (config.clone(), r.clone(), a.clone());
             tokio::spawn(async move {
-                let _ = serve_connection(stream, config, r, a).await;
+                let _ = serve_connection(stream, config, emulate, r, a).await;
             });
         }
     });
@@ -134,12 +158,19 @@ async fn respond(
 async fn serve_connection(
     mut stream: TcpStream,
     config: Config,
+    emulate: Emulate,
     requests: Arc<AtomicU64>,
     auth: Arc<Mutex<Vec<String>>>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     while let Some((line, headers, body)) = read_request(&mut stream, &mut buf).await {
-        let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
+        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let probe = request["messages"][0]["content"] == cotlens_core::probe::PROBE_QUESTION;
+        let n = if probe {
+            0
+        } else {
+            requests.fetch_add(1, Ordering::SeqCst) + 1
+        };
         if let Some((_, v)) = headers.iter().find(|(k, _)| k == "authorization") {
             if let Ok(mut a) = auth.lock() {
                 a.push(v.clone());
@@ -153,6 +184,7 @@ async fn serve_connection(
             tokio::time::sleep(config.delay).await;
         }
         if config.fault_every > 0
+            && !probe
             && n.is_multiple_of(config.fault_every)
             && !config.faults.is_empty()
         {
@@ -207,8 +239,37 @@ async fn serve_connection(
             }
             continue;
         }
-        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let answer = (config.script)(&request);
+        let chat = request["messages"].is_array();
+        if chat {
+            if let Some(message) = refusal(emulate, &request) {
+                let body = json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}});
+                respond(
+                    &mut stream,
+                    "400 Bad Request",
+                    "",
+                    body.to_string().as_bytes(),
+                )
+                .await?;
+                continue;
+            }
+        }
+        // llama-cpp-python's request model drops fields it does not know: the model never sees them.
+        let mut request = request;
+        if emulate == Emulate::LlamaCppPython {
+            if let Some(o) = request.as_object_mut() {
+                for f in [
+                    "continue_final_message",
+                    "add_generation_prompt",
+                    "chat_template_kwargs",
+                ] {
+                    o.remove(f);
+                }
+            }
+        }
+        let mut answer = (config.script)(&request);
+        if chat && answer["usage"].is_object() {
+            answer["usage"]["prompt_tokens"] = json!(prompt_tokens(emulate, &request));
+        }
         // vLLM's `POST /tokenize` (at the server root): served only when the script answers it
         // with vLLM's shape; otherwise 404, as FastAPI servers without the route answer.
         if line
@@ -229,6 +290,76 @@ async fn serve_connection(
         respond(&mut stream, "200 OK", "", answer.to_string().as_bytes()).await?;
     }
     Ok(())
+}
+
+/// What the emulated server answers with 400, if anything.
+fn refusal(emulate: Emulate, request: &Value) -> Option<String> {
+    match emulate {
+        // A non-reasoning model (gpt-4o): reasoning_effort is refused as OpenAI refuses it.
+        Emulate::OpenAi if !request["reasoning_effort"].is_null() => Some(
+            "Unsupported parameter: 'reasoning_effort' is not supported with this model.".into(),
+        ),
+        Emulate::OpenAi => [
+            "continue_final_message",
+            "add_generation_prompt",
+            "chat_template_kwargs",
+        ]
+        .iter()
+        .find(|f| !request[**f].is_null())
+        .map(|f| format!("Unrecognized request argument supplied: {f}")),
+        // vLLM's request validator looks at the fields as sent (the default of
+        // add_generation_prompt, true, does not count).
+        Emulate::Vllm => (request["continue_final_message"] == true
+            && request["add_generation_prompt"] == true)
+            .then(|| {
+                "Cannot set both `continue_final_message` and `add_generation_prompt` to True."
+                    .to_string()
+            }),
+        Emulate::LlamaCppPython => None,
+    }
+}
+
+/// Tokens of a text under a word-level tokenizer: each run of word characters and each other
+/// non-space character is one token.
+fn tokens(text: &str) -> u64 {
+    let mut n = 0;
+    let mut in_word = false;
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == '_' {
+            if !in_word {
+                n += 1;
+            }
+            in_word = true;
+        } else {
+            in_word = false;
+            if !c.is_whitespace() {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// The prompt's length under a ChatML template (`<|im_start|>ROLE\nCONTENT<|im_end|>\n` per
+/// message, then `<|im_start|>assistant\n`), rendered as the emulated server renders it: a
+/// continued last turn has no end marker and no new assistant header (vLLM also leaves the
+/// header out when `add_generation_prompt` is false).
+fn prompt_tokens(emulate: Emulate, request: &Value) -> u64 {
+    let messages = request["messages"].as_array().cloned().unwrap_or_default();
+    let continued = emulate == Emulate::Vllm
+        && request["continue_final_message"] == true
+        && messages.last().is_some_and(|m| m["role"] == "assistant");
+    let mut n = 0;
+    for (i, m) in messages.iter().enumerate() {
+        n += 2 + tokens(m["content"].as_str().unwrap_or(""));
+        if !(continued && i + 1 == messages.len()) {
+            n += 2;
+        }
+    }
+    if !continued {
+        n += 2;
+    }
+    n
 }
 
 /// A Chat Completions response body.

@@ -1,0 +1,109 @@
+//! Capability probe reports kept in `$COTLENS_HOME/probes/`, one JSON file per base URL and
+//! model, reused for [`cotlens_core::probe::PROBE_TTL_SECS`] so that a run does not ask a
+//! server again what it honours. A file that cannot be read is ignored (the server is probed
+//! again); one that cannot be written is a warning, never a failed run.
+
+use cotlens_core::probe::ProbeReport;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// `$COTLENS_HOME/probes`.
+pub fn default_dir() -> PathBuf {
+    cotlens_local::resolve::cache_dir().join("probes")
+}
+
+fn file(dir: &Path, backend: &str, base_url: &str, model: &str) -> PathBuf {
+    let key = Sha256::digest(format!("{backend}\n{base_url}\n{model}").as_bytes());
+    dir.join(format!("{}.json", &hex::encode(key)[..24]))
+}
+
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The stored report for this server and model, when it is fresh.
+pub fn load(dir: &Path, backend: &str, base_url: &str, model: &str) -> Option<ProbeReport> {
+    let text = std::fs::read_to_string(file(dir, backend, base_url, model)).ok()?;
+    let report: ProbeReport = serde_json::from_str(&text).ok()?;
+    (report.fresh(now_unix())
+        && report.backend == backend
+        && report.base_url == base_url
+        && report.model == model)
+        .then_some(report)
+}
+
+/// Store `report` (written whole, then renamed into place).
+pub fn store(dir: &Path, report: &ProbeReport) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let path = file(dir, &report.backend, &report.base_url, &report.model);
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+    std::fs::write(&tmp, text + "\n")?;
+    std::fs::rename(&tmp, &path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cotlens_core::probe::{assess, Answer, Observations, Reply, PROBE_TTL_SECS};
+
+    fn report(url: &str, at: u64) -> ProbeReport {
+        let a = |n| {
+            Reply::Answered(Answer {
+                prompt_tokens: Some(n),
+                ..Default::default()
+            })
+        };
+        assess(
+            "openai-chat-completions",
+            url,
+            "m",
+            &Observations {
+                continued: a(3),
+                closed: a(5),
+                logprobs: a(3),
+                logprobs_continued: true,
+                plain: a(3),
+                controls: Default::default(),
+            },
+            at,
+        )
+    }
+
+    #[test]
+    fn fresh_reports_come_back_stale_ones_do_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = report("http://a/v1", now_unix());
+        store(dir.path(), &r).expect("store");
+        assert_eq!(
+            load(dir.path(), "openai-chat-completions", "http://a/v1", "m"),
+            Some(r)
+        );
+        assert_eq!(
+            load(dir.path(), "openai-chat-completions", "http://b/v1", "m"),
+            None
+        );
+        assert_eq!(
+            load(dir.path(), "openai-chat-completions", "http://a/v1", "n"),
+            None
+        );
+        store(
+            dir.path(),
+            &report("http://a/v1", now_unix() - PROBE_TTL_SECS),
+        )
+        .expect("store");
+        assert_eq!(
+            load(dir.path(), "openai-chat-completions", "http://a/v1", "m"),
+            None
+        );
+        let f = file(dir.path(), "openai-chat-completions", "http://a/v1", "m");
+        std::fs::write(&f, "{not json").expect("write");
+        assert_eq!(
+            load(dir.path(), "openai-chat-completions", "http://a/v1", "m"),
+            None
+        );
+    }
+}
