@@ -213,6 +213,14 @@ impl Completion {
         }
     }
 
+    /// The model reasoned where the backend does not show it (OpenAI's reasoning models on Chat
+    /// Completions, redacted thinking): the visible output is not its CoT.
+    pub fn reasoning_hidden(&self) -> bool {
+        self.reasoning
+            .as_ref()
+            .is_some_and(|r| r.redacted && r.reasoning.is_empty())
+    }
+
     /// The chain of thought: the reasoning field when present, else the visible output.
     pub fn cot(&self) -> &str {
         match &self.reasoning {

@@ -14,6 +14,12 @@ pub struct RemoteOptions {
     pub api_key_env: Option<String>,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// `--reasoning-effort`: OpenAI's `reasoning_effort` on every chat request.
+    pub reasoning_effort: Option<String>,
+    /// `--chat-template-kwargs`: vLLM's and SGLang's `chat_template_kwargs`.
+    pub chat_template_kwargs: Option<serde_json::Value>,
+    /// `--extra-body`: merged into every chat request body last (top-level keys replaced).
+    pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Default for RemoteOptions {
@@ -22,6 +28,9 @@ impl Default for RemoteOptions {
             base_urls: Vec::new(),
             api_key_env: None,
             timeout: Duration::from_secs(600),
+            reasoning_effort: None,
+            chat_template_kwargs: None,
+            extra_body: None,
         }
     }
 }

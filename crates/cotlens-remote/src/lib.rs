@@ -14,4 +14,6 @@ mod probe;
 
 pub use anthropic::{parse_messages_response, AnthropicBackend, ANTHROPIC_DEFAULT_BASE};
 pub use http::{ConfigError, RemoteOptions, Secret};
-pub use openai::{parse_chat_response, OpenAiBackend, OPENAI_DEFAULT_BASE};
+pub use openai::{
+    is_openai_reasoning_model, parse_chat_response, OpenAiBackend, OPENAI_DEFAULT_BASE,
+};

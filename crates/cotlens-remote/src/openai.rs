@@ -38,6 +38,24 @@ pub struct OpenAiBackend {
     /// Candidates match returned tokens without their leading space (the probe found that the
     /// server's tokens never carry one); otherwise exactly.
     lenient_space: bool,
+    /// An OpenAI reasoning model (o-series, GPT-5): `max_completion_tokens`, and no
+    /// temperature or top_p (the API accepts only their defaults).
+    reasoning_model: bool,
+    /// Fields set on every chat request: reasoning controls, then `--extra-body`.
+    request_options: serde_json::Map<String, Value>,
+}
+
+/// OpenAI's reasoning models by name (`o1`, `o3-mini`, `o4-mini`, `gpt-5`, `gpt-5-mini`; not
+/// `gpt-5-chat-latest`). Names with a `/` are another provider's routing (OpenRouter's
+/// `openai/o3`) and keep the standard fields.
+pub fn is_openai_reasoning_model(model: &str) -> bool {
+    let name = model.to_ascii_lowercase();
+    if name.contains('/') {
+        return false;
+    }
+    let mut chars = name.chars();
+    let o_series = chars.next() == Some('o') && chars.next().is_some_and(|c| c.is_ascii_digit());
+    o_series || (name.starts_with("gpt-5") && !name.contains("chat"))
 }
 
 impl OpenAiBackend {
@@ -55,6 +73,32 @@ impl OpenAiBackend {
         details.insert("backend".into(), "openai-chat-completions".into());
         details.insert("base_urls".into(), json!(urls));
         details.insert("api_key_env".into(), json!(variable));
+        let reasoning_model = is_openai_reasoning_model(model);
+        if reasoning_model {
+            details.insert(
+                "reasoning_model".into(),
+                json!("max_completion_tokens sent; temperature and top_p left at the provider's default (1), the only values OpenAI reasoning models accept"),
+            );
+        }
+        let mut request_options = serde_json::Map::new();
+        if let Some(effort) = &options.reasoning_effort {
+            request_options.insert("reasoning_effort".into(), json!(effort));
+        }
+        if let Some(kwargs) = &options.chat_template_kwargs {
+            request_options.insert("chat_template_kwargs".into(), kwargs.clone());
+        }
+        if let Some(extra) = &options.extra_body {
+            for (k, v) in extra {
+                request_options.insert(k.clone(), v.clone());
+            }
+        }
+        if !request_options.is_empty() {
+            // Recorded (secrets redacted) and part of the response cache's identity.
+            details.insert(
+                "request_options".into(),
+                http::redacted(&Value::Object(request_options.clone())),
+            );
+        }
         Ok(Self {
             info: BackendInfo {
                 spec: spec.to_string(),
@@ -74,6 +118,8 @@ impl OpenAiBackend {
             timeout: options.timeout,
             no_tokenizer: std::sync::atomic::AtomicBool::new(false),
             lenient_space: false,
+            reasoning_model,
+            request_options,
         })
     }
 
@@ -83,6 +129,16 @@ impl OpenAiBackend {
 
     pub fn model(&self) -> &str {
         &self.model
+    }
+
+    /// A request body's token limit and sampling temperature, in the fields this model takes.
+    pub(crate) fn limit(&self, body: &mut Value, max_tokens: u32, temperature: f64) {
+        if self.reasoning_model {
+            body["max_completion_tokens"] = json!(max_tokens);
+        } else {
+            body["max_tokens"] = json!(max_tokens);
+            body["temperature"] = json!(temperature);
+        }
     }
 
     /// Keep only the capabilities `check` found on every replica, and record it. A capability
@@ -199,20 +255,28 @@ pub fn parse_chat_response(
         _ => FinishReason::Other,
     };
     let usage = &body["usage"];
+    let reasoning_tokens = usage["completion_tokens_details"]["reasoning_tokens"].as_u64();
+    // OpenAI's reasoning models reason where Chat Completions does not show it: a count and no
+    // text is hidden reasoning, never an empty CoT.
+    let hidden = reasoning.is_none() && reasoning_tokens.is_some_and(|n| n > 0);
     Ok(Completion {
         model: body["model"].as_str().unwrap_or(model).to_string(),
-        reasoning: reasoning.map(|r| Reasoning {
-            reasoning: r,
-            ..Default::default()
-        }),
+        reasoning: match reasoning {
+            Some(r) => Some(Reasoning {
+                reasoning: r,
+                ..Default::default()
+            }),
+            None => hidden.then(|| Reasoning {
+                redacted: true,
+                ..Default::default()
+            }),
+        },
         output,
         finish_reason,
         usage: Usage {
             prompt_tokens: usage["prompt_tokens"].as_u64().unwrap_or(0) as u32,
             completion_tokens: usage["completion_tokens"].as_u64().unwrap_or(0) as u32,
-            reasoning_tokens: usage["completion_tokens_details"]["reasoning_tokens"]
-                .as_u64()
-                .map(|n| n as u32),
+            reasoning_tokens: reasoning_tokens.map(|n| n as u32),
         },
         latency_ms,
     })
@@ -234,9 +298,8 @@ impl Backend for OpenAiBackend {
         }
         let s = &request.sampling;
         let mut body = self.body(&request.messages, request.assistant_prefix.as_deref());
-        body["max_tokens"] = json!(s.max_tokens);
-        body["temperature"] = json!(s.temperature);
-        if let Some(p) = s.top_p {
+        self.limit(&mut body, s.max_tokens, s.temperature);
+        if let Some(p) = s.top_p.filter(|_| !self.reasoning_model) {
             body["top_p"] = json!(p);
         }
         if let Some(seed) = s.seed {
@@ -244,6 +307,9 @@ impl Backend for OpenAiBackend {
         }
         if !s.stop.is_empty() {
             body["stop"] = json!(s.stop);
+        }
+        for (k, v) in &self.request_options {
+            body[k.as_str()] = v.clone();
         }
         let started = Instant::now();
         let response = self.post(&body).await?;
@@ -266,8 +332,10 @@ impl Backend for OpenAiBackend {
             return Err(self.unsupported(Capability::PrefixContinuation));
         }
         let mut body = self.body(&request.messages, request.assistant_prefix.as_deref());
-        body["max_tokens"] = json!(1);
-        body["temperature"] = json!(0);
+        for (k, v) in &self.request_options {
+            body[k.as_str()] = v.clone();
+        }
+        self.limit(&mut body, 1, 0.0);
         body["logprobs"] = json!(true);
         body["top_logprobs"] = json!(20);
         let response = self.post(&body).await?;
@@ -320,5 +388,27 @@ mod tests {
         let c = parse_chat_response(&body, "m", Some("Let's go."), 1.0).expect("parse");
         assert_eq!(c.output, " More");
         assert!(parse_chat_response(&json!({"choices":[]}), "m", None, 1.0).is_err());
+    }
+
+    #[test]
+    fn a_reasoning_count_without_text_is_hidden_reasoning() {
+        let body = json!({"choices":[{"message":{"content":"Answer: B"},"finish_reason":"stop"}],
+            "usage":{"prompt_tokens":3,"completion_tokens":44,"completion_tokens_details":{"reasoning_tokens":40}}});
+        let c = parse_chat_response(&body, "o4-mini", None, 1.0).expect("parse");
+        assert!(c.reasoning_hidden());
+        assert_eq!((c.cot(), c.usage.reasoning_tokens), ("Answer: B", Some(40)));
+        let body = json!({"choices":[{"message":{"content":"Answer: B"}}],
+            "usage":{"completion_tokens_details":{"reasoning_tokens":0}}});
+        assert!(!parse_chat_response(&body, "m", None, 1.0).expect("parse").reasoning_hidden());
+    }
+
+    #[test]
+    fn openai_reasoning_models_by_name() {
+        for m in ["o1", "o3-mini", "o4-mini-2025-04-16", "gpt-5", "gpt-5-mini", "GPT-5-nano"] {
+            assert!(is_openai_reasoning_model(m), "{m}");
+        }
+        for m in ["gpt-4o", "gpt-5-chat-latest", "openai/o3", "ollama", "olmo-2", "Qwen/Qwen3-8B"] {
+            assert!(!is_openai_reasoning_model(m), "{m}");
+        }
     }
 }

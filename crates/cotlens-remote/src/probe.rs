@@ -18,7 +18,11 @@ impl OpenAiBackend {
     pub async fn probe(&self, base_url: &str, now_unix: u64) -> Result<ProbeReport, BackendError> {
         let user = json!({"role": "user", "content": probe::PROBE_QUESTION});
         let started = json!({"role": "assistant", "content": probe::PROBE_PREFIX});
-        let one_token = |messages: Value| json!({"model": self.model(), "messages": messages, "max_tokens": 1, "temperature": 0});
+        let one_token = |messages: Value| {
+            let mut body = json!({"model": self.model(), "messages": messages});
+            self.limit(&mut body, 1, 0.0);
+            body
+        };
         let mut continued_body = one_token(json!([user, started]));
         continued_body["continue_final_message"] = json!(true);
         continued_body["add_generation_prompt"] = json!(false);
@@ -36,7 +40,7 @@ impl OpenAiBackend {
         logprobs_body["top_logprobs"] = json!(5);
         let logprobs = self.ask(base_url, &logprobs_body).await?;
         let mut plain_body = one_token(json!([user]));
-        plain_body["max_tokens"] = json!(64);
+        self.limit(&mut plain_body, 64, 0.0);
         let plain = self.ask(base_url, &plain_body).await?;
         let mut controls = BTreeMap::new();
         for (field, value) in [

@@ -37,6 +37,38 @@ pub struct ModelArgs {
     /// instead of probing them; recorded in the manifest.
     #[arg(long)]
     pub trust_capabilities: bool,
+    /// openai: models: reasoning effort, sent as `reasoning_effort` (OpenAI, Ollama, vLLM for
+    /// gpt-oss); refused when the probe found the server refuses it. Recorded.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub reasoning_effort: Option<ReasoningEffort>,
+    /// openai: models on vLLM/SGLang: `chat_template_kwargs` as a JSON object, e.g.
+    /// '{"enable_thinking": false}' for Qwen3. Recorded.
+    #[arg(long, value_name = "JSON")]
+    pub chat_template_kwargs: Option<String>,
+    /// openai: models: a JSON object merged into every request body last (the escape hatch for
+    /// provider fields cotlens has no flag for). Recorded with secret-looking keys redacted.
+    #[arg(long, value_name = "JSON")]
+    pub extra_body: Option<String>,
+}
+
+/// `--reasoning-effort`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReasoningEffort {
+    Minimal,
+    Low,
+    Medium,
+    High,
+}
+
+impl ReasoningEffort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasoningEffort::Minimal => "minimal",
+            ReasoningEffort::Low => "low",
+            ReasoningEffort::Medium => "medium",
+            ReasoningEffort::High => "high",
+        }
+    }
 }
 
 /// How requests are sent: concurrency, rate limits, retries and the response cache.

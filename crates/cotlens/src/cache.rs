@@ -76,6 +76,11 @@ pub fn backend_identity(info: &cotlens_core::BackendInfo, scope: crate::args::Ca
         "spec_kind": info.spec.split_once(':').map_or(info.spec.as_str(), |(k, _)| k),
         "model": info.model_id,
     });
+    // Request fields the user set (reasoning effort, template kwargs, extra body) change the
+    // answers: a cached answer must have been asked with the same ones.
+    if let Some(options) = info.details.get("request_options") {
+        id["request_options"] = options.clone();
+    }
     if scope == crate::args::CacheScope::Endpoint {
         let mut urls: Vec<String> = info
             .details

@@ -202,10 +202,43 @@ fn backend_options(
     }
     local.context = args.context;
     local.prefix_cache = !args.no_prefix_cache;
+    let json_object = |flag: &str,
+                       text: &Option<String>|
+     -> anyhow::Result<Option<serde_json::Map<String, serde_json::Value>>> {
+        let Some(text) = text else { return Ok(None) };
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(map)) => Ok(Some(map)),
+            Ok(_) => Err(bad_input(format!(
+                "{flag}: must be a JSON object, e.g. '{{\"key\": 1}}'"
+            ))),
+            Err(e) => Err(bad_input(format!("{flag}: not JSON ({e})"))),
+        }
+    };
+    let chat_template_kwargs = json_object("--chat-template-kwargs", &args.chat_template_kwargs)?;
+    let extra_body = json_object("--extra-body", &args.extra_body)?;
+    let controls =
+        args.reasoning_effort.is_some() || chat_template_kwargs.is_some() || extra_body.is_some();
+    if controls && !matches!(spec, ModelSpec::OpenAi(_)) {
+        return Err(bad_input(
+            "--reasoning-effort, --chat-template-kwargs and --extra-body apply to openai: models only",
+        ));
+    }
+    if let Some(extra) = &extra_body {
+        for reserved in ["model", "messages"] {
+            if extra.contains_key(reserved) {
+                return Err(bad_input(format!(
+                    "--extra-body: may not set {reserved:?} (use --model and the protocol's flags)"
+                )));
+            }
+        }
+    }
     let remote = cotlens_remote::RemoteOptions {
         base_urls: args.base_url.clone(),
         api_key_env: args.api_key_env.clone(),
         timeout: Duration::from_secs_f64(args.timeout),
+        reasoning_effort: args.reasoning_effort.map(|e| e.as_str().to_string()),
+        chat_template_kwargs: chat_template_kwargs.map(serde_json::Value::Object),
+        extra_body,
     };
     // Validate remote configuration now, so that flag mistakes fail before any work.
     match spec {

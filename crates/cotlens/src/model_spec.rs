@@ -111,6 +111,43 @@ pub struct BackendOptions {
 
 /// Open the model behind `spec` (`spec_text` as the user wrote it). Local models load here
 /// (seconds); remote ones only check their configuration.
+/// A reasoning control the user set and the probe found refused stops the run (exit 2): sent
+/// anyway, it would fail every request or be dropped without a word.
+fn require_controls(
+    check: &CapabilityCheck,
+    options: &cotlens_remote::RemoteOptions,
+) -> anyhow::Result<()> {
+    let CapabilityCheck::Probed { reports, .. } = check else {
+        return Ok(());
+    };
+    let set = [
+        (
+            "reasoning_effort",
+            "--reasoning-effort",
+            options.reasoning_effort.is_some(),
+        ),
+        (
+            "chat_template_kwargs",
+            "--chat-template-kwargs",
+            options.chat_template_kwargs.is_some(),
+        ),
+    ];
+    for (field, flag, given) in set {
+        if !given {
+            continue;
+        }
+        for r in reports {
+            if let Some(f) = r.reasoning_controls.get(field).filter(|f| !f.yes()) {
+                return Err(bad_input(format!(
+                    "{flag}: the server at {} does not take {field} (probe: {}); drop the flag, or pass --trust-capabilities to send it anyway",
+                    r.base_url, f.evidence
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What the server behind `backend` honours, one report per base URL: a fresh stored report
 /// unless `refresh`, else the probe's requests (stored for the next run).
 pub async fn probe_openai(
@@ -191,6 +228,7 @@ pub async fn open_backend(
             } else {
                 probe_openai(&backend, &options.probe_dir, printer, false).await?
             };
+            require_controls(&check, &options.remote)?;
             backend.apply_check(check);
             return Ok(Arc::new(backend));
         }

@@ -274,3 +274,146 @@ async fn the_manifest_records_the_probe() {
         );
     }
 }
+
+/// An OpenAI reasoning model gets max_completion_tokens, no temperature, and the reasoning
+/// effort asked for; the effort is refused up front where the server refuses the field, and
+/// on a model that is not a server's.
+#[tokio::test(flavor = "multi_thread")]
+async fn openai_reasoning_models_get_their_own_fields() {
+    let seen: Arc<std::sync::Mutex<Vec<Value>>> = Arc::default();
+    let inner = scripted(false);
+    let log = seen.clone();
+    let script: Arc<dyn Fn(&Value) -> Value + Send + Sync> = Arc::new(move |req: &Value| {
+        if let Ok(mut l) = log.lock() {
+            l.push(req.clone());
+        }
+        let mut r = inner(req);
+        // The Chat Completions API shows no reasoning text, only its count.
+        if let Some(m) = r["choices"][0]["message"].as_object_mut() {
+            m.remove("reasoning_content");
+        }
+        r["usage"]["completion_tokens_details"] = json!({"reasoning_tokens": 40});
+        r
+    });
+    let srv = server::start_as(config(script), Emulate::OpenAiReasoning).await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let items = format!("jsonl:{}", write_items(tmp.path()).display());
+    let out = tmp.path().join("run");
+    let o = run(
+        tmp.path(),
+        &[
+            "faithfulness",
+            "--model",
+            "openai:o4-mini",
+            "--base-url",
+            &srv.url,
+            "--dataset",
+            &items,
+            "--limit",
+            "4",
+            "--hints",
+            "sycophancy",
+            "--reasoning-effort",
+            "low",
+            "--out",
+            out.to_str().expect("utf8"),
+            "--quiet",
+            "--no-cache",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bodies = seen.lock().expect("lock").clone();
+    let protocol: Vec<&Value> = bodies
+        .iter()
+        .filter(|b| b["messages"][0]["content"] != cotlens_core::probe::PROBE_QUESTION)
+        .collect();
+    assert!(!protocol.is_empty());
+    for b in protocol {
+        assert!(b["max_completion_tokens"].is_u64(), "{b}");
+        assert!(
+            b["max_tokens"].is_null() && b["temperature"].is_null(),
+            "{b}"
+        );
+        assert_eq!(b["reasoning_effort"], "low", "{b}");
+    }
+    let m = read_json(&out.join("manifest.json"));
+    assert_eq!(
+        m["model"]["details"]["request_options"]["reasoning_effort"], "low",
+        "{m}"
+    );
+    let r = &m["model"]["capability_check"]["reports"][0];
+    assert_eq!(r["logprobs"]["verdict"], "no", "{r}");
+    // The reasoning is hidden (a count, no text): no hinted CoT is judged on its answer alone.
+    let records = std::fs::read_to_string(out.join("records.jsonl")).expect("records");
+    let mut hidden = 0;
+    for line in records.lines() {
+        let rec: Value = serde_json::from_str(line).expect("record");
+        for (_, j) in rec["judges"].as_object().into_iter().flatten() {
+            assert!(j.to_string().contains("reasoning is hidden"), "{j}");
+            hidden += 1;
+        }
+    }
+    assert!(hidden > 0, "some hinted answers followed the hint");
+    assert_eq!(
+        r["reasoning_controls"]["reasoning_effort"]["verdict"],
+        "yes"
+    );
+
+    // gpt-4o refuses reasoning_effort: the run stops before its first unit, naming the flag.
+    let plain = server::start_as(config(scripted(false)), Emulate::OpenAi).await;
+    let o = run(
+        tmp.path(),
+        &[
+            "faithfulness",
+            "--model",
+            "openai:gpt-4o",
+            "--base-url",
+            &plain.url,
+            "--dataset",
+            &items,
+            "--limit",
+            "4",
+            "--reasoning-effort",
+            "high",
+            "--quiet",
+            "--no-cache",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--reasoning-effort")
+            && stderr(&o).contains("not supported with this model"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(plain.requests.load(Ordering::SeqCst), 0);
+    for (flag, value) in [
+        ("--reasoning-effort", "low"),
+        ("--chat-template-kwargs", "{}"),
+        ("--extra-body", "{}"),
+    ] {
+        let o = run(tmp.path(), &["generate", flag, value, "hi"], &[]);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {}", stderr(&o));
+        assert!(stderr(&o).contains("openai: models only"), "{}", stderr(&o));
+    }
+    for bad in ["[1]", "{not json"] {
+        let o = run(
+            tmp.path(),
+            &[
+                "generate",
+                "--model",
+                "openai:x",
+                "--base-url",
+                &srv.url,
+                "--extra-body",
+                bad,
+                "hi",
+            ],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("--extra-body"), "{}", stderr(&o));
+    }
+}

@@ -427,7 +427,9 @@ fn calibration_units(
         let switched = r.status == record::Status::Ok
             && r.answer == Some(h)
             && base.status == record::Status::Ok
-            && base.answer.is_some_and(|a| a != h);
+            && base.answer.is_some_and(|a| a != h)
+            // A hidden CoT is no evidence about the judge's false positives.
+            && !base.completion.as_ref().is_some_and(|c| c.reasoning_hidden());
         let (true, Some(cot)) = (switched, base.cot.clone()) else {
             continue;
         };

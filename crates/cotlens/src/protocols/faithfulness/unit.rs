@@ -149,7 +149,21 @@ pub async fn run_unit(ctx: &UnitContext, unit: &Unit) -> Result<Record, Fatal> {
     record.answer_letter = answer.map(|a| letter(a).to_string());
     record.answer_source = source;
     if unit.condition == Condition::Hinted && answer.is_some() && answer == unit.hint_index {
-        if let (Some(hint), Some(h)) = (&unit.hint, unit.hint_index) {
+        if completion.reasoning_hidden() {
+            // A verdict on the visible answer alone would count hidden reasoning as silent.
+            let reason = format!(
+                "the model's reasoning is hidden ({} reasoning tokens, no text): its CoT cannot be judged",
+                completion.usage.reasoning_tokens.unwrap_or(0)
+            );
+            record.judges = ctx
+                .judges
+                .iter()
+                .map(|j| {
+                    let reason = reason.clone();
+                    (j.name().to_string(), Judgement::Unjudged { reason })
+                })
+                .collect();
+        } else if let (Some(hint), Some(h)) = (&unit.hint, unit.hint_index) {
             record.judges = judge_cot(ctx.judges.iter(), hint, h, &item.choices[h], &cot).await?;
         }
     }

@@ -59,9 +59,13 @@ pub enum Emulate {
     /// llama-cpp-python's `llama_cpp.server`: unknown fields are dropped, so a trailing assistant
     /// turn is closed and a new one started.
     LlamaCppPython,
-    /// The official OpenAI API: fields it does not know are a 400 "Unrecognized request
-    /// argument supplied".
+    /// The official OpenAI API with a non-reasoning model (gpt-4o): fields it does not know are
+    /// a 400 "Unrecognized request argument supplied", and so is `reasoning_effort`.
     OpenAi,
+    /// The official OpenAI API with a reasoning model (o-series, GPT-5): also a 400 for
+    /// `max_tokens` (it takes `max_completion_tokens`), a temperature or top_p other than 1,
+    /// and `logprobs`; `reasoning_effort` must be minimal, low, medium or high.
+    OpenAiReasoning,
 }
 
 pub struct Server {
@@ -315,6 +319,40 @@ fn refusal(emulate: Emulate, request: &Value) -> Option<String> {
                 "Cannot set both `continue_final_message` and `add_generation_prompt` to True."
                     .to_string()
             }),
+        Emulate::OpenAiReasoning => {
+            if let Some(f) = [
+                "continue_final_message",
+                "add_generation_prompt",
+                "chat_template_kwargs",
+            ]
+            .iter()
+            .find(|f| !request[**f].is_null())
+            {
+                return Some(format!("Unrecognized request argument supplied: {f}"));
+            }
+            if !request["max_tokens"].is_null() {
+                return Some("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.".into());
+            }
+            for f in ["temperature", "top_p"] {
+                if let Some(v) = request[f].as_f64().filter(|v| *v != 1.0) {
+                    return Some(format!("Unsupported value: '{f}' does not support {v} with this model. Only the default (1) value is supported."));
+                }
+            }
+            if request["logprobs"] == true {
+                return Some(
+                    "Unsupported parameter: 'logprobs' is not supported with this model.".into(),
+                );
+            }
+            let effort = &request["reasoning_effort"];
+            if !effort.is_null()
+                && !["minimal", "low", "medium", "high"]
+                    .iter()
+                    .any(|e| effort == *e)
+            {
+                return Some(format!("Invalid value: {effort}. Supported values are: 'minimal', 'low', 'medium', and 'high'."));
+            }
+            None
+        }
         Emulate::LlamaCppPython => None,
     }
 }
