@@ -70,6 +70,8 @@ pub enum ReasoningLocation {
     Reasoning,
     /// Inline `<think>…</think>` in the content.
     ThinkTags,
+    /// Anthropic's `thinking` content blocks (with `--thinking-budget`).
+    ThinkingBlocks,
     /// No reasoning seen in a short plain answer (a model that does not reason, or reasons
     /// where the server does not show it).
     None,
@@ -332,6 +334,46 @@ fn assess_reasoning(plain: &Reply) -> ReasoningFinding {
         },
     };
     ReasoningFinding { location, evidence }
+}
+
+/// The findings about the Anthropic Messages API from its reply to a prefilled turn (one
+/// request; not sent when `thinking` is on, since the API refuses prefill with thinking).
+pub fn assess_anthropic(
+    base_url: &str,
+    model: &str,
+    prefilled: Option<&Reply>,
+    now_unix: u64,
+) -> ProbeReport {
+    let prefix_continuation = match prefilled {
+        None => Finding::new(
+            Verdict::No,
+            "the Messages API refuses assistant prefill when thinking is enabled (--thinking-budget)",
+        ),
+        Some(Reply::Refused { status, message }) => {
+            Finding::new(Verdict::No, refused("an assistant prefill", *status, message))
+        }
+        Some(Reply::Answered(_)) => Finding::new(
+            Verdict::Yes,
+            "the Messages API answered a turn ending with a prefilled assistant message",
+        ),
+    };
+    let none = |why: &str| Finding::new(Verdict::No, why);
+    ProbeReport {
+        version: PROBE_VERSION.to_string(),
+        backend: "anthropic-messages".to_string(),
+        base_url: base_url.to_string(),
+        model: model.to_string(),
+        probed_at_unix: now_unix,
+        prefix_continuation,
+        logprobs: none("the Messages API returns no log-probabilities"),
+        logprobs_at_continued_position: none("the Messages API returns no log-probabilities"),
+        space_prefixed_tokens: Finding::new(Verdict::Unknown, "no tokens to look at"),
+        reasoning: ReasoningFinding {
+            location: ReasoningLocation::ThinkingBlocks,
+            evidence: "thinking content blocks, when thinking is enabled".to_string(),
+        },
+        reasoning_controls: BTreeMap::new(),
+    }
 }
 
 /// The findings from the probe's replies.

@@ -1,9 +1,17 @@
 //! `anthropic:<model>`: the Anthropic Messages API. Thinking blocks become the reasoning
 //! (signature and redaction kept, as Inspect's `ContentReasoning` does); a started assistant
-//! turn is sent as a final assistant message (prefill). No log-probabilities.
+//! turn is sent as a final assistant message (prefill), where the probe found the model takes
+//! one (Claude 4.6 and later refuse prefill with a 400). No log-probabilities.
+//!
+//! With `--thinking-budget N` every request carries `thinking: {type: enabled, budget_tokens:
+//! N}` under the API's documented rules: N ≥ 1024; `max_tokens` must exceed N, so the
+//! protocol's own limit is added to it (thinking does not eat the answer's budget); temperature
+//! is left at its default 1 (the only value allowed with thinking); top_p is sent only when
+//! ≥ 0.95; no prefill. All of it is recorded in the manifest (`model.details.thinking`).
 
 use crate::http::{self, api_key, parse_base_urls, ConfigError, RemoteOptions, Replicas, Secret};
 use async_trait::async_trait;
+use cotlens_core::probe::{self, CapabilityCheck, ProbeReport, Reply};
 use cotlens_core::types::{ChatRequest, Completion, FinishReason, Reasoning, Role, Usage};
 use cotlens_core::{Backend, BackendError, BackendInfo, Capability};
 use serde_json::{json, Value};
@@ -19,7 +27,11 @@ pub struct AnthropicBackend {
     key: Secret,
     client: reqwest::Client,
     timeout: Duration,
+    thinking_budget: Option<u32>,
 }
+
+/// Anthropic's smallest thinking budget.
+pub const MIN_THINKING_BUDGET: u32 = 1024;
 
 impl AnthropicBackend {
     pub fn new(spec: &str, model: &str, options: &RemoteOptions) -> Result<Self, ConfigError> {
@@ -35,11 +47,22 @@ impl AnthropicBackend {
         details.insert("backend".into(), "anthropic-messages".into());
         details.insert("base_urls".into(), json!(urls));
         details.insert("api_key_env".into(), json!(variable));
+        let mut capabilities = vec![Capability::Chat, Capability::PrefixContinuation];
+        if let Some(budget) = options.thinking_budget {
+            details.insert(
+                "thinking".into(),
+                json!({"type": "enabled", "budget_tokens": budget,
+                    "max_tokens": format!("the protocol's max_tokens + {budget}"),
+                    "temperature": "not sent (1, the only value allowed with thinking)",
+                    "top_p": "sent only when >= 0.95", "prefill": "refused with thinking"}),
+            );
+            capabilities.retain(|c| *c != Capability::PrefixContinuation);
+        }
         Ok(Self {
             info: BackendInfo {
                 spec: spec.to_string(),
                 model_id: model.to_string(),
-                capabilities: vec![Capability::Chat, Capability::PrefixContinuation],
+                capabilities,
                 details,
                 capability_check: None,
             },
@@ -48,7 +71,84 @@ impl AnthropicBackend {
             key,
             client: http::client(options.timeout)?,
             timeout: options.timeout,
+            thinking_budget: options.thinking_budget,
         })
+    }
+
+    pub fn base_urls(&self) -> &[String] {
+        self.replicas.all()
+    }
+
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// Keep only the capabilities `check` found on every replica, and record it.
+    pub fn apply_check(&mut self, check: CapabilityCheck) {
+        if let CapabilityCheck::Probed { reports, .. } = &check {
+            self.info
+                .capabilities
+                .retain(|c| reports.iter().all(|r| r.has(*c)));
+        }
+        self.info.capability_check = Some(check);
+    }
+
+    /// Whether the model takes an assistant prefill: one request of one token (none with
+    /// thinking on, which refuses prefill by the API's rules).
+    pub async fn probe(&self, base_url: &str, now_unix: u64) -> Result<ProbeReport, BackendError> {
+        if self.thinking_budget.is_some() {
+            return Ok(probe::assess_anthropic(
+                base_url,
+                &self.model,
+                None,
+                now_unix,
+            ));
+        }
+        let body = json!({"model": self.model, "max_tokens": 1, "messages": [
+            {"role": "user", "content": probe::PROBE_QUESTION},
+            {"role": "assistant", "content": probe::PROBE_PREFIX}]});
+        let mut last = None;
+        for attempt in 0..3u32 {
+            if attempt > 0 {
+                let wait = last
+                    .as_ref()
+                    .and_then(BackendError::retry_after)
+                    .unwrap_or(Duration::from_millis(250 << attempt));
+                tokio::time::sleep(wait.min(Duration::from_secs(10))).await;
+            }
+            let reply = match self.post_to(base_url, &body).await {
+                Ok(_) => Reply::Answered(Default::default()),
+                Err(BackendError::Rejected {
+                    status: status @ (400 | 422),
+                    message,
+                    ..
+                }) => Reply::Refused { status, message },
+                Err(e) if e.is_retryable() => {
+                    last = Some(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            return Ok(probe::assess_anthropic(
+                base_url,
+                &self.model,
+                Some(&reply),
+                now_unix,
+            ));
+        }
+        Err(last.unwrap_or_else(|| BackendError::Model("probe: no attempt made".into())))
+    }
+
+    async fn post_to(&self, base: &str, body: &Value) -> Result<Value, BackendError> {
+        let endpoint = format!("{base}/v1/messages");
+        http::log_request(&endpoint, body);
+        let req = self
+            .client
+            .post(&endpoint)
+            .header("x-api-key", self.key.expose())
+            .header("anthropic-version", API_VERSION)
+            .json(body);
+        http::post_json(req, &endpoint, self.timeout).await
     }
 }
 
@@ -110,6 +210,9 @@ impl Backend for AnthropicBackend {
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<Completion, BackendError> {
+        if request.assistant_prefix.is_some() && !self.supports(Capability::PrefixContinuation) {
+            return Err(self.unsupported(Capability::PrefixContinuation));
+        }
         let s = &request.sampling;
         let system: Vec<&str> = request
             .messages
@@ -127,26 +230,31 @@ impl Backend for AnthropicBackend {
             // The API rejects a final assistant turn ending in whitespace.
             messages.push(json!({"role": "assistant", "content": prefix.trim_end()}));
         }
-        let mut body = json!({"model": self.model, "max_tokens": s.max_tokens, "messages": messages, "temperature": s.temperature});
+        let mut body =
+            json!({"model": self.model, "max_tokens": s.max_tokens, "messages": messages});
+        match self.thinking_budget {
+            Some(budget) => {
+                body["thinking"] = json!({"type": "enabled", "budget_tokens": budget});
+                body["max_tokens"] = json!(s.max_tokens.saturating_add(budget));
+                if let Some(p) = s.top_p.filter(|p| *p >= 0.95) {
+                    body["top_p"] = json!(p);
+                }
+            }
+            None => {
+                body["temperature"] = json!(s.temperature);
+                if let Some(p) = s.top_p {
+                    body["top_p"] = json!(p);
+                }
+            }
+        }
         if !system.is_empty() {
             body["system"] = json!(system.join("\n\n"));
-        }
-        if let Some(p) = s.top_p {
-            body["top_p"] = json!(p);
         }
         if !s.stop.is_empty() {
             body["stop_sequences"] = json!(s.stop);
         }
-        let endpoint = format!("{}/v1/messages", self.replicas.pick());
         let started = Instant::now();
-        http::log_request(&endpoint, &body);
-        let req = self
-            .client
-            .post(&endpoint)
-            .header("x-api-key", self.key.expose())
-            .header("anthropic-version", API_VERSION)
-            .json(&body);
-        let response = http::post_json(req, &endpoint, self.timeout).await?;
+        let response = self.post_to(self.replicas.pick(), &body).await?;
         parse_messages_response(
             &response,
             &self.model,

@@ -20,6 +20,8 @@ pub struct RemoteOptions {
     pub chat_template_kwargs: Option<serde_json::Value>,
     /// `--extra-body`: merged into every chat request body last (top-level keys replaced).
     pub extra_body: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `--thinking-budget`: Anthropic's `thinking: {type: enabled, budget_tokens}`.
+    pub thinking_budget: Option<u32>,
 }
 
 impl Default for RemoteOptions {
@@ -31,6 +33,7 @@ impl Default for RemoteOptions {
             reasoning_effort: None,
             chat_template_kwargs: None,
             extra_body: None,
+            thinking_budget: None,
         }
     }
 }

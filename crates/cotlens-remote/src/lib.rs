@@ -12,7 +12,9 @@ mod http;
 mod openai;
 mod probe;
 
-pub use anthropic::{parse_messages_response, AnthropicBackend, ANTHROPIC_DEFAULT_BASE};
+pub use anthropic::{
+    parse_messages_response, AnthropicBackend, ANTHROPIC_DEFAULT_BASE, MIN_THINKING_BUDGET,
+};
 pub use http::{ConfigError, RemoteOptions, Secret};
 pub use openai::{
     is_openai_reasoning_model, parse_chat_response, OpenAiBackend, OPENAI_DEFAULT_BASE,

@@ -399,15 +399,31 @@ mod tests {
         assert_eq!((c.cot(), c.usage.reasoning_tokens), ("Answer: B", Some(40)));
         let body = json!({"choices":[{"message":{"content":"Answer: B"}}],
             "usage":{"completion_tokens_details":{"reasoning_tokens":0}}});
-        assert!(!parse_chat_response(&body, "m", None, 1.0).expect("parse").reasoning_hidden());
+        assert!(!parse_chat_response(&body, "m", None, 1.0)
+            .expect("parse")
+            .reasoning_hidden());
     }
 
     #[test]
     fn openai_reasoning_models_by_name() {
-        for m in ["o1", "o3-mini", "o4-mini-2025-04-16", "gpt-5", "gpt-5-mini", "GPT-5-nano"] {
+        for m in [
+            "o1",
+            "o3-mini",
+            "o4-mini-2025-04-16",
+            "gpt-5",
+            "gpt-5-mini",
+            "GPT-5-nano",
+        ] {
             assert!(is_openai_reasoning_model(m), "{m}");
         }
-        for m in ["gpt-4o", "gpt-5-chat-latest", "openai/o3", "ollama", "olmo-2", "Qwen/Qwen3-8B"] {
+        for m in [
+            "gpt-4o",
+            "gpt-5-chat-latest",
+            "openai/o3",
+            "ollama",
+            "olmo-2",
+            "Qwen/Qwen3-8B",
+        ] {
             assert!(!is_openai_reasoning_model(m), "{m}");
         }
     }

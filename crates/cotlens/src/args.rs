@@ -49,6 +49,10 @@ pub struct ModelArgs {
     /// provider fields cotlens has no flag for). Recorded with secret-looking keys redacted.
     #[arg(long, value_name = "JSON")]
     pub extra_body: Option<String>,
+    /// anthropic: models: think with this many tokens (`thinking.budget_tokens`, at least
+    /// 1024); max_tokens grows by it, temperature stays 1, no prefill. Recorded.
+    #[arg(long, value_name = "TOKENS")]
+    pub thinking_budget: Option<u32>,
 }
 
 /// `--reasoning-effort`.

@@ -223,6 +223,19 @@ fn backend_options(
             "--reasoning-effort, --chat-template-kwargs and --extra-body apply to openai: models only",
         ));
     }
+    if let Some(budget) = args.thinking_budget {
+        if !matches!(spec, ModelSpec::Anthropic(_)) {
+            return Err(bad_input(
+                "--thinking-budget applies to anthropic: models (OpenRouter: --extra-body '{\"reasoning\": {\"max_tokens\": N}}')",
+            ));
+        }
+        if budget < cotlens_remote::MIN_THINKING_BUDGET {
+            return Err(bad_input(format!(
+                "--thinking-budget {budget}: Anthropic's smallest thinking budget is {} tokens",
+                cotlens_remote::MIN_THINKING_BUDGET
+            )));
+        }
+    }
     if let Some(extra) = &extra_body {
         for reserved in ["model", "messages"] {
             if extra.contains_key(reserved) {
@@ -239,6 +252,7 @@ fn backend_options(
         reasoning_effort: args.reasoning_effort.map(|e| e.as_str().to_string()),
         chat_template_kwargs: chat_template_kwargs.map(serde_json::Value::Object),
         extra_body,
+        thinking_budget: args.thinking_budget,
     };
     // Validate remote configuration now, so that flag mistakes fail before any work.
     match spec {

@@ -148,22 +148,67 @@ fn require_controls(
     Ok(())
 }
 
+/// A server backend the probe can ask.
+#[derive(Clone, Copy)]
+pub enum Probed<'a> {
+    OpenAi(&'a cotlens_remote::OpenAiBackend),
+    Anthropic(&'a cotlens_remote::AnthropicBackend),
+}
+
+impl Probed<'_> {
+    fn urls(&self) -> &[String] {
+        match self {
+            Probed::OpenAi(b) => b.base_urls(),
+            Probed::Anthropic(b) => b.base_urls(),
+        }
+    }
+
+    fn model(&self) -> &str {
+        match self {
+            Probed::OpenAi(b) => b.model(),
+            Probed::Anthropic(b) => b.model(),
+        }
+    }
+
+    /// The stored reports' kind; `None`: nothing to store (Anthropic with thinking on, decided
+    /// without a request).
+    fn kind(&self, options: &cotlens_remote::RemoteOptions) -> Option<&'static str> {
+        match self {
+            Probed::OpenAi(_) => Some("openai-chat-completions"),
+            Probed::Anthropic(_) if options.thinking_budget.is_some() => None,
+            Probed::Anthropic(_) => Some("anthropic-messages"),
+        }
+    }
+
+    async fn probe(
+        &self,
+        url: &str,
+        now: u64,
+    ) -> Result<cotlens_core::probe::ProbeReport, cotlens_core::BackendError> {
+        match self {
+            Probed::OpenAi(b) => b.probe(url, now).await,
+            Probed::Anthropic(b) => b.probe(url, now).await,
+        }
+    }
+}
+
 /// What the server behind `backend` honours, one report per base URL: a fresh stored report
 /// unless `refresh`, else the probe's requests (stored for the next run).
-pub async fn probe_openai(
-    backend: &cotlens_remote::OpenAiBackend,
-    dir: &std::path::Path,
-    printer: crate::printer::Printer,
+pub async fn probe_server(
+    backend: Probed<'_>,
+    options: &BackendOptions,
     refresh: bool,
 ) -> anyhow::Result<CapabilityCheck> {
     use anyhow::Context;
-    const KIND: &str = "openai-chat-completions";
+    let (dir, printer) = (&options.probe_dir, options.printer);
+    let kind = backend.kind(&options.remote);
     let mut reports = Vec::new();
     let mut from_cache = true;
-    for url in backend.base_urls() {
-        let cached = (!refresh)
-            .then(|| crate::probe_cache::load(dir, KIND, url, backend.model()))
-            .flatten();
+    for url in backend.urls() {
+        let cached = match kind {
+            Some(kind) if !refresh => crate::probe_cache::load(dir, kind, url, backend.model()),
+            _ => None,
+        };
         let report = match cached {
             Some(r) => r,
             None => {
@@ -175,7 +220,11 @@ pub async fn probe_openai(
                     .probe(url, crate::probe_cache::now_unix())
                     .await
                     .with_context(|| format!("probing the server at {url}"))?;
-                if let Err(e) = crate::probe_cache::store(dir, &report) {
+                let stored = match kind {
+                    Some(_) => crate::probe_cache::store(dir, &report),
+                    None => Ok(()),
+                };
+                if let Err(e) = stored {
                     printer.warn(format!(
                         "cannot store the probe report in {}: {e}",
                         dir.display()
@@ -226,18 +275,22 @@ pub async fn open_backend(
             let check = if options.trust_capabilities {
                 CapabilityCheck::Trusted
             } else {
-                probe_openai(&backend, &options.probe_dir, printer, false).await?
+                probe_server(Probed::OpenAi(&backend), options, false).await?
             };
             require_controls(&check, &options.remote)?;
             backend.apply_check(check);
             return Ok(Arc::new(backend));
         }
         ModelSpec::Anthropic(name) => {
-            return Ok(Arc::new(cotlens_remote::AnthropicBackend::new(
-                spec_text,
-                name,
-                &options.remote,
-            )?));
+            let mut backend =
+                cotlens_remote::AnthropicBackend::new(spec_text, name, &options.remote)?;
+            let check = if options.trust_capabilities {
+                CapabilityCheck::Trusted
+            } else {
+                probe_server(Probed::Anthropic(&backend), options, false).await?
+            };
+            backend.apply_check(check);
+            return Ok(Arc::new(backend));
         }
     };
     let config = options.local.clone();

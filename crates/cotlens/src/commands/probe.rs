@@ -5,7 +5,7 @@
 
 use crate::args::{EngineArgs, ModelArgs};
 use crate::model::ResolvedModel;
-use crate::model_spec::{probe_openai, ModelSpec};
+use crate::model_spec::{probe_server, ModelSpec, Probed};
 use crate::printer::Printer;
 use cotlens_core::probe::CapabilityCheck;
 use cotlens_core::{Backend, Capability};
@@ -35,17 +35,21 @@ fn capabilities(backend: &dyn Backend) -> serde_json::Value {
     serde_json::Value::Object(map)
 }
 
+fn reports_of(check: &CapabilityCheck) -> anyhow::Result<Vec<cotlens_core::probe::ProbeReport>> {
+    match check {
+        CapabilityCheck::Probed { reports, .. } => Ok(reports.clone()),
+        CapabilityCheck::Trusted => anyhow::bail!("the probe returned no reports"),
+    }
+}
+
 pub async fn run(args: ProbeArgs, printer: Printer) -> anyhow::Result<()> {
     let model = ResolvedModel::new(&args.model, &EngineArgs::defaults()?, printer)?;
     let out = match &model.spec {
         ModelSpec::OpenAi(name) => {
             let mut backend =
                 cotlens_remote::OpenAiBackend::new(&model.text, name, &model.options.remote)?;
-            let check = probe_openai(&backend, &model.options.probe_dir, printer, true).await?;
-            let CapabilityCheck::Probed { reports, .. } = &check else {
-                anyhow::bail!("the probe returned no reports");
-            };
-            let reports = reports.clone();
+            let check = probe_server(Probed::OpenAi(&backend), &model.options, true).await?;
+            let reports = reports_of(&check)?;
             backend.apply_check(check);
             let lenient = !reports.is_empty() && reports.iter().all(|r| r.lenient_space());
             json!({
@@ -57,13 +61,27 @@ pub async fn run(args: ProbeArgs, printer: Printer) -> anyhow::Result<()> {
                 "reports": reports,
             })
         }
+        ModelSpec::Anthropic(name) => {
+            let mut backend =
+                cotlens_remote::AnthropicBackend::new(&model.text, name, &model.options.remote)?;
+            let check = probe_server(Probed::Anthropic(&backend), &model.options, true).await?;
+            let reports = reports_of(&check)?;
+            backend.apply_check(check);
+            json!({
+                "model": model.text,
+                "capability_check": "probed",
+                "capabilities": capabilities(&backend),
+                "stored_in": model.options.probe_dir,
+                "reports": reports,
+            })
+        }
         _ => {
             let backend = model.open_backend().await?;
             json!({
                 "model": model.text,
                 "capability_check": "backend kind",
                 "capabilities": capabilities(backend.as_ref()),
-                "note": "capabilities of local and anthropic: models follow from the backend kind; only openai: servers are probed",
+                "note": "a local model's capabilities follow from its backend: llama.cpp runs in this process",
             })
         }
     };

@@ -66,6 +66,13 @@ pub enum Emulate {
     /// `max_tokens` (it takes `max_completion_tokens`), a temperature or top_p other than 1,
     /// and `logprobs`; `reasoning_effort` must be minimal, low, medium or high.
     OpenAiReasoning,
+    /// The Anthropic Messages API with a model that takes assistant prefill (Claude Sonnet 4.5
+    /// and earlier). With `thinking`: `budget_tokens` ≥ 1024, `max_tokens` > `budget_tokens`,
+    /// temperature 1 or unset, top_p ≥ 0.95 or unset, and no prefill.
+    AnthropicPrefill,
+    /// The Messages API with Claude 4.6 and later: the thinking rules, and also a 400 for any
+    /// assistant prefill and for temperature and top_p together.
+    AnthropicNoPrefill,
 }
 
 pub struct Server {
@@ -246,7 +253,14 @@ async fn serve_connection(
         let chat = request["messages"].is_array();
         if chat {
             if let Some(message) = refusal(emulate, &request) {
-                let body = json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}});
+                let body = if matches!(
+                    emulate,
+                    Emulate::AnthropicPrefill | Emulate::AnthropicNoPrefill
+                ) {
+                    json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}})
+                } else {
+                    json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}})
+                };
                 respond(
                     &mut stream,
                     "400 Bad Request",
@@ -271,7 +285,7 @@ async fn serve_connection(
             }
         }
         let mut answer = (config.script)(&request);
-        if chat && answer["usage"].is_object() {
+        if chat && answer["usage"].is_object() && answer["usage"]["input_tokens"].is_null() {
             answer["usage"]["prompt_tokens"] = json!(prompt_tokens(emulate, &request));
         }
         // vLLM's `POST /tokenize` (at the server root): served only when the script answers it
@@ -354,7 +368,64 @@ fn refusal(emulate: Emulate, request: &Value) -> Option<String> {
             None
         }
         Emulate::LlamaCppPython => None,
+        Emulate::AnthropicPrefill | Emulate::AnthropicNoPrefill => {
+            anthropic_refusal(emulate, request)
+        }
     }
+}
+
+/// The Messages API's documented refusals (extended thinking; prefill and sampling on 4.6+).
+fn anthropic_refusal(emulate: Emulate, request: &Value) -> Option<String> {
+    let prefilled = request["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .is_some_and(|m| m["role"] == "assistant");
+    if let Some(content) = request["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .filter(|m| m["role"] == "assistant")
+        .and_then(|m| m["content"].as_str())
+    {
+        if content.ends_with(char::is_whitespace) {
+            return Some(
+                "messages: final assistant content cannot end with trailing whitespace".into(),
+            );
+        }
+    }
+    if emulate == Emulate::AnthropicNoPrefill {
+        if prefilled {
+            return Some("This model does not support assistant message prefill. The conversation must end with a user message.".into());
+        }
+        if !request["temperature"].is_null() && !request["top_p"].is_null() {
+            return Some("`temperature` and `top_p` cannot both be specified for this model. Please use only one.".into());
+        }
+    }
+    let thinking = &request["thinking"];
+    if thinking.is_null() {
+        return None;
+    }
+    let budget = thinking["budget_tokens"].as_u64().unwrap_or(0);
+    if thinking["type"] != "enabled" || budget < 1024 {
+        return Some(
+            "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024".into(),
+        );
+    }
+    if request["max_tokens"].as_u64().unwrap_or(0) <= budget {
+        return Some("`max_tokens` must be greater than `thinking.budget_tokens`.".into());
+    }
+    if request["temperature"].as_f64().is_some_and(|t| t != 1.0) {
+        return Some("`temperature` may only be set to 1 when thinking is enabled.".into());
+    }
+    if request["top_p"].as_f64().is_some_and(|p| p < 0.95) {
+        return Some(
+            "`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled."
+                .into(),
+        );
+    }
+    if prefilled {
+        return Some("Expected `thinking` or `redacted_thinking`, but found `text`. When `thinking` is enabled, a final `assistant` message must start with a thinking block.".into());
+    }
+    None
 }
 
 /// Tokens of a text under a word-level tokenizer: each run of word characters and each other
