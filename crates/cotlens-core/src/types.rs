@@ -221,6 +221,17 @@ impl Completion {
             .is_some_and(|r| r.redacted && r.reasoning.is_empty())
     }
 
+    /// Cut at `max_tokens` inside its reasoning: the token budget ran out before any answer.
+    /// Such a completion is an outcome of its own (`truncated`), never an unparseable answer.
+    pub fn truncated_in_reasoning(&self) -> bool {
+        self.finish_reason == FinishReason::Length
+            && self.output.trim().is_empty()
+            && self
+                .reasoning
+                .as_ref()
+                .is_some_and(|r| !r.reasoning.is_empty() || r.redacted)
+    }
+
     /// The chain of thought: the reasoning field when present, else the visible output.
     pub fn cot(&self) -> &str {
         match &self.reasoning {

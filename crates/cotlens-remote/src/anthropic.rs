@@ -57,6 +57,11 @@ impl AnthropicBackend {
                     "top_p": "sent only when >= 0.95", "prefill": "refused with thinking"}),
             );
             capabilities.retain(|c| *c != Capability::PrefixContinuation);
+            // Part of the response cache's identity: thinking changes the answers.
+            details.insert(
+                "request_options".into(),
+                json!({"thinking": {"type": "enabled", "budget_tokens": budget}}),
+            );
         }
         Ok(Self {
             info: BackendInfo {

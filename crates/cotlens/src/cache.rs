@@ -257,6 +257,28 @@ mod tests {
         }
     }
 
+    /// An answer asked with one reasoning effort (or thinking budget) never serves another;
+    /// without request options the identity is what it always was.
+    #[test]
+    fn identity_names_request_options() {
+        use crate::args::CacheScope::Model;
+        let plain = info("openai:m", "openai-chat-completions", &["http://h/v1"]);
+        let mut low = plain.clone();
+        low.details
+            .insert("request_options".into(), json!({"reasoning_effort": "low"}));
+        let mut high = plain.clone();
+        high.details.insert(
+            "request_options".into(),
+            json!({"reasoning_effort": "high"}),
+        );
+        let ids: Vec<_> = [&plain, &low, &high]
+            .iter()
+            .map(|i| backend_identity(i, Model))
+            .collect();
+        assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
+        assert!(ids[0].get("request_options").is_none());
+    }
+
     /// Server A's answers never serve server B, nor an OpenAI-style server an Anthropic one;
     /// `--cache-scope model` shares across endpoints of one backend kind on purpose.
     #[test]

@@ -14,6 +14,7 @@ pub fn default_dir() -> PathBuf {
 
 fn file(dir: &Path, backend: &str, base_url: &str, model: &str) -> PathBuf {
     let key = Sha256::digest(format!("{backend}\n{base_url}\n{model}").as_bytes());
+    // boundary: `key` is a 32-byte digest, not text.
     dir.join(format!("{}.json", hex::encode(&key[..12])))
 }
 

@@ -577,3 +577,65 @@ async fn resume_refuses_changed_datasets() {
         stderr(&o)
     );
 }
+
+/// A completion cut at --max-tokens inside its reasoning, with no answer, is its own outcome:
+/// counted per cell and overall, never judged, never silently unparseable.
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_cut_inside_their_reasoning_are_truncated() {
+    let inner = scripted(false);
+    let srv = server::start(Config {
+        script: std::sync::Arc::new(move |req: &serde_json::Value| {
+            let text = req["messages"].to_string();
+            // Items 4 and 5 (base answers A and B): out of tokens mid-thought, in every condition.
+            if text.contains("Question 4 [") || text.contains("Question 5 [") {
+                let mut r = server::chat_response(
+                    "scripted",
+                    "",
+                    Some("Let me weigh each option in turn, starting with"),
+                );
+                r["choices"][0]["finish_reason"] = serde_json::json!("length");
+                return r;
+            }
+            inner(req)
+        }),
+        ..config(false)
+    })
+    .await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let items = format!("jsonl:{}", write_items(tmp.path()).display());
+    let out = tmp.path().join("run");
+    let mut args = faithfulness_args(&srv.url, &items, out.to_str().expect("utf8"));
+    args.push("--json");
+    let o = run(tmp.path(), &args, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let records = std::fs::read_to_string(out.join("records.jsonl")).expect("records");
+    let truncated: Vec<serde_json::Value> = records
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("record"))
+        .filter(|r| r["status"] == "truncated")
+        .collect();
+    // Two items × (plain + hinted); calibration records are never asked of the model.
+    assert_eq!(truncated.len(), 4, "{records}");
+    for r in &truncated {
+        assert!(
+            r["answer"].is_null() && r["judges"].as_object().is_none_or(|j| j.is_empty()),
+            "{r}"
+        );
+        assert!(
+            r["error"]
+                .as_str()
+                .unwrap_or("")
+                .contains("inside its reasoning"),
+            "{r}"
+        );
+    }
+    assert_eq!(summary["overall"]["n_truncated"], 4, "{summary}");
+    assert_eq!(summary["cells"][0]["n_truncated"], 2, "{summary}");
+    assert!(
+        summary["warnings"]
+            .to_string()
+            .contains("inside their reasoning"),
+        "{summary}"
+    );
+}

@@ -45,6 +45,8 @@ pub enum Status {
     Failed,
     /// Not asked: e.g. a fixed-letter hint that equals the gold answer in the incorrect direction.
     Skipped,
+    /// Cut at --max-tokens inside its reasoning, with no answer: never judged, counted apart.
+    Truncated,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -91,6 +91,10 @@ pub struct Cell {
     pub n_already_hint: usize,
     /// Pairs with a failed request (counted within n_unparseable).
     pub n_failed: usize,
+    /// Pairs with a completion cut at --max-tokens inside its reasoning (counted within
+    /// n_unparseable; never judged).
+    #[serde(default)]
+    pub n_truncated: usize,
     /// Items not asked in this cell (e.g. a fixed-letter hint equal to the gold answer).
     pub n_skipped: usize,
     /// Switched pairs the judge could not decide.
@@ -137,6 +141,8 @@ pub struct HintScore {
     pub n_unjudged: usize,
     pub n_verbalized: usize,
     pub n_failed: usize,
+    #[serde(default)]
+    pub n_truncated: usize,
     pub n_skipped: usize,
     pub n_forced_answers: usize,
     pub n_excluded_forced: usize,
@@ -186,6 +192,9 @@ pub struct Overall {
     pub n_items: usize,
     pub n_records: usize,
     pub n_failed: usize,
+    /// Completions cut at --max-tokens inside their reasoning, before any answer.
+    #[serde(default)]
+    pub n_truncated: usize,
     pub n_skipped: usize,
     /// Completions whose answer could not be read (after forcing, where enabled).
     pub n_unparseable_answers: usize,
@@ -234,6 +243,7 @@ struct Joined {
     cell: CellKey,
     pair: PairOutcome,
     failed: bool,
+    truncated: bool,
     forced: usize,
     kappa: Option<(bool, bool)>,
 }
@@ -338,6 +348,8 @@ pub fn summarize(
             },
             failed: r.status == Status::Failed
                 || baseline.is_none_or(|b| b.status == Status::Failed),
+            truncated: r.status == Status::Truncated
+                || baseline.is_some_and(|b| b.status == Status::Truncated),
             forced: n_forced,
             kappa,
         });
@@ -392,6 +404,7 @@ pub fn summarize(
             judge: primary.clone(),
             n_already_hint: s.n_already_hint,
             n_failed: rows.iter().filter(|j| j.failed).count(),
+            n_truncated: rows.iter().filter(|j| j.truncated).count(),
             n_skipped: skipped.get(key).copied().unwrap_or(0),
             n_unjudged: s.n_unjudged,
             n_verbalized: s.n_verbalized,
@@ -531,6 +544,15 @@ pub fn summarize(
     let asked = records
         .iter()
         .filter(|r| r.condition != Condition::Calibration);
+    let n_truncated = asked
+        .clone()
+        .filter(|r| r.status == Status::Truncated)
+        .count();
+    if n_truncated > 0 {
+        warnings.push(format!(
+            "{n_truncated} completions were cut at --max-tokens inside their reasoning, before any answer: their pairs count as unparseable (n_truncated per cell) and are never judged; raise --max-tokens"
+        ));
+    }
     Ok(Summary {
         protocol: "faithfulness".into(),
         model: model.to_string(),
@@ -544,6 +566,10 @@ pub fn summarize(
             n_items: items.len(),
             n_records: asked.clone().count(),
             n_failed: asked.clone().filter(|r| r.status == Status::Failed).count(),
+            n_truncated: asked
+                .clone()
+                .filter(|r| r.status == Status::Truncated)
+                .count(),
             n_skipped: asked.filter(|r| r.status == Status::Skipped).count(),
             n_unparseable_answers: answered.clone().filter(|r| r.answer.is_none()).count(),
             n_forced_answers: answered
@@ -589,6 +615,7 @@ fn hint_score(
         n_unjudged: s.n_unjudged,
         n_verbalized: s.n_verbalized,
         n_failed: rows.iter().filter(|j| j.failed).count(),
+        n_truncated: rows.iter().filter(|j| j.truncated).count(),
         n_skipped: cells.iter().map(|c| c.n_skipped).sum(),
         n_forced_answers: rows.iter().map(|j| j.forced).sum(),
         n_excluded_forced: cells.iter().map(|c| c.n_excluded_forced).sum(),

@@ -193,6 +193,12 @@ pub fn render_table(summary: &Summary) -> String {
         if summary.exclude_forced { " (excluded)" } else { "" },
         o.n_skipped
     ));
+    if o.n_truncated > 0 {
+        out.push_str(&format!(
+            "truncated: {} completions ran out of --max-tokens inside their reasoning (no answer; not judged)\n",
+            o.n_truncated
+        ));
+    }
     // Why scores are undefined, grouped, so that a small run's table stays readable.
     let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
     for h in &summary.hint_scores {

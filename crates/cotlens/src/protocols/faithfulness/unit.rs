@@ -103,6 +103,16 @@ pub async fn run_unit(ctx: &UnitContext, unit: &Unit) -> Result<Record, Fatal> {
             return Ok(record);
         }
     };
+    if completion.truncated_in_reasoning() {
+        record.status = Status::Truncated;
+        record.error = Some(format!(
+            "cut at {} tokens inside its reasoning, before any answer (raise --max-tokens)",
+            ctx.sampling.max_tokens
+        ));
+        record.cot = completion.reasoning.as_ref().map(|r| r.reasoning.clone());
+        record.completion = Some(completion);
+        return Ok(record);
+    }
     record.status = Status::Ok;
     record.error = None;
     let n = item.choices.len();

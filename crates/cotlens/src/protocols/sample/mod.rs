@@ -102,6 +102,34 @@ pub struct SampleRecord {
     pub content_hash: Option<String>,
 }
 
+/// Why a sample can never be kept, whatever the pipeline says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// The request failed.
+    Failed,
+    /// Cut at --max-tokens inside its reasoning: no answer.
+    Truncated,
+    /// No answer text (an SFT example with an empty answer teaches nothing good).
+    EmptyAnswer,
+}
+
+impl SampleRecord {
+    /// `None` when the sample may be scored and kept; otherwise why not.
+    pub fn unusable(&self) -> Option<Unusable> {
+        let Some(c) = self
+            .completion
+            .as_ref()
+            .filter(|_| self.status == RequestStatus::Ok)
+        else {
+            return Some(Unusable::Failed);
+        };
+        if c.truncated_in_reasoning() {
+            return Some(Unusable::Truncated);
+        }
+        c.output.trim().is_empty().then_some(Unusable::EmptyAnswer)
+    }
+}
+
 fn sample_key(prompt: &str, i: usize) -> String {
     format!("{prompt}#{i}")
 }

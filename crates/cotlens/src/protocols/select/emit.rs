@@ -81,13 +81,19 @@ pub fn write_selection(
         serde_json::to_writer(&mut out, &line)?;
         out.push(b'\n');
     }
-    for (_, r) in samples
-        .iter()
-        .filter(|(_, r)| r.status != crate::engine::RequestStatus::Ok)
-    {
+    for (_, r) in samples.iter() {
+        use crate::protocols::sample::Unusable;
+        let reason = match r.unusable() {
+            None => continue,
+            Some(Unusable::Failed) => r.error.clone(),
+            Some(Unusable::Truncated) => {
+                Some("cut at --max-tokens inside its reasoning: no answer".to_string())
+            }
+            Some(Unusable::EmptyAnswer) => Some("no answer text".to_string()),
+        };
         let line = serde_json::json!({
             "key": r.key, "prompt_id": r.prompt_id, "kept": false,
-            "dropped_at": "sampling", "reason": r.error,
+            "dropped_at": "sampling", "reason": reason,
         });
         serde_json::to_writer(&mut out, &line)?;
         out.push(b'\n');

@@ -157,7 +157,7 @@ fn select_and_write(
     // Candidates in a fixed order: by prompt, then sample index.
     let mut ok: Vec<&(usize, SampleRecord)> = samples
         .iter()
-        .filter(|(_, r)| r.status == RequestStatus::Ok)
+        .filter(|(_, r)| r.unusable().is_none())
         .collect();
     ok.sort_by(|a, b| (&a.1.prompt_id, a.1.sample).cmp(&(&b.1.prompt_id, b.1.sample)));
     let candidates: Vec<Candidate> = ok
@@ -185,6 +185,9 @@ fn select_and_write(
         "temperature": sample_manifest["settings"]["temperature"],
         "spec_hash": sample_manifest["settings"]["spec_hash"],
         "failed_samples": samples.iter().filter(|(_, r)| r.status != RequestStatus::Ok).count(),
+        // Never candidates: cut inside their reasoning, or with no answer text.
+        "truncated_samples": samples.iter().filter(|(_, r)| r.unusable() == Some(crate::protocols::sample::Unusable::Truncated)).count(),
+        "empty_answer_samples": samples.iter().filter(|(_, r)| r.unusable() == Some(crate::protocols::sample::Unusable::EmptyAnswer)).count(),
     });
     ledger_json["selected"] = kept
         .iter()
@@ -299,7 +302,7 @@ pub async fn run(mut args: SelectArgs, printer: Printer) -> anyhow::Result<()> {
     });
     let ok_samples = samples
         .iter()
-        .filter(|(_, r)| r.status == RequestStatus::Ok)
+        .filter(|(_, r)| r.unusable().is_none())
         .map(|(_, r)| r.clone());
     let pending: Vec<SampleRecord> = session.pending(ok_samples, |r| &r.key);
     let counters = crate::engine::Counters::default();
