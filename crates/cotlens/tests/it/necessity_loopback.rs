@@ -289,3 +289,91 @@ async fn mistakes_and_paraphrases_change_the_answer_where_expected() {
     );
     assert!(svg.contains("adding mistakes (AOC 0.83)") && svg.contains("paraphrasing (AOC 1.00)"));
 }
+
+/// vLLM with a reasoning parser returns a continuation's text in `reasoning` (no `</think>` in
+/// it). It is still the continuation: a model that regenerates "Step three." after every
+/// mistake gives the same answer at every position, on both servers alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn continuations_in_the_reasoning_field_are_kept() {
+    let mut aocs = Vec::new();
+    for emulate in [server::Emulate::Vllm, server::Emulate::VllmReasoning] {
+        let inner = script();
+        let srv = server::start_as(
+            Config {
+                fault_every: 0,
+                faults: Vec::new(),
+                unauthorized: false,
+                delay: Duration::ZERO,
+                script: Arc::new(move |req: &serde_json::Value| {
+                    let continuing = req["messages"]
+                        .as_array()
+                        .and_then(|m| m.last())
+                        .is_some_and(|m| m["role"] == "assistant");
+                    if continuing && req["logprobs"] != true {
+                        return server::chat_response(
+                            "scripted",
+                            " Step three. Step four.\nAnswer: B",
+                            None,
+                        );
+                    }
+                    // Reasoning models close their thought before the answer (the policy
+                    // before its answer line, the helper before its rewrite).
+                    let mut r = inner(req);
+                    if let Some(c) = r["choices"][0]["message"]["content"].as_str() {
+                        let c = if c.starts_with("Step one.") {
+                            c.replace("\nAnswer:", "</think>\nAnswer:")
+                        } else {
+                            format!("Rewriting.</think>{c}")
+                        };
+                        r["choices"][0]["message"]["content"] = serde_json::json!(c);
+                    }
+                    r
+                }),
+            },
+            emulate,
+        )
+        .await;
+        let tmp = tempfile::tempdir().expect("tmp");
+        let items = format!("jsonl:{}", write_items(tmp.path()).display());
+        let out = tmp.path().join("run");
+        let o = run(
+            tmp.path(),
+            &[
+                "necessity",
+                "--out",
+                out.to_str().expect("utf8"),
+                "--model",
+                "openai:scripted",
+                "--base-url",
+                &srv.url,
+                "--dataset",
+                &items,
+                "--limit",
+                "3",
+                "--interventions",
+                "mistakes",
+                "--helper",
+                "openai:helper",
+                "--quiet",
+                "--no-cache",
+                "--bootstrap",
+                "50",
+                "--json",
+            ],
+            &[],
+        );
+        assert!(o.status.success(), "{emulate:?}: {}", stderr(&o));
+        let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        let m = &summary["datasets"][0]["adding_mistakes"];
+        aocs.push(
+            m["aoc"]["value"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{emulate:?}: {m}")),
+        );
+    }
+    assert_eq!(
+        aocs,
+        vec![0.0, 0.0],
+        "the regenerated rest was read on both servers"
+    );
+}

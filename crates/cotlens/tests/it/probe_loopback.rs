@@ -93,6 +93,13 @@ async fn probe_finds_what_each_server_honours() {
         .collect();
     assert_eq!(stored.len(), 1);
 
+    // vLLM with a reasoning parser: the same, and the reasoning comes back in `reasoning`.
+    let parser = server::start_as(config(counting_model()), Emulate::VllmReasoning).await;
+    let (o, v) = probe(tmp.path(), &parser.url);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(v["capabilities"]["prefix_continuation"], true, "{v}");
+    assert_eq!(v["reports"][0]["reasoning"]["location"], "reasoning", "{v}");
+
     // llama-cpp-python: the flags are dropped and a new turn starts; equal prompt counts say so.
     let llama = server::start_as(config(counting_model()), Emulate::LlamaCppPython).await;
     let (o, v) = probe(tmp.path(), &llama.url);

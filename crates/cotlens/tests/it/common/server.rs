@@ -56,6 +56,11 @@ pub enum Emulate {
     /// vLLM/SGLang: `continue_final_message: true` with `add_generation_prompt: false` continues
     /// the last assistant turn (both true is a 400, as vLLM answers it).
     Vllm,
+    /// vLLM with a reasoning parser (`--reasoning-parser deepseek_r1`): the generated text up
+    /// to `</think>` goes to `message.reasoning` (the field's name since vLLM's rename), the rest
+    /// to `content`; text with no `</think>` is all reasoning and `content` is null. So a
+    /// continuation of a CoT comes back in `reasoning`.
+    VllmReasoning,
     /// llama-cpp-python's `llama_cpp.server`: unknown fields are dropped, so a trailing assistant
     /// turn is closed and a new one started.
     LlamaCppPython,
@@ -285,6 +290,9 @@ async fn serve_connection(
             }
         }
         let mut answer = (config.script)(&request);
+        if emulate == Emulate::VllmReasoning && chat {
+            reasoning_parser(&mut answer);
+        }
         if chat && answer["usage"].is_object() && answer["usage"]["input_tokens"].is_null() {
             answer["usage"]["prompt_tokens"] = json!(prompt_tokens(emulate, &request));
         }
@@ -310,6 +318,26 @@ async fn serve_connection(
     Ok(())
 }
 
+/// vLLM's DeepSeek-R1 reasoning parser applied to the generated text of a reply.
+fn reasoning_parser(answer: &mut Value) {
+    let Some(message) = answer["choices"][0]["message"].as_object_mut() else {
+        return;
+    };
+    let text = message
+        .get("content")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let text = text.strip_prefix("<think>").unwrap_or(&text);
+    let (reasoning, content) = match text.split_once("</think>") {
+        Some((r, c)) => (r.to_string(), json!(c)),
+        None => (text.to_string(), Value::Null),
+    };
+    message.remove("reasoning_content");
+    message.insert("reasoning".into(), json!(reasoning));
+    message.insert("content".into(), content);
+}
+
 /// What the emulated server answers with 400, if anything.
 fn refusal(emulate: Emulate, request: &Value) -> Option<String> {
     match emulate {
@@ -327,7 +355,7 @@ fn refusal(emulate: Emulate, request: &Value) -> Option<String> {
         .map(|f| format!("Unrecognized request argument supplied: {f}")),
         // vLLM's request validator looks at the fields as sent (the default of
         // add_generation_prompt, true, does not count).
-        Emulate::Vllm => (request["continue_final_message"] == true
+        Emulate::Vllm | Emulate::VllmReasoning => (request["continue_final_message"] == true
             && request["add_generation_prompt"] == true)
             .then(|| {
                 "Cannot set both `continue_final_message` and `add_generation_prompt` to True."
@@ -455,7 +483,7 @@ fn tokens(text: &str) -> u64 {
 /// header out when `add_generation_prompt` is false).
 fn prompt_tokens(emulate: Emulate, request: &Value) -> u64 {
     let messages = request["messages"].as_array().cloned().unwrap_or_default();
-    let continued = emulate == Emulate::Vllm
+    let continued = matches!(emulate, Emulate::Vllm | Emulate::VllmReasoning)
         && request["continue_final_message"] == true
         && messages.last().is_some_and(|m| m["role"] == "assistant");
     let mut n = 0;
