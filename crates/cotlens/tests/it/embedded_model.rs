@@ -174,6 +174,23 @@ fn sample_then_select_on_the_embedded_model() {
         .map(|l| serde_json::from_str(l).expect("json"))
         .collect();
     assert_eq!(sft.len(), 2, "one example per prompt");
+    // One grading: the sample summary's correct rate is the correct scorer's mean.
+    let sampled = read_json(&samples.join("summary.json"));
+    let scored: Vec<f64> = std::fs::read_to_string(out.join("records.jsonl"))
+        .expect("scores")
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .filter_map(|r| r["scores"]["correct"].as_f64())
+        .collect();
+    assert_eq!(
+        sampled["graded"].as_u64(),
+        Some(scored.len() as u64),
+        "{sampled}"
+    );
+    if let Some(rate) = sampled["correct"]["value"].as_f64() {
+        let mean = scored.iter().sum::<f64>() / scored.len() as f64;
+        assert!((rate - mean).abs() < 1e-12, "{rate} vs {mean}");
+    }
     for ex in &sft {
         let r = records
             .iter()

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub mod grade;
 mod prompts;
 pub use prompts::{load_prompts, Prompt};
 
@@ -325,8 +326,9 @@ pub struct SampleSummary {
     pub samples: usize,
     pub ok: usize,
     pub failed: usize,
-    /// Samples with a gold answer whose answer was read (unparseable answers count as wrong and
-    /// are counted in `unparseable`).
+    /// Samples with a gold answer whose answer part was read, right or wrong (the grading of
+    /// `select`'s `correct` scorer: [`grade::grade`]); unparseable answers are counted apart in
+    /// `unparseable`, never as wrong.
     pub graded: usize,
     pub unparseable: usize,
     pub correct: Option<Estimate>,
@@ -340,15 +342,14 @@ pub fn summarize(records: &[SampleRecord], settings: &Settings) -> SampleSummary
         .collect();
     let (mut graded, mut correct, mut unparseable) = (0u64, 0u64, 0usize);
     for r in &ok {
-        if let (Some(c), Some(g), Some(n)) = (&r.completion, r.gold_index, r.n_options) {
-            let reasoning = c.reasoning.as_ref().map(|x| x.reasoning.as_str());
-            graded += 1;
-            match cotlens_core::extract::extract_from_completion_n(&c.output, reasoning, n).index()
-            {
-                Some(a) if a == g => correct += 1,
-                Some(_) => {}
-                None => unparseable += 1,
+        match r.grade() {
+            Some(grade::Grade::Correct) => {
+                graded += 1;
+                correct += 1;
             }
+            Some(grade::Grade::Wrong) => graded += 1,
+            Some(grade::Grade::Unparseable) => unparseable += 1,
+            Some(grade::Grade::Ungraded) | None => {}
         }
     }
     let prompts: std::collections::BTreeSet<&str> =

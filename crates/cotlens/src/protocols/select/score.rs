@@ -97,58 +97,24 @@ pub(crate) async fn score_sample(ctx: &Scoring, r: &SampleRecord) -> Result<Scor
     Ok(out)
 }
 
-/// Correctness reads only the answer part of the sample (the output of a reasoning model, or
-/// the turn from its last answer line on): it sees no CoT, as its fields say.
+/// Correctness: the one grading of docs/selection.md, shared with `sample`'s summary. An
+/// unparseable answer is unscored, so never kept by a correctness gate, and counted apart.
 fn correctness(r: &SampleRecord, answer: &str) -> (Option<f64>, serde_json::Value) {
-    match (r.gold_index, r.n_options, &r.gold) {
-        (Some(g), Some(n), _) => match cotlens_core::extract::extract_answer(answer, n).index() {
-            Some(a) => (
-                Some(if a == g { 1.0 } else { 0.0 }),
-                serde_json::Value::Null,
-            ),
-            // Unparseable is not wrong (docs/protocols.md §0): unscored, so never kept by a
-            // correctness gate, and counted apart.
-            None => (
-                None,
-                serde_json::json!({"unscored": "unparseable answer", "unparseable": true}),
-            ),
-        },
-        (_, _, Some(gold)) => {
-            let given = free_answer(answer);
-            let ok = normalize(&given) == normalize(gold);
-            (
-                Some(if ok { 1.0 } else { 0.0 }),
-                serde_json::json!({"answer": given}),
-            )
-        }
-        _ => (None, serde_json::json!({"unscored": "no gold answer"})),
+    use crate::protocols::sample::grade::{grade, Grade};
+    let (g, given) = grade(r, answer);
+    let detail = match given {
+        Some(a) => serde_json::json!({"answer": a}),
+        None => serde_json::Value::Null,
+    };
+    match g {
+        Grade::Correct => (Some(1.0), detail),
+        Grade::Wrong => (Some(0.0), detail),
+        Grade::Unparseable => (
+            None,
+            serde_json::json!({"unscored": "unparseable answer", "unparseable": true}),
+        ),
+        Grade::Ungraded => (None, serde_json::json!({"unscored": "no gold answer"})),
     }
-}
-
-/// A free-form answer: the text after the last "Answer:" marker, else the last non-empty line.
-fn free_answer(output: &str) -> String {
-    // ASCII lower-casing keeps every byte offset (full lower-casing does not: "İ" grows).
-    let lower = output.to_ascii_lowercase();
-    if let Some(at) = lower.rfind("answer:") {
-        // boundary: after the ASCII marker found at the same offset
-        return output[at + "answer:".len()..].trim().to_string();
-    }
-    output
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
-        .to_string()
-}
-
-fn normalize(s: &str) -> String {
-    s.trim()
-        .trim_end_matches(['.', '!', '?'])
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
 }
 
 fn as_trace(r: &SampleRecord, text: &SplitText) -> Trace {
@@ -246,19 +212,4 @@ async fn spec_judge(
         None,
         serde_json::json!({"unscored": format!("{last} (after {LLM_ATTEMPTS} attempts)")}),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn free_answers_compare_loosely() {
-        assert_eq!(free_answer("Let me see.\nAnswer: Paris."), "Paris.");
-        assert_eq!(normalize("Paris."), normalize(" paris "));
-        assert_eq!(free_answer("blah\n\n42\n"), "42");
-        // Full lower-casing would move the offset ("İ" is 2 bytes, "i̇" 3): a panic before.
-        assert_eq!(free_answer("İİİİ ANSWER: 7"), "7");
-        assert_ne!(normalize("Lyon"), normalize("Paris"));
-    }
 }
