@@ -129,7 +129,7 @@ async fn spec_judge_keeps_the_samples_that_reason_about_the_spec() {
         let msgs = ex["messages"].as_array().expect("messages");
         assert_eq!(msgs.len(), 2, "no spec in the SFT prompt: {ex}");
         assert_eq!(
-            msgs[1]["reasoning"], CITES,
+            msgs[1]["reasoning_content"], CITES,
             "the kept CoT reasons about the spec, verbatim"
         );
         assert_eq!(msgs[1]["content"], "Answer: B");

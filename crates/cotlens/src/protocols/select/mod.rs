@@ -48,8 +48,9 @@ pub struct SelectArgs {
     /// SFT form of the reasoning: inline `<think>…</think>` before the answer, or a separate field.
     #[arg(long, value_enum, default_value_t = SftFormat::Inline)]
     pub format: SftFormat,
-    /// With --format field: the name of the assistant message's reasoning field.
-    #[arg(long, default_value = "reasoning")]
+    /// With --format field: the name of the assistant message's reasoning field
+    /// (`reasoning_content`, the field Qwen3's and DeepSeek-R1-distill's chat templates read).
+    #[arg(long, default_value = "reasoning_content")]
     pub reasoning_field: String,
     /// Write the SFT data even when a pressure budget is exceeded (the ledger records it).
     #[arg(long)]
