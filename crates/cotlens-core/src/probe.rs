@@ -101,11 +101,25 @@ pub struct Answer {
     pub top_tokens: Option<Vec<String>>,
 }
 
+impl Answer {
+    /// What the model generated: the reasoning field's text, then the content.
+    pub fn generated(&self) -> String {
+        let r = self
+            .reasoning_field
+            .as_ref()
+            .map_or("", |(_, t)| t.as_str());
+        format!("{r}{}", self.content)
+    }
+}
+
 /// The replies to the probe's requests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observations {
     /// The started turn sent with `continue_final_message: true, add_generation_prompt: false`.
     pub continued: Reply,
+    /// The same messages with `add_generation_prompt: false` only (the turn closed, no new
+    /// assistant header on a server that honours it).
+    pub unfinished: Reply,
     /// The same messages sent plainly.
     pub closed: Reply,
     /// `logprobs: true, top_logprobs: 5`, on the continued turn when it was honoured.
@@ -144,6 +158,15 @@ pub struct ProbeReport {
     pub reasoning: ReasoningFinding,
     /// Reasoning controls by request field (`reasoning_effort`, `chat_template_kwargs`).
     pub reasoning_controls: BTreeMap<String, Finding>,
+    /// The hash of the request options (`--reasoning-effort`, `--chat-template-kwargs`,
+    /// `--extra-body`) the probe's requests carried: a stored report serves only runs with
+    /// the same options.
+    #[serde(default)]
+    pub request_options_sha256: Option<String>,
+    /// What the server said it serves (`GET /models`: ids, owners, context lengths), hashed: a
+    /// stored report is not used for another server that took over the same URL.
+    #[serde(default)]
+    pub server_fingerprint: Option<String>,
 }
 
 impl ProbeReport {
@@ -191,6 +214,25 @@ pub enum CapabilityCheck {
 }
 
 impl CapabilityCheck {
+    /// Whether `capability`, claimed by the backend's kind, survives the check (a trusted
+    /// check keeps every claim).
+    pub fn keeps(&self, capability: Capability) -> bool {
+        match self {
+            CapabilityCheck::Probed { reports, .. } => reports.iter().all(|r| r.has(capability)),
+            CapabilityCheck::Trusted => true,
+        }
+    }
+
+    /// Candidates may be matched without their leading space on every replica.
+    pub fn lenient_space(&self) -> bool {
+        match self {
+            CapabilityCheck::Probed { reports, .. } => {
+                !reports.is_empty() && reports.iter().all(ProbeReport::lenient_space)
+            }
+            CapabilityCheck::Trusted => false,
+        }
+    }
+
     /// Why `capability` is missing, from the probe evidence (the first replica without it).
     pub fn evidence(&self, capability: Capability) -> Option<String> {
         let CapabilityCheck::Probed { reports, .. } = self else {
@@ -234,52 +276,90 @@ fn show_tokens(tokens: &[String]) -> String {
     format!("[{}]", shown.join(", "))
 }
 
-/// Whether the server continued the started turn, from the two replies' prompt token counts.
-pub fn assess_continuation(continued: &Reply, closed: &Reply) -> Finding {
-    let (a, b) = match (continued, closed) {
-        (Reply::Refused { status, message }, _) => {
+/// The three replies' prompt token counts say that `continue_final_message` left the end of
+/// the turn out: continued < unfinished (no generation prompt, turn closed) ≤ closed.
+pub fn counts_say_continued(continued: &Reply, unfinished: &Reply, closed: &Reply) -> bool {
+    match (continued, unfinished, closed) {
+        (Reply::Answered(c), Reply::Answered(g), Reply::Answered(k)) => {
+            let counts = (c.prompt_tokens, g.prompt_tokens, k.prompt_tokens);
+            matches!(counts, (Some(c), Some(g), Some(k)) if c < g && g <= k)
+        }
+        _ => false,
+    }
+}
+
+/// A word that continues "One, two, three, four,".
+fn continues_the_count(text: &str) -> bool {
+    let t = text.trim_start().to_ascii_lowercase();
+    t.starts_with("five") || t.starts_with('5')
+}
+
+/// Whether the server continued the started turn. Two things must agree: the prompt token
+/// counts of the three requests (a continued turn has neither the end-of-turn marker nor a new
+/// assistant header), and what the model said next (" five", not a new turn's "One" or "Sure").
+pub fn assess_continuation(o: &Observations) -> Finding {
+    let answers = match (&o.continued, &o.unfinished, &o.closed) {
+        (Reply::Refused { status, message }, _, _) => {
             return Finding::new(
                 Verdict::No,
                 refused("a turn sent with continue_final_message", *status, message),
             )
         }
-        (_, Reply::Refused { status, message }) => {
+        (_, Reply::Refused { status, message }, _) | (_, _, Reply::Refused { status, message }) => {
             return Finding::new(
                 Verdict::Unknown,
                 refused("messages ending with an assistant turn", *status, message),
             )
         }
-        (Reply::Answered(a), Reply::Answered(b)) => (a, b),
+        (Reply::Answered(c), Reply::Answered(g), Reply::Answered(k)) => (c, g, k),
     };
-    let (Some(c), Some(k)) = (a.prompt_tokens, b.prompt_tokens) else {
+    let (c, g, k) = match (answers.0.prompt_tokens, answers.1.prompt_tokens, answers.2.prompt_tokens) {
+        (Some(c), Some(g), Some(k)) => (c, g, k),
+        _ => {
+            return Finding::new(
+                Verdict::Unknown,
+                "the server reports no usage.prompt_tokens, so a continued turn cannot be told from a new one",
+            )
+        }
+    };
+    let counts = format!(
+        "prompt_tokens {c} with continue_final_message, {g} with add_generation_prompt false only, {k} plain"
+    );
+    if c == g {
         return Finding::new(
-            Verdict::Unknown,
-            "the server reports no usage.prompt_tokens, so a continued turn cannot be told from a new one",
-        );
-    };
-    match c.cmp(&k) {
-        std::cmp::Ordering::Less => Finding::new(
-            Verdict::Yes,
-            format!(
-                "prompt_tokens {c} for the turn sent with continue_final_message < {k} for the \
-                 same turn closed: the end of turn and a new assistant header were left out"
-            ),
-        ),
-        std::cmp::Ordering::Equal => Finding::new(
             Verdict::No,
             format!(
-                "prompt_tokens {c} for the turn sent with continue_final_message = {k} for the \
-                 same turn closed: the server ignores continue_final_message and starts a new \
-                 assistant turn"
+                "{counts}: the server ignores continue_final_message (the turn was closed{}) and the model answers a new turn",
+                if g == k { ", and a new assistant header added" } else { "" }
             ),
-        ),
-        std::cmp::Ordering::Greater => Finding::new(
+        );
+    }
+    if !counts_say_continued(&o.continued, &o.unfinished, &o.closed) {
+        return Finding::new(
             Verdict::Unknown,
             format!(
-                "prompt_tokens {c} for the turn sent with continue_final_message > {k} for the \
-                 same turn closed: no known server does this"
+                "{counts}: not the pattern of a continued turn (fewer, then more, then the most)"
             ),
-        ),
+        );
+    }
+    let said = match &o.continued {
+        Reply::Answered(a) => a.generated(),
+        Reply::Refused { .. } => String::new(),
+    };
+    let top_agrees = o.logprobs_continued
+        && matches!(&o.logprobs, Reply::Answered(a) if a.top_tokens.as_deref().is_some_and(|t| t.iter().take(1).any(|t| continues_the_count(t))));
+    if continues_the_count(&said) || top_agrees {
+        Finding::new(
+            Verdict::Yes,
+            format!("{counts}, and the model went on with {said:?} after {PROBE_PREFIX:?}"),
+        )
+    } else {
+        Finding::new(
+            Verdict::Unknown,
+            format!(
+                "{counts}, but the model's next token {said:?} does not continue {PROBE_PREFIX:?}: a new turn is likely, so the counts are not trusted"
+            ),
+        )
     }
 }
 
@@ -373,6 +453,48 @@ pub fn assess_anthropic(
             evidence: "thinking content blocks, when thinking is enabled".to_string(),
         },
         reasoning_controls: BTreeMap::new(),
+        request_options_sha256: None,
+        server_fingerprint: None,
+    }
+}
+
+/// Log-probabilities at the continued position, and whether their tokens carry a leading
+/// space (which decides how candidates are matched).
+fn assess_position(at_continued: bool, top: Option<&[String]>) -> (Finding, Finding) {
+    match (at_continued, top) {
+        (true, Some(top)) => {
+            let shown = show_tokens(top);
+            let at = Finding::new(
+                Verdict::Yes,
+                format!("the continued turn's first position, after {PROBE_PREFIX:?}: top tokens {shown}"),
+            );
+            let spaces = match top.iter().find(|t| t.starts_with(' ')) {
+                Some(t) => Finding::new(
+                    Verdict::Yes,
+                    format!("top token {t:?} begins with a space: candidates are matched exactly"),
+                ),
+                None => Finding::new(
+                    Verdict::No,
+                    format!(
+                        "no top token begins with a space ({shown}): candidates are matched \
+                         without a leading space"
+                    ),
+                ),
+            };
+            (at, spaces)
+        }
+        (true, None) => (
+            Finding::new(Verdict::No, "no log-probabilities were returned"),
+            Finding::new(Verdict::Unknown, "no log-probabilities were returned"),
+        ),
+        (false, _) => (
+            Finding::new(
+                Verdict::No,
+                "no continued turn was found, so log-probabilities are those of a new turn's \
+                 first token",
+            ),
+            Finding::new(Verdict::Unknown, "no continued position to look at"),
+        ),
     }
 }
 
@@ -384,37 +506,10 @@ pub fn assess(
     observations: &Observations,
     now_unix: u64,
 ) -> ProbeReport {
-    let prefix_continuation = assess_continuation(&observations.continued, &observations.closed);
+    let prefix_continuation = assess_continuation(observations);
     let (logprobs, top) = assess_logprobs(&observations.logprobs);
-    let (at_position, spaces) = match (prefix_continuation.yes(), observations.logprobs_continued, top) {
-        (true, true, Some(top)) => {
-            let spaced = top.iter().find(|t| t.starts_with(' '));
-            (
-                Finding::new(
-                    Verdict::Yes,
-                    format!(
-                        "the continued turn's first position, after {PROBE_PREFIX:?}: top tokens {}",
-                        show_tokens(top)
-                    ),
-                ),
-                match spaced {
-                    Some(t) => Finding::new(Verdict::Yes, format!("top token {t:?} begins with a space: candidates are matched exactly")),
-                    None => Finding::new(Verdict::No, format!("no top token begins with a space ({}): candidates are matched without a leading space", show_tokens(top))),
-                },
-            )
-        }
-        (true, true, None) => (
-            Finding::new(Verdict::No, "no log-probabilities were returned"),
-            Finding::new(Verdict::Unknown, "no log-probabilities were returned"),
-        ),
-        _ => (
-            Finding::new(
-                Verdict::No,
-                "the server does not continue a started turn, so log-probabilities are those of a new turn's first token",
-            ),
-            Finding::new(Verdict::Unknown, "no continued position to look at"),
-        ),
-    };
+    let at_continued = prefix_continuation.yes() && observations.logprobs_continued;
+    let (at_position, spaces) = assess_position(at_continued, top);
     let reasoning_controls = observations
         .controls
         .iter()
@@ -440,172 +535,11 @@ pub fn assess(
         space_prefixed_tokens: spaces,
         reasoning: assess_reasoning(&observations.plain),
         reasoning_controls,
+        request_options_sha256: None,
+        server_fingerprint: None,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn answered(prompt_tokens: Option<u64>, top: Option<&[&str]>) -> Reply {
-        Reply::Answered(Answer {
-            prompt_tokens,
-            content: " five".into(),
-            reasoning_field: None,
-            top_tokens: top.map(|t| t.iter().map(|s| s.to_string()).collect()),
-        })
-    }
-
-    fn observations(continued: Reply, closed: Reply, logprobs: Reply) -> Observations {
-        Observations {
-            continued,
-            closed,
-            logprobs,
-            logprobs_continued: true,
-            plain: answered(Some(20), None),
-            controls: BTreeMap::from([(
-                "reasoning_effort".to_string(),
-                Reply::Refused {
-                    status: 400,
-                    message: "Unrecognized request argument supplied: reasoning_effort".into(),
-                },
-            )]),
-        }
-    }
-
-    #[test]
-    fn fewer_prompt_tokens_means_continued() {
-        let r = assess(
-            "openai-chat-completions",
-            "http://x/v1",
-            "m",
-            &observations(
-                answered(Some(30), None),
-                answered(Some(35), None),
-                answered(Some(30), Some(&[" five", " Five"])),
-            ),
-            7,
-        );
-        assert!(r.prefix_continuation.yes());
-        assert!(r.has(Capability::PrefixContinuation) && r.has(Capability::CandidateLogprobs));
-        assert!(r.logprobs_at_continued_position.yes());
-        assert_eq!(r.space_prefixed_tokens.verdict, Verdict::Yes);
-        assert!(!r.lenient_space());
-        assert_eq!(
-            r.reasoning_controls["reasoning_effort"].verdict,
-            Verdict::No
-        );
-        assert_eq!(r.reasoning.location, ReasoningLocation::None);
-    }
-
-    #[test]
-    fn equal_counts_mean_a_new_turn() {
-        let r = assess(
-            "b",
-            "u",
-            "m",
-            &observations(
-                answered(Some(35), None),
-                answered(Some(35), None),
-                answered(Some(35), Some(&["Five"])),
-            ),
-            7,
-        );
-        assert_eq!(r.prefix_continuation.verdict, Verdict::No);
-        assert!(r.prefix_continuation.evidence.contains("35"));
-        assert!(!r.has(Capability::PrefixContinuation));
-        assert!(r.has(Capability::CandidateLogprobs));
-        assert_eq!(r.logprobs_at_continued_position.verdict, Verdict::No);
-        assert!(!r.lenient_space());
-        let check = CapabilityCheck::Probed {
-            reports: vec![r],
-            from_cache: false,
-        };
-        let e = check
-            .evidence(Capability::PrefixContinuation)
-            .expect("evidence");
-        assert!(e.starts_with("probe of u: prompt_tokens 35"), "{e}");
-        assert_eq!(check.evidence(Capability::CandidateLogprobs), None);
-    }
-
-    #[test]
-    fn refusals_missing_usage_and_odd_counts() {
-        let no = Reply::Refused {
-            status: 400,
-            message: "Unrecognized request argument supplied: continue_final_message".into(),
-        };
-        let f = assess_continuation(&no, &answered(Some(3), None));
-        assert_eq!(f.verdict, Verdict::No);
-        assert!(f.evidence.contains("400") && f.evidence.contains("continue_final_message"));
-        let f = assess_continuation(&answered(Some(3), None), &no);
-        assert_eq!(f.verdict, Verdict::Unknown);
-        let f = assess_continuation(&answered(None, None), &answered(Some(3), None));
-        assert_eq!(f.verdict, Verdict::Unknown);
-        let f = assess_continuation(&answered(Some(9), None), &answered(Some(3), None));
-        assert_eq!(f.verdict, Verdict::Unknown);
-        let (f, _) = assess_logprobs(&answered(Some(3), Some(&[])));
-        assert_eq!(f.verdict, Verdict::No);
-        let (f, _) = assess_logprobs(&no);
-        assert_eq!(f.verdict, Verdict::No);
-    }
-
-    #[test]
-    fn spaces_decide_candidate_matching() {
-        let r = assess(
-            "b",
-            "u",
-            "m",
-            &observations(
-                answered(Some(30), None),
-                answered(Some(35), None),
-                answered(Some(30), Some(&["five", "Five"])),
-            ),
-            7,
-        );
-        assert!(r.lenient_space());
-        assert!(candidate_matches("A", " A", true));
-        assert!(!candidate_matches("A", " A", false));
-        assert!(candidate_matches(" A", " A", false));
-        assert!(!candidate_matches(" B", " A", true));
-    }
-
-    #[test]
-    fn reasoning_location() {
-        let mut a = Answer {
-            reasoning_field: Some(("reasoning".into(), "hm".into())),
-            ..Default::default()
-        };
-        let loc = |a: &Answer| assess_reasoning(&Reply::Answered(a.clone())).location;
-        assert_eq!(loc(&a), ReasoningLocation::Reasoning);
-        a.reasoning_field = Some(("reasoning_content".into(), "hm".into()));
-        assert_eq!(loc(&a), ReasoningLocation::ReasoningContent);
-        a.reasoning_field = None;
-        a.content = "<think>hm".into();
-        assert_eq!(loc(&a), ReasoningLocation::ThinkTags);
-    }
-
-    #[test]
-    fn freshness_and_round_trip() {
-        let r = assess(
-            "b",
-            "u",
-            "m",
-            &observations(
-                answered(Some(30), None),
-                answered(Some(35), None),
-                answered(Some(30), None),
-            ),
-            1000,
-        );
-        assert!(r.fresh(1000) && r.fresh(1000 + PROBE_TTL_SECS - 1));
-        assert!(!r.fresh(1000 + PROBE_TTL_SECS) && !r.fresh(999));
-        let json = serde_json::to_string(&r).expect("json");
-        let back: ProbeReport = serde_json::from_str(&json).expect("parse");
-        assert_eq!(back, r);
-        let check = CapabilityCheck::Trusted;
-        assert_eq!(
-            serde_json::to_value(&check).expect("json"),
-            serde_json::json!({"mode": "trusted"})
-        );
-    }
-}
+#[path = "probe_tests.rs"]
+mod tests;

@@ -58,10 +58,12 @@ impl AnthropicBackend {
             );
             capabilities.retain(|c| *c != Capability::PrefixContinuation);
             // Part of the response cache's identity: thinking changes the answers.
+            let thinking = json!({"thinking": {"type": "enabled", "budget_tokens": budget}});
             details.insert(
-                "request_options".into(),
-                json!({"thinking": {"type": "enabled", "budget_tokens": budget}}),
+                "request_options_sha256".into(),
+                json!(cotlens_core::prompts::template_hash(&thinking.to_string())),
             );
+            details.insert("request_options".into(), thinking);
         }
         Ok(Self {
             info: BackendInfo {
@@ -90,11 +92,7 @@ impl AnthropicBackend {
 
     /// Keep only the capabilities `check` found on every replica, and record it.
     pub fn apply_check(&mut self, check: CapabilityCheck) {
-        if let CapabilityCheck::Probed { reports, .. } = &check {
-            self.info
-                .capabilities
-                .retain(|c| reports.iter().all(|r| r.has(*c)));
-        }
+        self.info.capabilities.retain(|c| check.keeps(*c));
         self.info.capability_check = Some(check);
     }
 
@@ -112,36 +110,16 @@ impl AnthropicBackend {
         let body = json!({"model": self.model, "max_tokens": 1, "messages": [
             {"role": "user", "content": probe::PROBE_QUESTION},
             {"role": "assistant", "content": probe::PROBE_PREFIX}]});
-        let mut last = None;
-        for attempt in 0..3u32 {
-            if attempt > 0 {
-                let wait = last
-                    .as_ref()
-                    .and_then(BackendError::retry_after)
-                    .unwrap_or(Duration::from_millis(250 << attempt));
-                tokio::time::sleep(wait.min(Duration::from_secs(10))).await;
-            }
-            let reply = match self.post_to(base_url, &body).await {
-                Ok(_) => Reply::Answered(Default::default()),
-                Err(BackendError::Rejected {
-                    status: status @ (400 | 422),
-                    message,
-                    ..
-                }) => Reply::Refused { status, message },
-                Err(e) if e.is_retryable() => {
-                    last = Some(e);
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            return Ok(probe::assess_anthropic(
-                base_url,
-                &self.model,
-                Some(&reply),
-                now_unix,
-            ));
-        }
-        Err(last.unwrap_or_else(|| BackendError::Model("probe: no attempt made".into())))
+        let reply = match crate::probe::ask_with_retries(|| self.post_to(base_url, &body)).await? {
+            Ok(_) => Reply::Answered(Default::default()),
+            Err(refused) => refused,
+        };
+        Ok(probe::assess_anthropic(
+            base_url,
+            &self.model,
+            Some(&reply),
+            now_unix,
+        ))
     }
 
     async fn post_to(&self, base: &str, body: &Value) -> Result<Value, BackendError> {

@@ -177,27 +177,46 @@ fn secret_key(key: &str) -> bool {
         "key",
         "token",
         "secret",
-        "password",
-        "authorization",
+        "passw",
+        "auth",
+        "bearer",
+        "cookie",
         "credential",
+        "signature",
     ]
     .iter()
     .any(|s| k.contains(s))
-        && !matches!(
-            k.as_str(),
-            "max_tokens" | "max_completion_tokens" | "budget_tokens" | "top_logprobs"
-        )
-        && !k.ends_with("_tokens")
 }
 
-/// `body` with the values of secret-looking keys replaced by `"[redacted]"`, at any depth.
+/// Whether a value can hold a secret: text, at any depth (token counts and token-id lists are
+/// numbers and stay visible).
+fn holds_text(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::String(_) => true,
+        Value::Array(items) => items.iter().any(holds_text),
+        Value::Object(map) => map.values().any(holds_text),
+        _ => false,
+    }
+}
+
+/// A URL's user and password (`https://user:pass@host`) replaced.
+fn without_userinfo(text: &str) -> String {
+    static USERINFO: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@").expect("valid regex")
+    });
+    USERINFO.replace_all(text, "${1}[redacted]@").into_owned()
+}
+
+/// `body` with the text under secret-looking keys replaced by `"[redacted]"`, and credentials
+/// in URLs removed, at any depth.
 pub(crate) fn redacted(body: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match body {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
-                    let v = if secret_key(k) {
+                    let v = if secret_key(k) && holds_text(v) {
                         Value::String("[redacted]".into())
                     } else {
                         redacted(v)
@@ -207,6 +226,7 @@ pub(crate) fn redacted(body: &serde_json::Value) -> serde_json::Value {
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.iter().map(redacted).collect()),
+        Value::String(s) => Value::String(without_userinfo(s)),
         other => other.clone(),
     }
 }
@@ -221,6 +241,15 @@ pub(crate) fn log_request(endpoint: &str, body: &serde_json::Value) {
 
 /// Send a JSON POST and return the parsed JSON body, mapping every failure to a [`BackendError`].
 pub(crate) async fn post_json(
+    request: reqwest::RequestBuilder,
+    endpoint: &str,
+    timeout: Duration,
+) -> Result<serde_json::Value, BackendError> {
+    send_json(request, endpoint, timeout).await
+}
+
+/// Send a request (any method) and return the parsed JSON body, as [`post_json`].
+pub(crate) async fn send_json(
     request: reqwest::RequestBuilder,
     endpoint: &str,
     timeout: Duration,
@@ -313,9 +342,20 @@ mod tests {
     #[test]
     fn secrets_are_redacted_and_token_counts_are_not() {
         let body = serde_json::json!({"model": "m", "max_tokens": 5, "api_key": "sk-1",
-            "extra": [{"Authorization": "Bearer x", "top_logprobs": 5, "budget_tokens": 1024}]});
+            "extra": [{"Authorization": "Bearer x", "top_logprobs": 5, "budget_tokens": 1024}],
+            "auth": {"bearer": "b-2"}, "access_tokens": ["t-3"], "headers": {"Cookie": "c-4"},
+            "passwd": "p-5", "url": "https://u:S8@h/x", "stop_token_ids": [42], "token_budget": 7,
+            "apiKey": "k-6", "x-api-key": "k-7"});
         let r = redacted(&body).to_string();
-        assert!(!r.contains("sk-1") && !r.contains("Bearer x"), "{r}");
+        for secret in [
+            "sk-1", "Bearer x", "b-2", "t-3", "c-4", "p-5", "S8", "k-6", "k-7",
+        ] {
+            assert!(!r.contains(secret), "{secret} in {r}");
+        }
+        assert!(
+            r.contains("\"stop_token_ids\":[42]") && r.contains("\"token_budget\":7"),
+            "{r}"
+        );
         assert!(
             r.contains("\"max_tokens\":5") && r.contains("\"budget_tokens\":1024"),
             "{r}"

@@ -93,10 +93,17 @@ impl OpenAiBackend {
             }
         }
         if !request_options.is_empty() {
-            // Recorded (secrets redacted) and part of the response cache's identity.
+            // Recorded with secrets redacted; the response cache's identity holds the hash of
+            // the options as sent.
             details.insert(
                 "request_options".into(),
                 http::redacted(&Value::Object(request_options.clone())),
+            );
+            details.insert(
+                "request_options_sha256".into(),
+                json!(cotlens_core::prompts::template_hash(
+                    &Value::Object(request_options.clone()).to_string()
+                )),
             );
         }
         Ok(Self {
@@ -144,13 +151,33 @@ impl OpenAiBackend {
     /// Keep only the capabilities `check` found on every replica, and record it. A capability
     /// the probe found missing is refused before any request is sent for it.
     pub fn apply_check(&mut self, check: CapabilityCheck) {
-        if let CapabilityCheck::Probed { reports, .. } = &check {
-            self.info
-                .capabilities
-                .retain(|c| reports.iter().all(|r| r.has(*c)));
-            self.lenient_space = !reports.is_empty() && reports.iter().all(|r| r.lenient_space());
-        }
+        self.info.capabilities.retain(|c| check.keeps(*c));
+        self.lenient_space = check.lenient_space();
         self.info.capability_check = Some(check);
+    }
+
+    /// The request options (reasoning controls, `--extra-body`) set on every chat request.
+    pub(crate) fn add_options(&self, body: &mut Value) {
+        for (k, v) in &self.request_options {
+            body[k.as_str()] = v.clone();
+        }
+    }
+
+    /// A hash of the request options as sent (unredacted); `None` without options.
+    pub fn options_hash(&self) -> Option<String> {
+        (!self.request_options.is_empty()).then(|| {
+            cotlens_core::prompts::template_hash(
+                &Value::Object(self.request_options.clone()).to_string(),
+            )
+        })
+    }
+
+    pub(crate) async fn get(&self, endpoint: &str) -> Result<Value, BackendError> {
+        let mut request = self.client.get(endpoint);
+        if let Some(key) = &self.key {
+            request = request.bearer_auth(key.expose());
+        }
+        http::send_json(request, endpoint, self.timeout).await
     }
 
     fn body(&self, messages: &[Message], prefix: Option<&str>) -> Value {
@@ -308,9 +335,7 @@ impl Backend for OpenAiBackend {
         if !s.stop.is_empty() {
             body["stop"] = json!(s.stop);
         }
-        for (k, v) in &self.request_options {
-            body[k.as_str()] = v.clone();
-        }
+        self.add_options(&mut body);
         let started = Instant::now();
         let response = self.post(&body).await?;
         parse_chat_response(
@@ -332,10 +357,8 @@ impl Backend for OpenAiBackend {
             return Err(self.unsupported(Capability::PrefixContinuation));
         }
         let mut body = self.body(&request.messages, request.assistant_prefix.as_deref());
-        for (k, v) in &self.request_options {
-            body[k.as_str()] = v.clone();
-        }
         self.limit(&mut body, 1, 0.0);
+        self.add_options(&mut body);
         body["logprobs"] = json!(true);
         body["top_logprobs"] = json!(20);
         let response = self.post(&body).await?;

@@ -78,7 +78,8 @@ pub fn backend_identity(info: &cotlens_core::BackendInfo, scope: crate::args::Ca
     });
     // Request fields the user set (reasoning effort, template kwargs, extra body) change the
     // answers: a cached answer must have been asked with the same ones.
-    if let Some(options) = info.details.get("request_options") {
+    // (The hash of the options as sent: the recorded copy has its secrets redacted.)
+    if let Some(options) = info.details.get("request_options_sha256") {
         id["request_options"] = options.clone();
     }
     if scope == crate::args::CacheScope::Endpoint {
@@ -265,7 +266,7 @@ mod tests {
         let plain = info("openai:m", "openai-chat-completions", &["http://h/v1"]);
         let mut low = plain.clone();
         low.details
-            .insert("request_options".into(), json!({"reasoning_effort": "low"}));
+            .insert("request_options_sha256".into(), json!("aaaa"));
         let mut high = plain.clone();
         high.details.insert(
             "request_options".into(),

@@ -237,12 +237,31 @@ fn backend_options(
         }
     }
     if let Some(extra) = &extra_body {
-        for reserved in ["model", "messages"] {
-            if extra.contains_key(reserved) {
-                return Err(bad_input(format!(
-                    "--extra-body: may not set {reserved:?} (use --model and the protocol's flags)"
-                )));
-            }
+        // Fields cotlens sets itself (a protocol's sampling, continuation and log-probability
+        // requests depend on them) and the controls that have their own, probed, flags.
+        const RESERVED: [&str; 17] = [
+            "model",
+            "messages",
+            "continue_final_message",
+            "add_generation_prompt",
+            "logprobs",
+            "top_logprobs",
+            "stream",
+            "n",
+            "max_tokens",
+            "max_completion_tokens",
+            "temperature",
+            "top_p",
+            "seed",
+            "stop",
+            "echo",
+            "reasoning_effort",
+            "chat_template_kwargs",
+        ];
+        if let Some(key) = RESERVED.iter().find(|k| extra.contains_key(**k)) {
+            return Err(bad_input(format!(
+                "--extra-body: may not set {key:?}: cotlens sets it from the command's own flags (--model, --max-tokens, --temperature, --top-p, --seed, --reasoning-effort, --chat-template-kwargs) or needs it as it is"
+            )));
         }
     }
     let remote = cotlens_remote::RemoteOptions {

@@ -109,8 +109,6 @@ pub struct BackendOptions {
     pub probe_dir: PathBuf,
 }
 
-/// Open the model behind `spec` (`spec_text` as the user wrote it). Local models load here
-/// (seconds); remote ones only check their configuration.
 /// A reasoning control the user set and the probe found refused stops the run (exit 2): sent
 /// anyway, it would fail every request or be dropped without a word.
 fn require_controls(
@@ -150,23 +148,23 @@ fn require_controls(
 
 /// A server backend the probe can ask.
 #[derive(Clone, Copy)]
-pub enum Probed<'a> {
+pub enum ProbeTarget<'a> {
     OpenAi(&'a cotlens_remote::OpenAiBackend),
     Anthropic(&'a cotlens_remote::AnthropicBackend),
 }
 
-impl Probed<'_> {
+impl ProbeTarget<'_> {
     fn urls(&self) -> &[String] {
         match self {
-            Probed::OpenAi(b) => b.base_urls(),
-            Probed::Anthropic(b) => b.base_urls(),
+            ProbeTarget::OpenAi(b) => b.base_urls(),
+            ProbeTarget::Anthropic(b) => b.base_urls(),
         }
     }
 
     fn model(&self) -> &str {
         match self {
-            Probed::OpenAi(b) => b.model(),
-            Probed::Anthropic(b) => b.model(),
+            ProbeTarget::OpenAi(b) => b.model(),
+            ProbeTarget::Anthropic(b) => b.model(),
         }
     }
 
@@ -174,9 +172,23 @@ impl Probed<'_> {
     /// without a request).
     fn kind(&self, options: &cotlens_remote::RemoteOptions) -> Option<&'static str> {
         match self {
-            Probed::OpenAi(_) => Some("openai-chat-completions"),
-            Probed::Anthropic(_) if options.thinking_budget.is_some() => None,
-            Probed::Anthropic(_) => Some("anthropic-messages"),
+            ProbeTarget::OpenAi(_) => Some("openai-chat-completions"),
+            ProbeTarget::Anthropic(_) if options.thinking_budget.is_some() => None,
+            ProbeTarget::Anthropic(_) => Some("anthropic-messages"),
+        }
+    }
+
+    fn options_hash(&self) -> Option<String> {
+        match self {
+            ProbeTarget::OpenAi(b) => b.options_hash(),
+            ProbeTarget::Anthropic(_) => None,
+        }
+    }
+
+    async fn fingerprint(&self, url: &str) -> Option<String> {
+        match self {
+            ProbeTarget::OpenAi(b) => b.fingerprint(url).await,
+            ProbeTarget::Anthropic(_) => None,
         }
     }
 
@@ -186,8 +198,8 @@ impl Probed<'_> {
         now: u64,
     ) -> Result<cotlens_core::probe::ProbeReport, cotlens_core::BackendError> {
         match self {
-            Probed::OpenAi(b) => b.probe(url, now).await,
-            Probed::Anthropic(b) => b.probe(url, now).await,
+            ProbeTarget::OpenAi(b) => b.probe(url, now).await,
+            ProbeTarget::Anthropic(b) => b.probe(url, now).await,
         }
     }
 }
@@ -195,7 +207,7 @@ impl Probed<'_> {
 /// What the server behind `backend` honours, one report per base URL: a fresh stored report
 /// unless `refresh`, else the probe's requests (stored for the next run).
 pub async fn probe_server(
-    backend: Probed<'_>,
+    backend: ProbeTarget<'_>,
     options: &BackendOptions,
     refresh: bool,
 ) -> anyhow::Result<CapabilityCheck> {
@@ -205,10 +217,36 @@ pub async fn probe_server(
     let mut reports = Vec::new();
     let mut from_cache = true;
     for url in backend.urls() {
-        let cached = match kind {
-            Some(kind) if !refresh => crate::probe_cache::load(dir, kind, url, backend.model()),
+        let mut cached = match kind {
+            Some(kind) if !refresh => crate::probe_cache::load(
+                dir,
+                kind,
+                url,
+                backend.model(),
+                backend.options_hash().as_deref(),
+            ),
             _ => None,
         };
+        // The same URL may now be another server: a stored report whose server said what it
+        // serves is used only while it still says the same.
+        if let Some(r) = &cached {
+            if r.server_fingerprint.is_some()
+                && backend.fingerprint(url).await != r.server_fingerprint
+            {
+                printer.note(format!(
+                    "{url} serves something else than when it was probed: probing again"
+                ));
+                cached = None;
+            }
+        }
+        if let Some(r) = &cached {
+            let age = crate::probe_cache::now_unix().saturating_sub(r.probed_at_unix);
+            printer.note(format!(
+                "using the probe report of {url} from {} min ago ({}; `cotlens probe` asks again)",
+                age / 60,
+                dir.display()
+            ));
+        }
         let report = match cached {
             Some(r) => r,
             None => {
@@ -241,6 +279,8 @@ pub async fn probe_server(
     })
 }
 
+/// Open the model behind `spec` (`spec_text` as the user wrote it). Local models load here
+/// (seconds); a server is probed for what it honours (or its stored report reused).
 pub async fn open_backend(
     spec: &ModelSpec,
     spec_text: &str,
@@ -272,10 +312,15 @@ pub async fn open_backend(
         } => crate::hub::fetch(repo, file, revision, &mut progress).await?,
         ModelSpec::OpenAi(name) => {
             let mut backend = cotlens_remote::OpenAiBackend::new(spec_text, name, &options.remote)?;
+            if cotlens_remote::is_openai_reasoning_model(name) {
+                printer.note(format!(
+                    "{name} is taken for an OpenAI reasoning model (by its name): max_completion_tokens is sent, and no temperature or top_p (only their default, 1, is accepted)"
+                ));
+            }
             let check = if options.trust_capabilities {
                 CapabilityCheck::Trusted
             } else {
-                probe_server(Probed::OpenAi(&backend), options, false).await?
+                probe_server(ProbeTarget::OpenAi(&backend), options, false).await?
             };
             require_controls(&check, &options.remote)?;
             backend.apply_check(check);
@@ -284,10 +329,15 @@ pub async fn open_backend(
         ModelSpec::Anthropic(name) => {
             let mut backend =
                 cotlens_remote::AnthropicBackend::new(spec_text, name, &options.remote)?;
+            if let Some(budget) = options.remote.thinking_budget {
+                printer.note(format!(
+                    "thinking with {budget} tokens: max_tokens grows by {budget}, temperature stays 1 (the only value allowed with thinking), top_p below 0.95 is not sent, no prefill"
+                ));
+            }
             let check = if options.trust_capabilities {
                 CapabilityCheck::Trusted
             } else {
-                probe_server(Probed::Anthropic(&backend), options, false).await?
+                probe_server(ProbeTarget::Anthropic(&backend), options, false).await?
             };
             backend.apply_check(check);
             return Ok(Arc::new(backend));

@@ -12,8 +12,9 @@ pub fn default_dir() -> PathBuf {
     cotlens_local::resolve::cache_dir().join("probes")
 }
 
-fn file(dir: &Path, backend: &str, base_url: &str, model: &str) -> PathBuf {
-    let key = Sha256::digest(format!("{backend}\n{base_url}\n{model}").as_bytes());
+fn file(dir: &Path, backend: &str, base_url: &str, model: &str, options: Option<&str>) -> PathBuf {
+    let options = options.unwrap_or("");
+    let key = Sha256::digest(format!("{backend}\n{base_url}\n{model}\n{options}").as_bytes());
     // boundary: `key` is a 32-byte digest, not text.
     dir.join(format!("{}.json", hex::encode(&key[..12])))
 }
@@ -25,21 +26,35 @@ pub fn now_unix() -> u64 {
         .unwrap_or(0)
 }
 
-/// The stored report for this server and model, when it is fresh.
-pub fn load(dir: &Path, backend: &str, base_url: &str, model: &str) -> Option<ProbeReport> {
-    let text = std::fs::read_to_string(file(dir, backend, base_url, model)).ok()?;
+/// The stored report for this server, model and request options (their hash), when it is
+/// fresh.
+pub fn load(
+    dir: &Path,
+    backend: &str,
+    base_url: &str,
+    model: &str,
+    options: Option<&str>,
+) -> Option<ProbeReport> {
+    let text = std::fs::read_to_string(file(dir, backend, base_url, model, options)).ok()?;
     let report: ProbeReport = serde_json::from_str(&text).ok()?;
     (report.fresh(now_unix())
         && report.backend == backend
         && report.base_url == base_url
-        && report.model == model)
+        && report.model == model
+        && report.request_options_sha256.as_deref() == options)
         .then_some(report)
 }
 
 /// Store `report` (written whole, then renamed into place).
 pub fn store(dir: &Path, report: &ProbeReport) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let path = file(dir, &report.backend, &report.base_url, &report.model);
+    let path = file(
+        dir,
+        &report.backend,
+        &report.base_url,
+        &report.model,
+        report.request_options_sha256.as_deref(),
+    );
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
     std::fs::write(&tmp, text + "\n")?;
@@ -64,6 +79,7 @@ mod tests {
             "m",
             &Observations {
                 continued: a(3),
+                unfinished: a(4),
                 closed: a(5),
                 logprobs: a(3),
                 logprobs_continued: true,
@@ -80,15 +96,33 @@ mod tests {
         let r = report("http://a/v1", now_unix());
         store(dir.path(), &r).expect("store");
         assert_eq!(
-            load(dir.path(), "openai-chat-completions", "http://a/v1", "m"),
+            load(
+                dir.path(),
+                "openai-chat-completions",
+                "http://a/v1",
+                "m",
+                None
+            ),
             Some(r)
         );
         assert_eq!(
-            load(dir.path(), "openai-chat-completions", "http://b/v1", "m"),
+            load(
+                dir.path(),
+                "openai-chat-completions",
+                "http://b/v1",
+                "m",
+                None
+            ),
             None
         );
         assert_eq!(
-            load(dir.path(), "openai-chat-completions", "http://a/v1", "n"),
+            load(
+                dir.path(),
+                "openai-chat-completions",
+                "http://a/v1",
+                "n",
+                None
+            ),
             None
         );
         store(
@@ -97,13 +131,31 @@ mod tests {
         )
         .expect("store");
         assert_eq!(
-            load(dir.path(), "openai-chat-completions", "http://a/v1", "m"),
+            load(
+                dir.path(),
+                "openai-chat-completions",
+                "http://a/v1",
+                "m",
+                None
+            ),
             None
         );
-        let f = file(dir.path(), "openai-chat-completions", "http://a/v1", "m");
+        let f = file(
+            dir.path(),
+            "openai-chat-completions",
+            "http://a/v1",
+            "m",
+            None,
+        );
         std::fs::write(&f, "{not json").expect("write");
         assert_eq!(
-            load(dir.path(), "openai-chat-completions", "http://a/v1", "m"),
+            load(
+                dir.path(),
+                "openai-chat-completions",
+                "http://a/v1",
+                "m",
+                None
+            ),
             None
         );
     }

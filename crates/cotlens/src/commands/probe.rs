@@ -5,7 +5,7 @@
 
 use crate::args::{EngineArgs, ModelArgs};
 use crate::model::ResolvedModel;
-use crate::model_spec::{probe_server, ModelSpec, Probed};
+use crate::model_spec::{probe_server, ModelSpec, ProbeTarget};
 use crate::printer::Printer;
 use cotlens_core::probe::CapabilityCheck;
 use cotlens_core::{Backend, Capability};
@@ -48,7 +48,7 @@ pub async fn run(args: ProbeArgs, printer: Printer) -> anyhow::Result<()> {
         ModelSpec::OpenAi(name) => {
             let mut backend =
                 cotlens_remote::OpenAiBackend::new(&model.text, name, &model.options.remote)?;
-            let check = probe_server(Probed::OpenAi(&backend), &model.options, true).await?;
+            let check = probe_server(ProbeTarget::OpenAi(&backend), &model.options, true).await?;
             let reports = reports_of(&check)?;
             backend.apply_check(check);
             let lenient = !reports.is_empty() && reports.iter().all(|r| r.lenient_space());
@@ -64,7 +64,8 @@ pub async fn run(args: ProbeArgs, printer: Printer) -> anyhow::Result<()> {
         ModelSpec::Anthropic(name) => {
             let mut backend =
                 cotlens_remote::AnthropicBackend::new(&model.text, name, &model.options.remote)?;
-            let check = probe_server(Probed::Anthropic(&backend), &model.options, true).await?;
+            let check =
+                probe_server(ProbeTarget::Anthropic(&backend), &model.options, true).await?;
             let reports = reports_of(&check)?;
             backend.apply_check(check);
             json!({

@@ -15,6 +15,7 @@ mod legibility_cli;
 mod monitor_cli;
 mod necessity_loopback;
 mod probe_loopback;
+mod providers_loopback;
 mod report_view;
 mod resume_checks;
 mod select_cli;

@@ -104,17 +104,7 @@ async fn filler_length_without_usage() {
             "--bootstrap",
             "50",
         ];
-        // Without usage the probe cannot tell a continued turn from a new one: necessity stops
-        // before any unit, naming the capability and the evidence, unless the user vouches.
-        let o = run(tmp.path(), &args, &[]);
-        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-        assert!(
-            stderr(&o).contains("prefix continuation")
-                && stderr(&o).contains("usage.prompt_tokens"),
-            "{}",
-            stderr(&o)
-        );
-        assert!(!out.join("records.jsonl").exists());
+        // The user vouches for the server (its probe replies would decide otherwise).
         args.push("--trust-capabilities");
         let o = run(tmp.path(), &args, &[]);
         assert!(o.status.success(), "{}", stderr(&o));

@@ -260,7 +260,9 @@ pub async fn run(args: FaithfulnessArgs, printer: Printer) -> anyhow::Result<()>
         reasoning_prefix = None;
     }
     if settings.force_answer == ForceMode::Unparseable {
+        // The forced answer is read after "Answer:" appended to the model's own turn.
         backend.require(Capability::CandidateLogprobs, "--force-answer unparseable")?;
+        backend.require(Capability::PrefixContinuation, "--force-answer unparseable")?;
     }
     let engine = model.engine_for(backend.clone())?;
     let (judges, judge_infos) = open_judges(&settings, &model, &engine).await?;

@@ -6,8 +6,10 @@
 //! It also plays one server's documented request rules ([`Emulate`]): it renders the chat
 //! template the way that server does, reports `usage.prompt_tokens` from the rendering, and
 //! refuses what that server refuses. The capability probe's requests (recognised by their
-//! question) are answered like any other, but neither counted nor faulted, so that the tests'
-//! request counts and fault schedules stay those of the protocols.
+//! question) are answered by a model that counts ([`counting`]: it continues "One, two,
+//! three, four," with " five" and starts a new turn with "One"), under the same emulation, and
+//! are neither counted nor faulted, so that the tests' request counts and fault schedules stay
+//! those of the protocols.
 
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,6 +58,9 @@ pub enum Emulate {
     /// vLLM/SGLang: `continue_final_message: true` with `add_generation_prompt: false` continues
     /// the last assistant turn (both true is a 400, as vLLM answers it).
     Vllm,
+    /// An older vLLM that honours `add_generation_prompt: false` but drops
+    /// `continue_final_message`: the turn is closed, with no new assistant header after it.
+    VllmNoContinue,
     /// vLLM with a reasoning parser (`--reasoning-parser deepseek_r1`): the generated text up
     /// to `</think>` goes to `message.reasoning` (the field's name since vLLM's rename), the rest
     /// to `content`; text with no `</think>` is all reasoning and `content` is null. So a
@@ -82,7 +87,10 @@ pub enum Emulate {
 
 pub struct Server {
     pub url: String,
+    /// Requests counted (neither the probe's nor `GET /models`).
     pub requests: Arc<AtomicU64>,
+    /// What `GET /v1/models` answers (a test may change it: another server on the same URL).
+    pub models: Arc<Mutex<Value>>,
     /// Authorization headers seen (to check keys are sent, never logged by us).
     pub auth_headers: Arc<Mutex<Vec<String>>>,
 }
@@ -98,15 +106,17 @@ pub async fn start_as(config: Config, emulate: Emulate) -> Server {
     let addr = listener.local_addr().expect("addr");
     let requests = Arc::new(AtomicU64::new(0));
     let auth_headers = Arc::new(Mutex::new(Vec::new()));
-    let (r, a) = (requests.clone(), auth_headers.clone());
+    let models = Arc::new(Mutex::new(json!({"object": "list", "data": [
+        {"id": "scripted", "object": "model", "owned_by": "emulator", "max_model_len": 4096}]})));
+    let (r, a, m) = (requests.clone(), auth_headers.clone(), models.clone());
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 break;
             };
-            let (config, r, a) = (config.clone(), r.clone(), a.clone());
+            let (config, r, a, m) = (config.clone(), r.clone(), a.clone(), m.clone());
             tokio::spawn(async move {
-                let _ = serve_connection(stream, config, emulate, r, a).await;
+                let _ = serve_connection(stream, config, emulate, r, a, m).await;
             });
         }
     });
@@ -114,6 +124,7 @@ pub async fn start_as(config: Config, emulate: Emulate) -> Server {
         url: format!("http://{addr}/v1"),
         requests,
         auth_headers,
+        models,
     }
 }
 
@@ -177,10 +188,21 @@ async fn serve_connection(
     emulate: Emulate,
     requests: Arc<AtomicU64>,
     auth: Arc<Mutex<Vec<String>>>,
+    models: Arc<Mutex<Value>>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     while let Some((line, headers, body)) = read_request(&mut stream, &mut buf).await {
         let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if line.starts_with("GET ")
+            && line
+                .split_whitespace()
+                .nth(1)
+                .is_some_and(|p| p.ends_with("/models"))
+        {
+            let listed = models.lock().map(|m| m.to_string()).unwrap_or_default();
+            respond(&mut stream, "200 OK", "", listed.as_bytes()).await?;
+            continue;
+        }
         let probe = request["messages"][0]["content"] == cotlens_core::probe::PROBE_QUESTION;
         let n = if probe {
             0
@@ -276,20 +298,28 @@ async fn serve_connection(
                 continue;
             }
         }
-        // llama-cpp-python's request model drops fields it does not know: the model never sees them.
+        // Fields a server drops never reach the model (llama-cpp-python's request model ignores
+        // what it does not know; an older vLLM knows no continue_final_message).
         let mut request = request;
-        if emulate == Emulate::LlamaCppPython {
-            if let Some(o) = request.as_object_mut() {
-                for f in [
-                    "continue_final_message",
-                    "add_generation_prompt",
-                    "chat_template_kwargs",
-                ] {
-                    o.remove(f);
-                }
+        let dropped: &[&str] = match emulate {
+            Emulate::LlamaCppPython => &[
+                "continue_final_message",
+                "add_generation_prompt",
+                "chat_template_kwargs",
+            ],
+            Emulate::VllmNoContinue => &["continue_final_message"],
+            _ => &[],
+        };
+        if let Some(o) = request.as_object_mut() {
+            for f in dropped {
+                o.remove(*f);
             }
         }
-        let mut answer = (config.script)(&request);
+        let mut answer = if probe {
+            counting(&request)
+        } else {
+            (config.script)(&request)
+        };
         if emulate == Emulate::VllmReasoning && chat {
             reasoning_parser(&mut answer);
         }
@@ -355,12 +385,13 @@ fn refusal(emulate: Emulate, request: &Value) -> Option<String> {
         .map(|f| format!("Unrecognized request argument supplied: {f}")),
         // vLLM's request validator looks at the fields as sent (the default of
         // add_generation_prompt, true, does not count).
-        Emulate::Vllm | Emulate::VllmReasoning => (request["continue_final_message"] == true
-            && request["add_generation_prompt"] == true)
-            .then(|| {
-                "Cannot set both `continue_final_message` and `add_generation_prompt` to True."
-                    .to_string()
-            }),
+        Emulate::Vllm | Emulate::VllmReasoning | Emulate::VllmNoContinue => {
+            (request["continue_final_message"] == true && request["add_generation_prompt"] == true)
+                .then(|| {
+                    "Cannot set both `continue_final_message` and `add_generation_prompt` to True."
+                        .to_string()
+                })
+        }
         Emulate::OpenAiReasoning => {
             if let Some(f) = [
                 "continue_final_message",
@@ -486,6 +517,12 @@ fn prompt_tokens(emulate: Emulate, request: &Value) -> u64 {
     let continued = matches!(emulate, Emulate::Vllm | Emulate::VllmReasoning)
         && request["continue_final_message"] == true
         && messages.last().is_some_and(|m| m["role"] == "assistant");
+    let header = match emulate {
+        Emulate::Vllm | Emulate::VllmReasoning | Emulate::VllmNoContinue => {
+            request["add_generation_prompt"] != false
+        }
+        _ => true,
+    };
     let mut n = 0;
     for (i, m) in messages.iter().enumerate() {
         n += 2 + tokens(m["content"].as_str().unwrap_or(""));
@@ -493,10 +530,31 @@ fn prompt_tokens(emulate: Emulate, request: &Value) -> u64 {
             n += 2;
         }
     }
-    if !continued {
+    if !continued && header {
         n += 2;
     }
     n
+}
+
+/// A model that counts: continuing "One, two, three, four," it says " five"; in a new turn it
+/// starts "One". Log-probabilities, when asked, are those of its first token.
+pub fn counting(req: &Value) -> Value {
+    let last_is_assistant = req["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .is_some_and(|m| m["role"] == "assistant");
+    let continuing = req["continue_final_message"] == true && last_is_assistant;
+    let (first, second) = if continuing {
+        (" five", " Five")
+    } else {
+        ("One", "1")
+    };
+    let mut r = chat_response("counter", first, None);
+    if req["logprobs"] == true {
+        r["choices"][0]["logprobs"] = json!({"content": [{"token": first, "logprob": -0.1,
+            "top_logprobs": [{"token": first, "logprob": -0.1}, {"token": second, "logprob": -2.3}]}]});
+    }
+    r
 }
 
 /// A Chat Completions response body.
