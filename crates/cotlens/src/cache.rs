@@ -268,10 +268,8 @@ mod tests {
         low.details
             .insert("request_options_sha256".into(), json!("aaaa"));
         let mut high = plain.clone();
-        high.details.insert(
-            "request_options".into(),
-            json!({"reasoning_effort": "high"}),
-        );
+        high.details
+            .insert("request_options_sha256".into(), json!("bbbb"));
         let ids: Vec<_> = [&plain, &low, &high]
             .iter()
             .map(|i| backend_identity(i, Model))
