@@ -183,9 +183,12 @@ fn secret_key(key: &str) -> bool {
         "cookie",
         "credential",
         "signature",
+        "session",
     ]
     .iter()
     .any(|s| k.contains(s))
+        // A tokenizer's name is no secret.
+        && !k.contains("tokenizer")
 }
 
 /// Whether a value can hold a secret: text, at any depth (token counts and token-id lists are
@@ -200,12 +203,20 @@ fn holds_text(v: &serde_json::Value) -> bool {
     }
 }
 
-/// A URL's user and password (`https://user:pass@host`) replaced.
+/// A URL's user and password (`https://user:pass@host`) and its secret-looking query values
+/// (`?key=…`, `&access_token=…`) replaced.
 fn without_userinfo(text: &str) -> String {
     static USERINFO: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@").expect("valid regex")
     });
-    USERINFO.replace_all(text, "${1}[redacted]@").into_owned()
+    static QUERY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)([?&][^=&\s]*(?:key|token|secret|sig|auth|passw|session)[^=&\s]*=)[^&\s]+",
+        )
+        .expect("valid regex")
+    });
+    let text = USERINFO.replace_all(text, "${1}[redacted]@");
+    QUERY.replace_all(&text, "${1}[redacted]").into_owned()
 }
 
 /// `body` with the text under secret-looking keys replaced by `"[redacted]"`, and credentials
@@ -345,15 +356,21 @@ mod tests {
             "extra": [{"Authorization": "Bearer x", "top_logprobs": 5, "budget_tokens": 1024}],
             "auth": {"bearer": "b-2"}, "access_tokens": ["t-3"], "headers": {"Cookie": "c-4"},
             "passwd": "p-5", "url": "https://u:S8@h/x", "stop_token_ids": [42], "token_budget": 7,
-            "apiKey": "k-6", "x-api-key": "k-7"});
+            "apiKey": "k-6", "x-api-key": "k-7", "session_id": "s-8",
+            "hook": "https://h/x?key=q-9&access_token=q-10&page=2", "tokenizer": "gpt2"});
         let r = redacted(&body).to_string();
         for secret in [
-            "sk-1", "Bearer x", "b-2", "t-3", "c-4", "p-5", "S8", "k-6", "k-7",
+            "sk-1", "Bearer x", "b-2", "t-3", "c-4", "p-5", "S8", "k-6", "k-7", "s-8", "q-9",
+            "q-10",
         ] {
             assert!(!r.contains(secret), "{secret} in {r}");
         }
         assert!(
             r.contains("\"stop_token_ids\":[42]") && r.contains("\"token_budget\":7"),
+            "{r}"
+        );
+        assert!(
+            r.contains("page=2") && r.contains("\"tokenizer\":\"gpt2\""),
             "{r}"
         );
         assert!(

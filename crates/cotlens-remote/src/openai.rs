@@ -253,9 +253,13 @@ pub fn parse_chat_response(
     prefix: Option<&str>,
     latency_ms: f64,
 ) -> Result<Completion, BackendError> {
-    let choice = body["choices"]
-        .get(0)
-        .ok_or_else(|| malformed("no choices in the response"))?;
+    let choice = body["choices"].get(0).ok_or_else(|| {
+        // A 200 that carries an error: say what the server said.
+        match body["error"]["message"].as_str().or(body["error"].as_str()) {
+            Some(e) => malformed(format!("no choices in the response; the server said: {e}")),
+            None => malformed("no choices in the response"),
+        }
+    })?;
     let message = &choice["message"];
     if !message.is_object() {
         return Err(malformed("choice has no message"));

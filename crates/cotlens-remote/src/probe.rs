@@ -55,8 +55,11 @@ impl OpenAiBackend {
             ("reasoning_effort", json!("low")),
             ("chat_template_kwargs", json!({})),
         ] {
+            // The level or kwargs the user asked for, where given (one_token carries them).
             let mut body = one_token(json!([user]));
-            body[field] = value;
+            if body[field].is_null() {
+                body[field] = value;
+            }
             controls.insert(field.to_string(), self.ask(base_url, &body).await?);
         }
         let observations = Observations {

@@ -239,7 +239,7 @@ fn backend_options(
     if let Some(extra) = &extra_body {
         // Fields cotlens sets itself (a protocol's sampling, continuation and log-probability
         // requests depend on them) and the controls that have their own, probed, flags.
-        const RESERVED: [&str; 17] = [
+        const RESERVED: [&str; 19] = [
             "model",
             "messages",
             "continue_final_message",
@@ -257,6 +257,9 @@ fn backend_options(
             "echo",
             "reasoning_effort",
             "chat_template_kwargs",
+            // They would skew the candidate log-probabilities protocols read answers from.
+            "logit_bias",
+            "prompt_logprobs",
         ];
         if let Some(key) = RESERVED.iter().find(|k| extra.contains_key(**k)) {
             return Err(bad_input(format!(

@@ -327,6 +327,7 @@ async fn stored_reports_are_reused_only_for_the_same_server_and_options() {
         "logprobs",
         "stream",
         "reasoning_effort",
+        "logit_bias",
     ] {
         let body = format!("{{\"{key}\": 1}}");
         let o = generate(&["--extra-body", &body]);
